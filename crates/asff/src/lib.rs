@@ -1,0 +1,6 @@
+//! The ASFF model (derived from the Security Hub API model by `xtask codegen`), the validation of
+//! findings against it and against the limits that the model states only in prose, and the small
+//! value rules (timestamps, severity) that every other crate shares. No I/O.
+
+pub mod severity;
+pub mod timestamp;
