@@ -1,0 +1,100 @@
+//! Keyset page tokens, shared by every backend: a token names the position after the last finding
+//! of a page (its sort values, its key hash and its sequence number), so a page that follows is
+//! right even while findings are imported between the calls. Tokens are opaque to clients.
+
+use crate::StoreError;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use findinghub_hub::filter::{SortCriterion, SortValue};
+use serde_json::{Value, json};
+use std::cmp::Ordering;
+
+/// The position of one finding in a sort order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor {
+    pub values: Vec<SortValue>,
+    pub key_hash: i64,
+    pub seq: i64,
+}
+
+/// A fingerprint of the sort order, so that a token from another query is refused.
+fn fingerprint(sort: &[SortCriterion]) -> String {
+    sort.iter()
+        .map(|c| format!("{}:{}", c.field.name, if c.descending { 'd' } else { 'a' }))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub fn encode(cursor: &Cursor, sort: &[SortCriterion]) -> String {
+    let values: Vec<Value> = cursor.values.iter().map(value_to_json).collect();
+    let body = json!({"v": 1, "o": fingerprint(sort), "k": values, "h": cursor.key_hash, "s": cursor.seq});
+    URL_SAFE_NO_PAD.encode(body.to_string())
+}
+
+pub fn decode(token: &str, sort: &[SortCriterion]) -> Result<Cursor, StoreError> {
+    let bytes = URL_SAFE_NO_PAD.decode(token.trim()).map_err(|_| StoreError::InvalidToken)?;
+    let body: Value = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidToken)?;
+    if body.get("v") != Some(&json!(1)) || body.get("o").and_then(Value::as_str) != Some(&fingerprint(sort)) {
+        return Err(StoreError::InvalidToken);
+    }
+    let values = body
+        .get("k")
+        .and_then(Value::as_array)
+        .ok_or(StoreError::InvalidToken)?
+        .iter()
+        .map(value_from_json)
+        .collect::<Option<Vec<_>>>()
+        .ok_or(StoreError::InvalidToken)?;
+    if values.len() != sort.len() {
+        return Err(StoreError::InvalidToken);
+    }
+    let key_hash = body.get("h").and_then(Value::as_i64).ok_or(StoreError::InvalidToken)?;
+    let seq = body.get("s").and_then(Value::as_i64).ok_or(StoreError::InvalidToken)?;
+    Ok(Cursor { values, key_hash, seq })
+}
+
+fn value_to_json(v: &SortValue) -> Value {
+    match v {
+        SortValue::Missing => Value::Null,
+        SortValue::Bool(b) => json!(b),
+        SortValue::Number(n) => json!({ "n": n }),
+        SortValue::Text(s) => json!(s),
+        SortValue::Time(t) => json!({ "t": t }),
+    }
+}
+
+fn value_from_json(v: &Value) -> Option<SortValue> {
+    Some(match v {
+        Value::Null => SortValue::Missing,
+        Value::Bool(b) => SortValue::Bool(*b),
+        Value::String(s) => SortValue::Text(s.clone()),
+        Value::Object(o) => match (o.get("n"), o.get("t")) {
+            (Some(n), None) => SortValue::Number(n.as_f64()?),
+            (None, Some(t)) => SortValue::Time(t.as_i64()?),
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// The total order of findings under `sort`: the criteria in turn, then the key hash and the
+/// sequence number, both in the direction of the first criterion (descending by default).
+pub fn compare(a: &Cursor, b: &Cursor, sort: &[SortCriterion]) -> Ordering {
+    for (i, c) in sort.iter().enumerate() {
+        let ord = match (a.values.get(i), b.values.get(i)) {
+            (Some(x), Some(y)) => x.cmp(y),
+            _ => Ordering::Equal,
+        };
+        let ord = if c.descending { ord.reverse() } else { ord };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    let tie = a.key_hash.cmp(&b.key_hash).then(a.seq.cmp(&b.seq));
+    if tiebreak_descending(sort) { tie.reverse() } else { tie }
+}
+
+/// Ties are broken in the direction of the first criterion.
+pub fn tiebreak_descending(sort: &[SortCriterion]) -> bool {
+    sort.first().is_none_or(|c| c.descending)
+}

@@ -1,0 +1,647 @@
+//! The embedded store: SQLite (bundled into the binary), WAL mode, one file in the data directory.
+//!
+//! One writer connection behind a mutex (SQLite has one writer at a time anyway) and a small pool
+//! of reader connections; every call runs on tokio's blocking pool.
+
+mod query;
+mod schema;
+
+use crate::columns::{ColumnValue, HOT_COLUMNS, MISSING_INT, attr_values, column_value};
+use crate::page::{self, Cursor};
+use crate::{
+    FindingPage, FindingQuery, FindingStore, HistoryPage, HistoryQuery, HistoryRecord, ImportBatch, ImportReport,
+    ImportStatus, LegacyUpdate, RetentionPolicy, Scope, StoreError, UpdateBatch, UpdateReport, backend,
+};
+use async_trait::async_trait;
+use findinghub_asff::timestamp::Micros;
+use findinghub_hub::filter::{Filters, SortCriterion, sort_value};
+use findinghub_hub::finding::{CustomerTouched, FindingKey, StoredFinding};
+use findinghub_hub::history::{FieldChange, HistoryEntry, UpdateSourceType};
+use findinghub_hub::import::{ImportContext, ImportOutcome, apply_import};
+use findinghub_hub::update::{UnprocessedReason, apply_legacy_update, apply_update, deduplicate};
+use query::Clause;
+use rusqlite::types::Value as Sql;
+use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The file name of the database inside the data directory.
+pub const DB_FILE: &str = "findinghub.sqlite3";
+
+/// The embedded [`FindingStore`].
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `data_dir` and brings its schema up to date.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(backend)?;
+        let path = data_dir.join(DB_FILE);
+        let mut writer = Connection::open(&path).map_err(backend)?;
+        schema::configure(&writer).map_err(backend)?;
+        schema::migrate(&mut writer).map_err(backend)?;
+        Ok(SqliteStore { inner: Arc::new(Inner { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) }) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner.writer.lock().map_err(|_| StoreError::Backend("writer lock poisoned".into()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(backend)?
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().map_err(|_| StoreError::Backend("reader pool poisoned".into()))?.pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open(&inner.path).map_err(backend)?;
+                    schema::configure(&c).map_err(backend)?;
+                    c
+                }
+            };
+            let result = f(&conn);
+            if let Ok(mut pool) = inner.readers.lock() {
+                if pool.len() < 8 {
+                    pool.push(conn);
+                }
+            }
+            result
+        })
+        .await
+        .map_err(backend)?
+    }
+}
+
+fn sql_err(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn hot_params(finding: &StoredFinding) -> Vec<Sql> {
+    HOT_COLUMNS
+        .iter()
+        .map(|c| match column_value(c, &finding.doc) {
+            ColumnValue::Text(s) => Sql::Text(s),
+            ColumnValue::Int(i) => Sql::Integer(i),
+            ColumnValue::Real(r) => Sql::Real(r),
+        })
+        .collect()
+}
+
+fn insert_finding(tx: &Transaction<'_>, finding: &StoredFinding) -> Result<i64, StoreError> {
+    let cols: Vec<&str> = HOT_COLUMNS.iter().map(|c| c.column).collect();
+    let sql = format!(
+        "INSERT INTO findings (key_hash, {}, touched) VALUES (?, {}, ?)",
+        cols.join(", "),
+        vec!["?"; cols.len()].join(", ")
+    );
+    let mut values = vec![Sql::Integer(finding.key.hash64())];
+    values.extend(hot_params(finding));
+    values.push(Sql::Integer(finding.touched.bits()));
+    tx.prepare_cached(&sql).map_err(sql_err)?.execute(params_from_iter(values)).map_err(sql_err)?;
+    let seq = tx.last_insert_rowid();
+    let doc = serde_json::to_string(&finding.doc).map_err(backend)?;
+    tx.prepare_cached("INSERT INTO finding_docs (seq, doc) VALUES (?, ?)")
+        .map_err(sql_err)?
+        .execute(params![seq, doc])
+        .map_err(sql_err)?;
+    write_attrs(tx, seq, &[], &attr_values(finding))?;
+    Ok(seq)
+}
+
+fn update_finding(tx: &Transaction<'_>, seq: i64, old: &StoredFinding, new: &StoredFinding) -> Result<(), StoreError> {
+    let sets: Vec<String> = HOT_COLUMNS.iter().map(|c| format!("{} = ?", c.column)).collect();
+    let sql = format!("UPDATE findings SET {}, touched = ? WHERE seq = ?", sets.join(", "));
+    let mut values = hot_params(new);
+    values.push(Sql::Integer(new.touched.bits()));
+    values.push(Sql::Integer(seq));
+    tx.prepare_cached(&sql).map_err(sql_err)?.execute(params_from_iter(values)).map_err(sql_err)?;
+    let doc = serde_json::to_string(&new.doc).map_err(backend)?;
+    tx.prepare_cached("UPDATE finding_docs SET doc = ? WHERE seq = ?")
+        .map_err(sql_err)?
+        .execute(params![doc, seq])
+        .map_err(sql_err)?;
+    write_attrs(tx, seq, &attr_values(old), &attr_values(new))
+}
+
+/// Replaces a finding's attribute rows, touching only those that changed.
+fn write_attrs(tx: &Transaction<'_>, seq: i64, old: &[(i64, String)], new: &[(i64, String)]) -> Result<(), StoreError> {
+    for pair in old.iter().filter(|p| !new.contains(p)) {
+        tx.prepare_cached("DELETE FROM finding_attrs WHERE field = ? AND value = ? AND seq = ?")
+            .map_err(sql_err)?
+            .execute(params![pair.0, pair.1, seq])
+            .map_err(sql_err)?;
+    }
+    for pair in new.iter().filter(|p| !old.contains(p)) {
+        tx.prepare_cached("INSERT OR IGNORE INTO finding_attrs (field, value, seq) VALUES (?, ?, ?)")
+            .map_err(sql_err)?
+            .execute(params![pair.0, pair.1, seq])
+            .map_err(sql_err)?;
+    }
+    Ok(())
+}
+
+fn insert_history(tx: &Transaction<'_>, seq: i64, h: &HistoryEntry) -> Result<(), StoreError> {
+    let updates: Vec<Value> = h
+        .updates
+        .iter()
+        .map(|c| json!({"UpdatedField": c.field, "OldValue": c.old_value, "NewValue": c.new_value}))
+        .collect();
+    tx.prepare_cached(
+        "INSERT INTO finding_history (seq, update_time, created, source, identity, updates) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .map_err(sql_err)?
+    .execute(params![
+        seq,
+        h.update_time,
+        h.finding_created,
+        h.source.as_str(),
+        h.identity,
+        Value::Array(updates).to_string()
+    ])
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+/// The stored findings with this (ProductArn, Id), with their sequence numbers.
+fn load_by_identifier(conn: &Connection, product_arn: &str, id: &str) -> Result<Vec<(i64, StoredFinding)>, StoreError> {
+    let hash = findinghub_hub::finding::identifier_hash(product_arn, id);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT f.seq, f.account_id, f.region, f.product_arn, f.finding_id, f.touched, d.doc \
+             FROM findings f JOIN finding_docs d ON d.seq = f.seq WHERE f.key_hash = ?",
+        )
+        .map_err(sql_err)?;
+    let rows = stmt
+        .query_map([hash], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                FindingKey { account_id: r.get(1)?, region: r.get(2)?, product_arn: r.get(3)?, id: r.get(4)? },
+                r.get::<_, i64>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })
+        .map_err(sql_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, key, touched, doc) = row.map_err(sql_err)?;
+        if key.product_arn != product_arn || key.id != id {
+            continue;
+        }
+        out.push((seq, StoredFinding { key, doc: parse_doc(&doc)?, touched: CustomerTouched::from_bits(touched) }));
+    }
+    Ok(out)
+}
+
+fn parse_doc(text: &str) -> Result<Map<String, Value>, StoreError> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(StoreError::Backend("a stored finding document is not a JSON object".into())),
+    }
+}
+
+fn import_blocking(conn: &mut Connection, batch: ImportBatch) -> Result<ImportReport, StoreError> {
+    let tx = conn.transaction().map_err(sql_err)?;
+    let mut report = ImportReport::default();
+    for incoming in batch.findings {
+        let ctx = ImportContext { region: &batch.region, now: batch.now, product_names: incoming.product_names.as_ref() };
+        let Some(key) = FindingKey::of(&incoming.doc, &batch.region) else {
+            report.statuses.push(ImportStatus::Failed {
+                code: "InvalidInput".into(),
+                message: "Finding does not adhere to Amazon Finding Format. data should have required property 'Id'".into(),
+            });
+            continue;
+        };
+        let existing = load_by_identifier(&tx, &key.product_arn, &key.id)?.into_iter().find(|(_, f)| f.key == key);
+        match apply_import(existing.as_ref().map(|(_, f)| f), incoming.doc, &ctx) {
+            Ok(ImportOutcome::Created { finding, history }) => {
+                let seq = insert_finding(&tx, &finding)?;
+                insert_history(&tx, seq, &history)?;
+                report.statuses.push(ImportStatus::Created);
+                report.changed.push(finding);
+            }
+            Ok(ImportOutcome::Updated { finding, history }) => {
+                let Some((seq, old)) = &existing else {
+                    return Err(StoreError::Backend("an update without a stored finding".into()));
+                };
+                update_finding(&tx, *seq, old, &finding)?;
+                insert_history(&tx, *seq, &history)?;
+                report.statuses.push(ImportStatus::Updated);
+                report.changed.push(finding);
+            }
+            Ok(ImportOutcome::Stale) => report.statuses.push(ImportStatus::Stale),
+            Err(e) => report.statuses.push(ImportStatus::Failed { code: "InvalidInput".into(), message: e.to_string() }),
+        }
+    }
+    tx.commit().map_err(sql_err)?;
+    Ok(report)
+}
+
+fn batch_update_blocking(conn: &mut Connection, batch: UpdateBatch) -> Result<UpdateReport, StoreError> {
+    let tx = conn.transaction().map_err(sql_err)?;
+    let mut report = UpdateReport::default();
+    let (unique, duplicates) = deduplicate(&batch.request.identifiers);
+    for dup in duplicates {
+        report.unprocessed.push((dup, UnprocessedReason::DuplicatedFindingIdentifier));
+    }
+    for ident in unique {
+        let found: Vec<_> = load_by_identifier(&tx, &ident.product_arn, &ident.id)?
+            .into_iter()
+            .filter(|(_, f)| batch.scope.allows(f))
+            .collect();
+        if found.is_empty() {
+            report.unprocessed.push((ident, UnprocessedReason::FindingNotFound));
+            continue;
+        }
+        let mut outcome = Ok(());
+        let mut changed = Vec::new();
+        for (seq, stored) in &found {
+            match apply_update(stored, &batch.request.update, batch.now, &batch.identity) {
+                Ok((next, history)) => changed.push((*seq, stored, next, history)),
+                Err(reason) => outcome = Err(reason),
+            }
+        }
+        if let Err(reason) = outcome {
+            report.unprocessed.push((ident, reason));
+            continue;
+        }
+        for (seq, old, next, history) in changed {
+            update_finding(&tx, seq, old, &next)?;
+            insert_history(&tx, seq, &history)?;
+            report.changed.push(next);
+        }
+        report.processed.push(ident);
+    }
+    tx.commit().map_err(sql_err)?;
+    Ok(report)
+}
+
+/// One row of a findings scan.
+struct Row {
+    seq: i64,
+    key_hash: i64,
+    doc: Value,
+}
+
+impl Row {
+    fn cursor(&self, sort: &[SortCriterion]) -> Cursor {
+        Cursor {
+            values: sort.iter().map(|c| sort_value(&self.doc, c.field)).collect(),
+            key_hash: self.key_hash,
+            seq: self.seq,
+        }
+    }
+
+    fn finding_key(&self) -> Option<FindingKey> {
+        let region = self.doc.get("Region").and_then(Value::as_str)?;
+        FindingKey::of(self.doc.as_object()?, region)
+    }
+}
+
+fn scan(conn: &Connection, clause: &Clause, order: Option<&str>, limit: Option<usize>) -> Result<Vec<Row>, StoreError> {
+    let mut sql = format!(
+        "SELECT f.seq, f.key_hash, d.doc FROM findings f JOIN finding_docs d ON d.seq = f.seq WHERE {}",
+        clause.where_sql()
+    );
+    if let Some(order) = order {
+        sql.push_str(" ORDER BY ");
+        sql.push_str(order);
+    }
+    if let Some(limit) = limit {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
+    let rows = stmt
+        .query_map(params_from_iter(clause.params.iter()), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+        })
+        .map_err(sql_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, key_hash, doc) = row.map_err(sql_err)?;
+        let doc = serde_json::from_str(&doc).map_err(backend)?;
+        out.push(Row { seq, key_hash, doc });
+    }
+    Ok(out)
+}
+
+fn default_sort(sort: Vec<SortCriterion>) -> Vec<SortCriterion> {
+    if !sort.is_empty() {
+        return sort;
+    }
+    match findinghub_hub::filter::field("UpdatedAt") {
+        Some(field) => vec![SortCriterion { field, descending: true }],
+        None => sort,
+    }
+}
+
+fn matches(scope: &Scope, filters: &Filters, row: &Row) -> bool {
+    let in_scope = row.finding_key().is_some_and(|k| {
+        scope.accounts.allows(&k.account_id) && scope.region.as_deref().is_none_or(|r| r == k.region)
+    });
+    in_scope && filters.matches(&row.doc)
+}
+
+fn get_findings_blocking(conn: &Connection, query: FindingQuery) -> Result<FindingPage, StoreError> {
+    let sort = default_sort(query.sort);
+    let max = query.max_results.clamp(1, 100);
+    let after = query.next_token.as_deref().map(|t| page::decode(t, &sort)).transpose()?;
+    let mut base = Clause::default();
+    query::filter_clause(&query.filters, &mut base);
+    query::scope_clause(&query.scope, &mut base);
+
+    let mut found: Vec<Row> = Vec::new();
+    if query::sortable_in_sql(&sort) {
+        let order = query::order_by(&sort);
+        let mut chunk = if base.exact { max + 1 } else { 256 };
+        let mut position = after;
+        loop {
+            let mut clause = Clause { sql: base.sql.clone(), params: base.params.clone(), exact: base.exact };
+            if let Some(c) = &position {
+                query::keyset_clause(&sort, c, &mut clause);
+            }
+            let rows = scan(conn, &clause, Some(&order), Some(chunk))?;
+            let exhausted = rows.len() < chunk;
+            position = rows.last().map(|r| r.cursor(&sort));
+            for row in rows {
+                if matches(&query.scope, &query.filters, &row) {
+                    found.push(row);
+                    if found.len() > max {
+                        break;
+                    }
+                }
+            }
+            if found.len() > max || exhausted {
+                break;
+            }
+            chunk = (chunk * 2).min(4096);
+        }
+    } else {
+        // A sort on a field that has no column: order in memory, keeping only the keys.
+        let mut keyed: Vec<(Cursor, i64)> = scan(conn, &base, None, None)?
+            .into_iter()
+            .filter(|row| matches(&query.scope, &query.filters, row))
+            .map(|row| (row.cursor(&sort), row.seq))
+            .collect();
+        keyed.sort_by(|a, b| page::compare(&a.0, &b.0, &sort));
+        let start = match &after {
+            Some(c) => keyed.partition_point(|(k, _)| page::compare(k, c, &sort) != std::cmp::Ordering::Greater),
+            None => 0,
+        };
+        for (_, seq) in keyed.into_iter().skip(start).take(max + 1) {
+            let mut clause = Clause::default();
+            clause.sql.push("f.seq = ?".into());
+            clause.params.push(Sql::Integer(seq));
+            found.extend(scan(conn, &clause, None, None)?);
+        }
+    }
+    let next_token = if found.len() > max {
+        found.truncate(max);
+        found.last().map(|r| page::encode(&r.cursor(&sort), &sort))
+    } else {
+        None
+    };
+    let findings = found
+        .into_iter()
+        .filter_map(|r| match r.doc {
+            Value::Object(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    Ok(FindingPage { findings, next_token })
+}
+
+fn history_blocking(conn: &Connection, query: HistoryQuery) -> Result<HistoryPage, StoreError> {
+    let max = query.max_results.clamp(1, 100);
+    let seqs: Vec<i64> = load_by_identifier(conn, &query.identifier.product_arn, &query.identifier.id)?
+        .into_iter()
+        .filter(|(_, f)| query.scope.allows(f))
+        .map(|(seq, _)| seq)
+        .collect();
+    if seqs.is_empty() {
+        return Ok(HistoryPage::default());
+    }
+    let mut sql = format!(
+        "SELECT id, update_time, created, source, identity, updates FROM finding_history WHERE seq IN ({})",
+        vec!["?"; seqs.len()].join(", ")
+    );
+    let mut params: Vec<Sql> = seqs.iter().map(|s| Sql::Integer(*s)).collect();
+    if let Some(start) = query.start {
+        sql.push_str(" AND update_time >= ?");
+        params.push(Sql::Integer(start));
+    }
+    if let Some(end) = query.end {
+        sql.push_str(" AND update_time <= ?");
+        params.push(Sql::Integer(end));
+    }
+    if let Some(token) = &query.next_token {
+        let (t, id) = decode_history_token(token)?;
+        sql.push_str(" AND (update_time, id) < (?, ?)");
+        params.push(Sql::Integer(t));
+        params.push(Sql::Integer(id));
+    }
+    sql.push_str(&format!(" ORDER BY update_time DESC, id DESC LIMIT {}", max + 1));
+    let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+    let rows = stmt
+        .query_map(params_from_iter(params), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, bool>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })
+        .map_err(sql_err)?;
+    let mut records = Vec::new();
+    let mut positions = Vec::new();
+    for row in rows {
+        let (id, update_time, created, source, identity, updates) = row.map_err(sql_err)?;
+        let source = UpdateSourceType::parse(&source).ok_or_else(|| StoreError::Backend("bad history source".into()))?;
+        let updates: Vec<Value> = serde_json::from_str(&updates).map_err(backend)?;
+        let updates = updates
+            .iter()
+            .map(|u| FieldChange {
+                field: u.get("UpdatedField").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                old_value: u.get("OldValue").and_then(Value::as_str).map(str::to_owned),
+                new_value: u.get("NewValue").and_then(Value::as_str).map(str::to_owned),
+            })
+            .collect();
+        positions.push((update_time, id));
+        records.push(HistoryRecord {
+            identifier: query.identifier.clone(),
+            entry: HistoryEntry { update_time, finding_created: created, source, identity, updates },
+        });
+    }
+    let next_token = if records.len() > max {
+        records.truncate(max);
+        positions.get(max - 1).map(|(t, id)| encode_history_token(*t, *id))
+    } else {
+        None
+    };
+    Ok(HistoryPage { records, next_token })
+}
+
+fn encode_history_token(time: Micros, id: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("h1:{time}:{id}"))
+}
+
+fn decode_history_token(token: &str) -> Result<(Micros, i64), StoreError> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim()).map_err(|_| StoreError::InvalidToken)?;
+    let text = String::from_utf8(bytes).map_err(|_| StoreError::InvalidToken)?;
+    let mut parts = text.split(':');
+    match (parts.next(), parts.next().map(str::parse), parts.next().map(str::parse), parts.next()) {
+        (Some("h1"), Some(Ok(t)), Some(Ok(id)), None) => Ok((t, id)),
+        _ => Err(StoreError::InvalidToken),
+    }
+}
+
+fn delete_finding(tx: &Transaction<'_>, seq: i64) -> Result<(), StoreError> {
+    let doc: Option<String> = tx
+        .query_row("SELECT doc FROM finding_docs WHERE seq = ?", [seq], |r| r.get(0))
+        .optional()
+        .map_err(sql_err)?;
+    if let Some(doc) = doc {
+        let doc = parse_doc(&doc)?;
+        let region = doc.get("Region").and_then(Value::as_str).unwrap_or_default().to_owned();
+        if let Some(key) = FindingKey::of(&doc, &region) {
+            let f = StoredFinding { key, doc, touched: CustomerTouched::default() };
+            write_attrs(tx, seq, &attr_values(&f), &[])?;
+        }
+    }
+    for sql in [
+        "DELETE FROM finding_history WHERE seq = ?",
+        "DELETE FROM finding_docs WHERE seq = ?",
+        "DELETE FROM findings WHERE seq = ?",
+    ] {
+        tx.prepare_cached(sql).map_err(sql_err)?.execute([seq]).map_err(sql_err)?;
+    }
+    Ok(())
+}
+
+fn purge_blocking(conn: &mut Connection, policy: &RetentionPolicy, now: Micros, limit: usize) -> Result<u64, StoreError> {
+    let active_cutoff = now.saturating_sub(policy.active_micros());
+    let archived_cutoff = now.saturating_sub(policy.archived_micros());
+    let mut seqs: Vec<i64> = Vec::new();
+    {
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT seq FROM findings WHERE updated_at < ? AND updated_at != {MISSING_INT} ORDER BY updated_at LIMIT ?"
+            ))
+            .map_err(sql_err)?;
+        for r in stmt.query_map(params![active_cutoff, limit as i64], |r| r.get(0)).map_err(sql_err)? {
+            seqs.push(r.map_err(sql_err)?);
+        }
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT seq FROM findings WHERE updated_at < ? AND record_state = 'ARCHIVED' ORDER BY updated_at LIMIT ?",
+            )
+            .map_err(sql_err)?;
+        for r in stmt.query_map(params![archived_cutoff, limit as i64], |r| r.get(0)).map_err(sql_err)? {
+            let seq = r.map_err(sql_err)?;
+            if !seqs.contains(&seq) {
+                seqs.push(seq);
+            }
+        }
+    }
+    seqs.truncate(limit);
+    let tx = conn.transaction().map_err(sql_err)?;
+    for seq in &seqs {
+        delete_finding(&tx, *seq)?;
+    }
+    tx.commit().map_err(sql_err)?;
+    Ok(seqs.len() as u64)
+}
+
+fn legacy_update_blocking(conn: &mut Connection, update: LegacyUpdate) -> Result<u64, StoreError> {
+    let mut clause = Clause::default();
+    query::filter_clause(&update.filters, &mut clause);
+    query::scope_clause(&update.scope, &mut clause);
+    let rows: Vec<Row> = scan(conn, &clause, None, None)?
+        .into_iter()
+        .filter(|r| matches(&update.scope, &update.filters, r))
+        .collect();
+    let tx = conn.transaction().map_err(sql_err)?;
+    let mut changed = 0;
+    for row in rows {
+        let Some(key) = row.finding_key() else { continue };
+        let Some((seq, stored)) =
+            load_by_identifier(&tx, &key.product_arn, &key.id)?.into_iter().find(|(s, _)| *s == row.seq)
+        else {
+            continue;
+        };
+        let next = apply_legacy_update(&stored, update.note.as_ref(), update.record_state.as_deref(), update.now);
+        if next != stored {
+            update_finding(&tx, seq, &stored, &next)?;
+            changed += 1;
+        }
+    }
+    tx.commit().map_err(sql_err)?;
+    Ok(changed)
+}
+
+#[async_trait]
+impl FindingStore for SqliteStore {
+    async fn import(&self, batch: ImportBatch) -> Result<ImportReport, StoreError> {
+        self.write(move |conn| import_blocking(conn, batch)).await
+    }
+
+    async fn batch_update(&self, batch: UpdateBatch) -> Result<UpdateReport, StoreError> {
+        self.write(move |conn| batch_update_blocking(conn, batch)).await
+    }
+
+    async fn legacy_update(&self, update: LegacyUpdate) -> Result<u64, StoreError> {
+        self.write(move |conn| legacy_update_blocking(conn, update)).await
+    }
+
+    async fn get_findings(&self, query: FindingQuery) -> Result<FindingPage, StoreError> {
+        self.read(move |conn| get_findings_blocking(conn, query)).await
+    }
+
+    async fn finding_history(&self, query: HistoryQuery) -> Result<HistoryPage, StoreError> {
+        self.read(move |conn| history_blocking(conn, query)).await
+    }
+
+    async fn purge_expired(&self, policy: &RetentionPolicy, now: Micros, limit: usize) -> Result<u64, StoreError> {
+        let policy = policy.clone();
+        self.write(move |conn| purge_blocking(conn, &policy, now, limit)).await
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            conn.query_row("SELECT count(*) FROM findings", [], |r| r.get::<_, i64>(0))
+                .map(|n| n.max(0) as u64)
+                .map_err(sql_err)
+        })
+        .await
+    }
+}

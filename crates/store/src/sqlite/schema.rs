@@ -1,0 +1,85 @@
+//! The SQLite schema and its versioned migrations (`PRAGMA user_version`).
+//!
+//! - `findings`: one row per finding; the hot fields as columns (never NULL: a missing value is
+//!   stored as a sentinel that sorts first, `''` or `i64::MIN`, so that indexes serve ORDER BY);
+//! - `finding_docs`: the document, apart, so that scans of `findings` stay narrow;
+//! - `finding_attrs`: the values of the multi-valued fields that filters use most (resource ids
+//!   and types, finding types), one row per value;
+//! - `finding_history`: one row per creation or change.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE findings (
+    seq INTEGER PRIMARY KEY,
+    key_hash INTEGER NOT NULL,
+    account_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    product_arn TEXT NOT NULL,
+    finding_id TEXT NOT NULL,
+    generator_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    severity_label TEXT NOT NULL,
+    severity_normalized INTEGER NOT NULL,
+    confidence INTEGER NOT NULL,
+    criticality INTEGER NOT NULL,
+    workflow_status TEXT NOT NULL,
+    record_state TEXT NOT NULL,
+    compliance_status TEXT NOT NULL,
+    verification_state TEXT NOT NULL,
+    product_name TEXT NOT NULL,
+    company_name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    first_observed_at INTEGER NOT NULL,
+    last_observed_at INTEGER NOT NULL,
+    touched INTEGER NOT NULL
+);
+CREATE INDEX findings_by_key ON findings (key_hash);
+CREATE INDEX findings_by_updated ON findings (updated_at, key_hash);
+CREATE TABLE finding_docs (
+    seq INTEGER PRIMARY KEY,
+    doc TEXT NOT NULL
+);
+CREATE TABLE finding_attrs (
+    field INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (field, value, seq)
+) WITHOUT ROWID;
+CREATE TABLE finding_history (
+    id INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    update_time INTEGER NOT NULL,
+    created INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    updates TEXT NOT NULL
+);
+CREATE INDEX finding_history_by_finding ON finding_history (seq, update_time);
+"#];
+
+/// Brings the database to the newest schema, one migration per transaction.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The settings of every connection: WAL (readers never block the writer), NORMAL sync (durable
+/// at each checkpoint; a power cut loses at most the last transactions, never consistency).
+pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA busy_timeout = 10000;
+         PRAGMA cache_size = -65536;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA mmap_size = 1073741824;",
+    )
+}
