@@ -68,6 +68,8 @@ pub const GUARDDUTY: &str = "arn:aws:securityhub:us-east-1::product/aws/guarddut
 pub const CONTROLS: &str = "arn:aws:securityhub:us-east-1::product/aws/securityhub";
 /// 2024-01-01T00:00:00Z
 pub const T0: Micros = 1_704_067_200_000_000;
+/// One second.
+pub const SEC: Micros = 1_000_000;
 /// The "now" of every import in the suite.
 pub const NOW: Micros = T0 + 100 * MICROS_PER_DAY;
 
@@ -235,17 +237,17 @@ pub async fn import_round_trips_what_was_sent(store: &dyn FindingStore) {
 }
 
 pub async fn stale_imports_are_ignored(store: &dyn FindingStore) {
-    import(store, vec![finding("s", T0 + 10)]).await;
-    let same_time = with(finding("s", T0 + 10), json!({"Title": "changed"}));
-    let older = with(finding("s", T0 + 5), json!({"Title": "older"}));
+    import(store, vec![finding("s", T0 + 10 * SEC)]).await;
+    let same_time = with(finding("s", T0 + 10 * SEC), json!({"Title": "changed"}));
+    let older = with(finding("s", T0 + 5 * SEC), json!({"Title": "older"}));
     assert_eq!(import(store, vec![same_time, older]).await, vec![ImportStatus::Stale, ImportStatus::Stale]);
     assert_eq!(get(store, "s").await["Title"], json!("Finding s"));
     // An equal instant written differently is still equal.
-    let text = ts(T0 + 10);
+    let text = ts(T0 + 10 * SEC);
     let offset = text.replace('Z', "+00:00");
     let same_instant = with(finding("s", T0), json!({"UpdatedAt": offset, "Title": "offset"}));
     assert_eq!(import(store, vec![same_instant]).await, vec![ImportStatus::Stale]);
-    let newer = with(finding("s", T0 + 20), json!({"Title": "newer"}));
+    let newer = with(finding("s", T0 + 20 * SEC), json!({"Title": "newer"}));
     assert_eq!(import(store, vec![newer]).await, vec![ImportStatus::Updated]);
     assert_eq!(get(store, "s").await["Title"], json!("newer"));
 }
@@ -265,7 +267,7 @@ pub async fn import_update_keeps_customer_fields(store: &dyn FindingStore) {
     )
     .await;
     let second = with(
-        finding("c", T0 + 1),
+        finding("c", T0 + SEC),
         json!({"Title": "retitled", "Note": {"Text": "provider again", "UpdatedBy": "p", "UpdatedAt": ts(T0)},
                "UserDefinedFields": {"k": "provider2"}, "VerificationState": "FALSE_POSITIVE",
                "Workflow": {"Status": "RESOLVED"}, "Description": null}),
@@ -280,7 +282,7 @@ pub async fn import_update_keeps_customer_fields(store: &dyn FindingStore) {
     assert_eq!(f["VerificationState"], json!("TRUE_POSITIVE"));
     assert_eq!(f["Workflow"]["Status"], json!("NOTIFIED"));
     // A member the provider no longer sends is gone.
-    let third = with(finding("c", T0 + 2), json!({"Types": null}));
+    let third = with(finding("c", T0 + 2 * SEC), json!({"Types": null}));
     import(store, vec![third]).await;
     let f = get(store, "c").await;
     assert!(f.get("Types").is_none(), "Types should be gone: {f:?}");
@@ -310,7 +312,7 @@ pub async fn provider_fields_rules(store: &dyn FindingStore) {
     assert_eq!(r3["Severity"]["Label"], json!("CRITICAL"));
     assert_eq!(r3["FindingProviderFields"]["Criticality"], json!(90));
     // Rule 3, existing: both values are used.
-    let f3b = with(finding("r3", T0 + 1), json!({"Criticality": 20, "FindingProviderFields": {"Criticality": 80}}));
+    let f3b = with(finding("r3", T0 + SEC), json!({"Criticality": 20, "FindingProviderFields": {"Criticality": 80}}));
     import(store, vec![f3b]).await;
     let r3 = get(store, "r3").await;
     assert_eq!(r3["Criticality"], json!(20));
@@ -335,7 +337,7 @@ pub async fn customer_touched_fields_survive_imports(store: &dyn FindingStore) {
     assert_eq!(f["Severity"], json!({"Label": "LOW", "Normalized": 1}));
     assert_eq!(f["UpdatedAt"], json!(ts(T0)), "BatchUpdateFindings never changes UpdatedAt");
     let next = with(
-        finding("t", T0 + 1),
+        finding("t", T0 + SEC),
         json!({"Confidence": 20, "FindingProviderFields": {"Severity": {"Label": "CRITICAL"}, "Types": ["Effects/Data Exposure"]}, "Severity": null}),
     );
     import(store, vec![next]).await;
@@ -363,7 +365,7 @@ pub async fn workflow_resets(store: &dyn FindingStore) {
     for (id, first, status, second, expected) in cases {
         import(store, vec![with(finding(id, T0), first)]).await;
         update(store, json!({"FindingIdentifiers": [ident(id)], "Workflow": {"Status": status}}), scope()).await;
-        import(store, vec![with(finding(id, T0 + 1), second)]).await;
+        import(store, vec![with(finding(id, T0 + SEC), second)]).await;
         assert_eq!(get(store, id).await["Workflow"]["Status"], json!(expected), "case {id}");
     }
 }
@@ -376,14 +378,14 @@ pub async fn control_findings_resolve_when_passed(store: &dyn FindingStore) {
     let f = get(store, "ctl").await;
     assert_eq!(f["Workflow"]["Status"], json!("NEW"));
     assert_eq!(f["ProductName"], json!("Security Hub"));
-    import(store, vec![control("ctl", T0 + 1, "PASSED")]).await;
+    import(store, vec![control("ctl", T0 + SEC, "PASSED")]).await;
     assert_eq!(get(store, "ctl").await["Workflow"]["Status"], json!("RESOLVED"));
-    import(store, vec![control("ctl", T0 + 2, "FAILED")]).await;
+    import(store, vec![control("ctl", T0 + 2 * SEC, "FAILED")]).await;
     assert_eq!(get(store, "ctl").await["Workflow"]["Status"], json!("NEW"));
 }
 
 pub async fn same_key_twice_in_one_batch(store: &dyn FindingStore) {
-    let statuses = import(store, vec![finding("d", T0), with(finding("d", T0 + 1), json!({"Title": "second"})), finding("d", T0)]).await;
+    let statuses = import(store, vec![finding("d", T0), with(finding("d", T0 + SEC), json!({"Title": "second"})), finding("d", T0)]).await;
     assert_eq!(statuses, vec![ImportStatus::Created, ImportStatus::Updated, ImportStatus::Stale]);
     assert_eq!(get(store, "d").await["Title"], json!("second"));
     assert_eq!(store.count().await.expect("count"), 1);
@@ -460,7 +462,7 @@ pub async fn batch_update_respects_account_scope(store: &dyn FindingStore) {
 
 pub async fn history_records_every_change(store: &dyn FindingStore) {
     import(store, vec![finding("h", T0)]).await;
-    import(store, vec![with(finding("h", T0 + 1), json!({"Title": "new title"}))]).await;
+    import(store, vec![with(finding("h", T0 + SEC), json!({"Title": "new title"}))]).await;
     update(store, json!({"FindingIdentifiers": [ident("h")], "Workflow": {"Status": "NOTIFIED"}}), scope()).await;
     import(store, vec![finding("h", T0)]).await; // stale: no record
     let page = store
@@ -509,7 +511,7 @@ pub async fn history_records_every_change(store: &dyn FindingStore) {
 
 pub async fn history_pages_and_windows(store: &dyn FindingStore) {
     for i in 0..7 {
-        let mut b = batch(vec![with(finding("hp", T0 + i), json!({"Title": format!("v{i}")}))]);
+        let mut b = batch(vec![with(finding("hp", T0 + i * SEC), json!({"Title": format!("v{i}")}))]);
         b.now = NOW + i * 1_000_000;
         store.import(b).await.expect("import");
     }
