@@ -37,7 +37,17 @@ mod tests {
 
     #[test]
     fn derivations_agree_at_the_boundaries() {
-        for (n, l) in [(0, "INFORMATIONAL"), (1, "LOW"), (39, "LOW"), (40, "MEDIUM"), (69, "MEDIUM"), (70, "HIGH"), (89, "HIGH"), (90, "CRITICAL"), (100, "CRITICAL")] {
+        for (n, l) in [
+            (0, "INFORMATIONAL"),
+            (1, "LOW"),
+            (39, "LOW"),
+            (40, "MEDIUM"),
+            (69, "MEDIUM"),
+            (70, "HIGH"),
+            (89, "HIGH"),
+            (90, "CRITICAL"),
+            (100, "CRITICAL"),
+        ] {
             assert_eq!(label_from_normalized(n), l, "{n}");
         }
         for l in LABELS {

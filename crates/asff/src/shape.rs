@@ -59,7 +59,11 @@ pub struct Member {
 
 impl Member {
     pub const fn new(name: &'static str, target: ShapeId, flags: u8) -> Self {
-        Member { name, target, flags }
+        Member {
+            name,
+            target,
+            flags,
+        }
     }
 
     pub fn required(&self) -> bool {
@@ -115,23 +119,53 @@ impl Shape {
     }
 
     pub const fn structure(name: &'static str, first_member: u16, member_count: u16) -> Self {
-        Shape { first_member, member_count, ..Self::base(name, ShapeKind::Structure) }
+        Shape {
+            first_member,
+            member_count,
+            ..Self::base(name, ShapeKind::Structure)
+        }
     }
 
     pub const fn union(name: &'static str, first_member: u16, member_count: u16) -> Self {
-        Shape { first_member, member_count, ..Self::base(name, ShapeKind::Union) }
+        Shape {
+            first_member,
+            member_count,
+            ..Self::base(name, ShapeKind::Union)
+        }
     }
 
     pub const fn document(name: &'static str) -> Self {
         Self::base(name, ShapeKind::Document)
     }
 
-    pub const fn list(name: &'static str, member: ShapeId, min: Option<i64>, max: Option<i64>) -> Self {
-        Shape { element: member, min, max, ..Self::base(name, ShapeKind::List) }
+    pub const fn list(
+        name: &'static str,
+        member: ShapeId,
+        min: Option<i64>,
+        max: Option<i64>,
+    ) -> Self {
+        Shape {
+            element: member,
+            min,
+            max,
+            ..Self::base(name, ShapeKind::List)
+        }
     }
 
-    pub const fn map(name: &'static str, key: ShapeId, value: ShapeId, min: Option<i64>, max: Option<i64>) -> Self {
-        Shape { element: key, value, min, max, ..Self::base(name, ShapeKind::Map) }
+    pub const fn map(
+        name: &'static str,
+        key: ShapeId,
+        value: ShapeId,
+        min: Option<i64>,
+        max: Option<i64>,
+    ) -> Self {
+        Shape {
+            element: key,
+            value,
+            min,
+            max,
+            ..Self::base(name, ShapeKind::Map)
+        }
     }
 
     pub const fn string(
@@ -141,16 +175,33 @@ impl Shape {
         max: Option<i64>,
         pattern: Option<&'static str>,
     ) -> Self {
-        Shape { enum_values, min, max, pattern, ..Self::base(name, ShapeKind::String) }
+        Shape {
+            enum_values,
+            min,
+            max,
+            pattern,
+            ..Self::base(name, ShapeKind::String)
+        }
     }
 
-    pub const fn scalar(name: &'static str, kind: ShapeKind, min: Option<i64>, max: Option<i64>) -> Self {
-        Shape { min, max, ..Self::base(name, kind) }
+    pub const fn scalar(
+        name: &'static str,
+        kind: ShapeKind,
+        min: Option<i64>,
+        max: Option<i64>,
+    ) -> Self {
+        Shape {
+            min,
+            max,
+            ..Self::base(name, kind)
+        }
     }
 
     /// This shape's id.
     pub fn id(&self) -> ShapeId {
-        let index = SHAPES.binary_search_by(|s| s.name.cmp(self.name)).unwrap_or(0);
+        let index = SHAPES
+            .binary_search_by(|s| s.name.cmp(self.name))
+            .unwrap_or(0);
         ShapeId(u16::try_from(index).unwrap_or(0))
     }
 
@@ -162,7 +213,9 @@ impl Shape {
     /// The members of a structure or union, sorted by name (bytewise); empty for other kinds.
     pub fn members(&self) -> &'static [Member] {
         let start = usize::from(self.first_member);
-        MEMBERS.get(start..start + usize::from(self.member_count)).unwrap_or(&[])
+        MEMBERS
+            .get(start..start + usize::from(self.member_count))
+            .unwrap_or(&[])
     }
 
     /// The member called `name`, by binary search.
@@ -196,7 +249,10 @@ impl Shape {
 
 /// The shape called `name`, by binary search.
 pub fn shape(name: &str) -> Option<&'static Shape> {
-    SHAPES.binary_search_by(|s| s.name.cmp(name)).ok().map(|i| &SHAPES[i])
+    SHAPES
+        .binary_search_by(|s| s.name.cmp(name))
+        .ok()
+        .map(|i| &SHAPES[i])
 }
 
 /// The shape with id `id`. Ids come from the table, so this never fails for them; an id made up by
@@ -213,4 +269,146 @@ pub fn shapes() -> &'static [Shape] {
 /// All structure members, grouped by structure (see [`Shape::find_member`]).
 pub fn members() -> &'static [Member] {
     &MEMBERS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{SHAPE_COUNT, TIMESTAMP_MEMBER_COUNT};
+
+    fn get(name: &str) -> &'static Shape {
+        shape(name).unwrap_or_else(|| panic!("{name} is in the table"))
+    }
+
+    #[test]
+    fn the_finding_shapes_round_trip() {
+        let f = get("AwsSecurityFinding");
+        assert_eq!(f.kind, ShapeKind::Structure);
+        assert_eq!(f.members().len(), 45);
+        let required: Vec<&str> = f
+            .members()
+            .iter()
+            .filter(|m| m.required())
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(
+            required,
+            [
+                "AwsAccountId",
+                "CreatedAt",
+                "Description",
+                "GeneratorId",
+                "Id",
+                "ProductArn",
+                "Resources",
+                "SchemaVersion",
+                "Title",
+                "UpdatedAt"
+            ]
+        );
+        assert_eq!(get("AwsSecurityFindingFilters").members().len(), 107);
+        assert_eq!(get("ResourceDetails").members().len(), 102);
+        assert_eq!(get("AutomationRulesFindingFilters").members().len(), 41);
+        let title = f.member("Title").expect("Title");
+        assert_eq!(title.shape().name, "NonEmptyString");
+        assert_eq!(title.shape().pattern, Some(".*\\S.*"));
+        assert!(!title.timestamp());
+        assert!(f.member("CreatedAt").expect("CreatedAt").timestamp());
+        assert!(f.member("title").is_none());
+        assert_eq!(
+            f.member("Resources").map(|m| m.shape().name),
+            Some("ResourceList")
+        );
+    }
+
+    #[test]
+    fn kinds_and_facts() {
+        assert_eq!(
+            get("SeverityLabel").enum_values,
+            ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
+        );
+        assert!(get("SeverityLabel").allows("LOW") && !get("SeverityLabel").allows("low"));
+        assert_eq!(
+            get("TypeList").list_member().map(|id| id.shape().name),
+            Some("NonEmptyString")
+        );
+        let (k, v) = get("FieldMap").map_key_value().expect("map");
+        assert_eq!(
+            (k.shape().name, v.shape().name),
+            ("NonEmptyString", "NonEmptyString")
+        );
+        assert_eq!(get("TagMap").min, Some(1));
+        assert_eq!(get("TagMap").max, Some(50));
+        assert_eq!(
+            (
+                get("MaxResults").kind,
+                get("MaxResults").min,
+                get("MaxResults").max
+            ),
+            (ShapeKind::Integer, Some(1), Some(100))
+        );
+        assert_eq!(get("BatchImportFindingsRequestFindingList").max, Some(100));
+        assert_eq!(get("Double").kind, ShapeKind::Double);
+        assert_eq!(get("Long").kind, ShapeKind::Long);
+        assert_eq!(get("Boolean").kind, ShapeKind::Boolean);
+        assert_eq!(get("Timestamp").kind, ShapeKind::Timestamp);
+        assert_eq!(get("AzureResourceDetails").kind, ShapeKind::Document);
+        assert_eq!(get("ParameterValue").kind, ShapeKind::Union);
+        assert_eq!(
+            get("TypeList").list_member().map(|id| id.shape().kind),
+            Some(ShapeKind::String)
+        );
+        assert_eq!(get("Severity").list_member(), None);
+        // V2-only shapes are not in the table.
+        assert!(shape("GetFindingsV2Request").is_none());
+        assert!(shape("OcsfFinding").is_none());
+    }
+
+    #[test]
+    fn table_is_sorted_and_ids_round_trip() {
+        assert_eq!(shapes().len(), SHAPE_COUNT);
+        assert!(shapes().windows(2).all(|w| w[0].name < w[1].name));
+        for s in shapes() {
+            assert_eq!(s.id().shape(), s);
+            assert!(
+                s.members().windows(2).all(|w| w[0].name < w[1].name),
+                "{}",
+                s.name
+            );
+            for m in s.members() {
+                assert_eq!(s.member(m.name), Some(m));
+                let (gi, found) = s.find_member(m.name).expect("member");
+                assert_eq!(&members()[gi], found);
+            }
+        }
+        assert_eq!(
+            members().len(),
+            shapes().iter().map(|s| s.members().len()).sum::<usize>()
+        );
+    }
+
+    #[test]
+    fn timestamp_flags_sit_on_non_empty_strings() {
+        let flagged: Vec<&Member> = members().iter().filter(|m| m.timestamp()).collect();
+        assert_eq!(flagged.len(), TIMESTAMP_MEMBER_COUNT);
+        assert_eq!(TIMESTAMP_MEMBER_COUNT, 75);
+        assert!(flagged.iter().all(|m| m.shape().name == "NonEmptyString"));
+        for (s, m) in [
+            ("AwsSecurityFinding", "FirstObservedAt"),
+            ("AwsSecurityFinding", "ProcessedAt"),
+            ("Note", "UpdatedAt"),
+            ("ProcessDetails", "LaunchedAt"),
+            ("AwsEc2InstanceDetails", "LaunchedAt"),
+            ("DateFilter", "Start"),
+        ] {
+            assert!(get(s).member(m).is_some_and(Member::timestamp), "{s}.{m}");
+        }
+        // Dates the documentation does not tie to the Timestamps section.
+        for (s, m) in [
+            ("Vulnerability", "LastKnownExploitAt"),
+            ("AwsEcsTaskDetails", "CreatedAt"),
+        ] {
+            assert!(get(s).member(m).is_some_and(|m| !m.timestamp()), "{s}.{m}");
+        }
+    }
 }

@@ -71,13 +71,20 @@ pub enum ColumnValue {
 /// The value of a hot column for a finding: the first value at the field's path, as the sort
 /// order reads it.
 pub fn column_value(col: &HotColumn, doc: &Map<String, Value>) -> ColumnValue {
-    let path = findinghub_hub::filter::field(col.field).map(|f| f.path).unwrap_or_default();
+    let path = findinghub_hub::filter::field(col.field)
+        .map(|f| f.path)
+        .unwrap_or_default();
     let first = values_in(doc, path).into_iter().next();
     match col.ty {
-        ColumnType::Text => ColumnValue::Text(first.and_then(Value::as_str).unwrap_or_default().to_owned()),
-        ColumnType::Time => {
-            ColumnValue::Int(first.and_then(Value::as_str).and_then(parse_timestamp).unwrap_or(MISSING_INT))
+        ColumnType::Text => {
+            ColumnValue::Text(first.and_then(Value::as_str).unwrap_or_default().to_owned())
         }
+        ColumnType::Time => ColumnValue::Int(
+            first
+                .and_then(Value::as_str)
+                .and_then(parse_timestamp)
+                .unwrap_or(MISSING_INT),
+        ),
         ColumnType::Int => match first {
             Some(v) if v.is_i64() => ColumnValue::Int(v.as_i64().unwrap_or(MISSING_INT)),
             Some(v) if v.is_number() => ColumnValue::Real(v.as_f64().unwrap_or(MISSING_INT as f64)),
@@ -91,14 +98,19 @@ pub fn column_value(col: &HotColumn, doc: &Map<String, Value>) -> ColumnValue {
 pub const ATTR_FIELDS: &[(&str, i64)] = &[("ResourceId", 1), ("ResourceType", 2), ("Type", 3)];
 
 pub fn attr_code(field: &str) -> Option<i64> {
-    ATTR_FIELDS.iter().find(|(f, _)| *f == field).map(|(_, c)| *c)
+    ATTR_FIELDS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map(|(_, c)| *c)
 }
 
 /// The (code, value) pairs that a finding contributes to the attribute table, without repeats.
 pub fn attr_values(finding: &StoredFinding) -> Vec<(i64, String)> {
     let mut out = Vec::new();
     for (name, code) in ATTR_FIELDS {
-        let Some(field) = findinghub_hub::filter::field(name) else { continue };
+        let Some(field) = findinghub_hub::filter::field(name) else {
+            continue;
+        };
         for v in values_in(&finding.doc, field.path) {
             if let Some(s) = v.as_str() {
                 let pair = (*code, s.to_owned());

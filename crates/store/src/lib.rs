@@ -54,12 +54,18 @@ pub struct Scope {
 
 impl Scope {
     pub fn new(accounts: AccountScope, region: impl Into<String>) -> Self {
-        Scope { accounts, region: Some(region.into()) }
+        Scope {
+            accounts,
+            region: Some(region.into()),
+        }
     }
 
     pub fn allows(&self, finding: &StoredFinding) -> bool {
         self.accounts.allows(&finding.key.account_id)
-            && self.region.as_deref().is_none_or(|r| r == finding.key.region)
+            && self
+                .region
+                .as_deref()
+                .is_none_or(|r| r == finding.key.region)
     }
 }
 
@@ -86,7 +92,10 @@ pub enum ImportStatus {
     Updated,
     /// Not newer than the stored version: ignored, and counted as a success.
     Stale,
-    Failed { code: String, message: String },
+    Failed {
+        code: String,
+        message: String,
+    },
 }
 
 /// The answer to an import: one status per finding, in order, and every finding that changed (for
@@ -195,7 +204,12 @@ pub trait FindingStore: Send + Sync {
 
     /// Deletes up to `limit` findings that retention has expired (with their history); returns how
     /// many it deleted. Callers repeat it in small batches so that imports are never blocked.
-    async fn purge_expired(&self, policy: &RetentionPolicy, now: Micros, limit: usize) -> Result<u64, StoreError>;
+    async fn purge_expired(
+        &self,
+        policy: &RetentionPolicy,
+        now: Micros,
+        limit: usize,
+    ) -> Result<u64, StoreError>;
 
     /// How many findings the store holds (all accounts, all Regions).
     async fn count(&self) -> Result<u64, StoreError>;

@@ -48,7 +48,12 @@ fn walk<'a>(value: &'a Value, segments: &[&str], out: &mut Vec<&'a Value>) {
 }
 
 /// Follows one segment (`Name` or `Name[]`) from an object, then the rest of the path.
-fn step<'a>(object: &'a Map<String, Value>, segment: &str, rest: &[&str], out: &mut Vec<&'a Value>) {
+fn step<'a>(
+    object: &'a Map<String, Value>,
+    segment: &str,
+    rest: &[&str],
+    out: &mut Vec<&'a Value>,
+) {
     let (name, each) = match segment.strip_suffix("[]") {
         Some(name) => (name, true),
         None => (segment, false),

@@ -9,8 +9,9 @@ mod schema;
 use crate::columns::{ColumnValue, HOT_COLUMNS, MISSING_INT, attr_values, column_value};
 use crate::page::{self, Cursor};
 use crate::{
-    FindingPage, FindingQuery, FindingStore, HistoryPage, HistoryQuery, HistoryRecord, ImportBatch, ImportReport,
-    ImportStatus, LegacyUpdate, RetentionPolicy, Scope, StoreError, UpdateBatch, UpdateReport, backend,
+    FindingPage, FindingQuery, FindingStore, HistoryPage, HistoryQuery, HistoryRecord, ImportBatch,
+    ImportReport, ImportStatus, LegacyUpdate, RetentionPolicy, Scope, StoreError, UpdateBatch,
+    UpdateReport, backend,
 };
 use async_trait::async_trait;
 use findinghub_asff::timestamp::Micros;
@@ -49,7 +50,13 @@ impl SqliteStore {
         let mut writer = Connection::open(&path).map_err(backend)?;
         schema::configure(&writer).map_err(backend)?;
         schema::migrate(&mut writer).map_err(backend)?;
-        Ok(SqliteStore { inner: Arc::new(Inner { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) }) })
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -63,7 +70,10 @@ impl SqliteStore {
     {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = inner.writer.lock().map_err(|_| StoreError::Backend("writer lock poisoned".into()))?;
+            let mut conn = inner
+                .writer
+                .lock()
+                .map_err(|_| StoreError::Backend("writer lock poisoned".into()))?;
             f(&mut conn)
         })
         .await
@@ -77,7 +87,11 @@ impl SqliteStore {
     {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let pooled = inner.readers.lock().map_err(|_| StoreError::Backend("reader pool poisoned".into()))?.pop();
+            let pooled = inner
+                .readers
+                .lock()
+                .map_err(|_| StoreError::Backend("reader pool poisoned".into()))?
+                .pop();
             let conn = match pooled {
                 Some(c) => c,
                 None => {
@@ -124,7 +138,10 @@ fn insert_finding(tx: &Transaction<'_>, finding: &StoredFinding) -> Result<i64, 
     let mut values = vec![Sql::Integer(finding.key.hash64())];
     values.extend(hot_params(finding));
     values.push(Sql::Integer(finding.touched.bits()));
-    tx.prepare_cached(&sql).map_err(sql_err)?.execute(params_from_iter(values)).map_err(sql_err)?;
+    tx.prepare_cached(&sql)
+        .map_err(sql_err)?
+        .execute(params_from_iter(values))
+        .map_err(sql_err)?;
     let seq = tx.last_insert_rowid();
     let doc = serde_json::to_string(&finding.doc).map_err(backend)?;
     tx.prepare_cached("INSERT INTO finding_docs (seq, doc) VALUES (?, ?)")
@@ -135,13 +152,27 @@ fn insert_finding(tx: &Transaction<'_>, finding: &StoredFinding) -> Result<i64, 
     Ok(seq)
 }
 
-fn update_finding(tx: &Transaction<'_>, seq: i64, old: &StoredFinding, new: &StoredFinding) -> Result<(), StoreError> {
-    let sets: Vec<String> = HOT_COLUMNS.iter().map(|c| format!("{} = ?", c.column)).collect();
-    let sql = format!("UPDATE findings SET {}, touched = ? WHERE seq = ?", sets.join(", "));
+fn update_finding(
+    tx: &Transaction<'_>,
+    seq: i64,
+    old: &StoredFinding,
+    new: &StoredFinding,
+) -> Result<(), StoreError> {
+    let sets: Vec<String> = HOT_COLUMNS
+        .iter()
+        .map(|c| format!("{} = ?", c.column))
+        .collect();
+    let sql = format!(
+        "UPDATE findings SET {}, touched = ? WHERE seq = ?",
+        sets.join(", ")
+    );
     let mut values = hot_params(new);
     values.push(Sql::Integer(new.touched.bits()));
     values.push(Sql::Integer(seq));
-    tx.prepare_cached(&sql).map_err(sql_err)?.execute(params_from_iter(values)).map_err(sql_err)?;
+    tx.prepare_cached(&sql)
+        .map_err(sql_err)?
+        .execute(params_from_iter(values))
+        .map_err(sql_err)?;
     let doc = serde_json::to_string(&new.doc).map_err(backend)?;
     tx.prepare_cached("UPDATE finding_docs SET doc = ? WHERE seq = ?")
         .map_err(sql_err)?
@@ -151,7 +182,12 @@ fn update_finding(tx: &Transaction<'_>, seq: i64, old: &StoredFinding, new: &Sto
 }
 
 /// Replaces a finding's attribute rows, touching only those that changed.
-fn write_attrs(tx: &Transaction<'_>, seq: i64, old: &[(i64, String)], new: &[(i64, String)]) -> Result<(), StoreError> {
+fn write_attrs(
+    tx: &Transaction<'_>,
+    seq: i64,
+    old: &[(i64, String)],
+    new: &[(i64, String)],
+) -> Result<(), StoreError> {
     for pair in old.iter().filter(|p| !new.contains(p)) {
         tx.prepare_cached("DELETE FROM finding_attrs WHERE field = ? AND value = ? AND seq = ?")
             .map_err(sql_err)?
@@ -159,10 +195,12 @@ fn write_attrs(tx: &Transaction<'_>, seq: i64, old: &[(i64, String)], new: &[(i6
             .map_err(sql_err)?;
     }
     for pair in new.iter().filter(|p| !old.contains(p)) {
-        tx.prepare_cached("INSERT OR IGNORE INTO finding_attrs (field, value, seq) VALUES (?, ?, ?)")
-            .map_err(sql_err)?
-            .execute(params![pair.0, pair.1, seq])
-            .map_err(sql_err)?;
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO finding_attrs (field, value, seq) VALUES (?, ?, ?)",
+        )
+        .map_err(sql_err)?
+        .execute(params![pair.0, pair.1, seq])
+        .map_err(sql_err)?;
     }
     Ok(())
 }
@@ -190,7 +228,11 @@ fn insert_history(tx: &Transaction<'_>, seq: i64, h: &HistoryEntry) -> Result<()
 }
 
 /// The stored findings with this (ProductArn, Id), with their sequence numbers.
-fn load_by_identifier(conn: &Connection, product_arn: &str, id: &str) -> Result<Vec<(i64, StoredFinding)>, StoreError> {
+fn load_by_identifier(
+    conn: &Connection,
+    product_arn: &str,
+    id: &str,
+) -> Result<Vec<(i64, StoredFinding)>, StoreError> {
     let hash = findinghub_hub::finding::identifier_hash(product_arn, id);
     let mut stmt = conn
         .prepare_cached(
@@ -202,7 +244,12 @@ fn load_by_identifier(conn: &Connection, product_arn: &str, id: &str) -> Result<
         .query_map([hash], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
-                FindingKey { account_id: r.get(1)?, region: r.get(2)?, product_arn: r.get(3)?, id: r.get(4)? },
+                FindingKey {
+                    account_id: r.get(1)?,
+                    region: r.get(2)?,
+                    product_arn: r.get(3)?,
+                    id: r.get(4)?,
+                },
                 r.get::<_, i64>(5)?,
                 r.get::<_, String>(6)?,
             ))
@@ -214,7 +261,14 @@ fn load_by_identifier(conn: &Connection, product_arn: &str, id: &str) -> Result<
         if key.product_arn != product_arn || key.id != id {
             continue;
         }
-        out.push((seq, StoredFinding { key, doc: parse_doc(&doc)?, touched: CustomerTouched::from_bits(touched) }));
+        out.push((
+            seq,
+            StoredFinding {
+                key,
+                doc: parse_doc(&doc)?,
+                touched: CustomerTouched::from_bits(touched),
+            },
+        ));
     }
     Ok(out)
 }
@@ -222,7 +276,9 @@ fn load_by_identifier(conn: &Connection, product_arn: &str, id: &str) -> Result<
 fn parse_doc(text: &str) -> Result<Map<String, Value>, StoreError> {
     match serde_json::from_str(text) {
         Ok(Value::Object(m)) => Ok(m),
-        _ => Err(StoreError::Backend("a stored finding document is not a JSON object".into())),
+        _ => Err(StoreError::Backend(
+            "a stored finding document is not a JSON object".into(),
+        )),
     }
 }
 
@@ -230,7 +286,11 @@ fn import_blocking(conn: &mut Connection, batch: ImportBatch) -> Result<ImportRe
     let tx = conn.transaction().map_err(sql_err)?;
     let mut report = ImportReport::default();
     for incoming in batch.findings {
-        let ctx = ImportContext { region: &batch.region, now: batch.now, product_names: incoming.product_names.as_ref() };
+        let ctx = ImportContext {
+            region: &batch.region,
+            now: batch.now,
+            product_names: incoming.product_names.as_ref(),
+        };
         let Some(key) = FindingKey::of(&incoming.doc, &batch.region) else {
             report.statuses.push(ImportStatus::Failed {
                 code: "InvalidInput".into(),
@@ -238,7 +298,9 @@ fn import_blocking(conn: &mut Connection, batch: ImportBatch) -> Result<ImportRe
             });
             continue;
         };
-        let existing = load_by_identifier(&tx, &key.product_arn, &key.id)?.into_iter().find(|(_, f)| f.key == key);
+        let existing = load_by_identifier(&tx, &key.product_arn, &key.id)?
+            .into_iter()
+            .find(|(_, f)| f.key == key);
         match apply_import(existing.as_ref().map(|(_, f)| f), incoming.doc, &ctx) {
             Ok(ImportOutcome::Created { finding, history }) => {
                 let seq = insert_finding(&tx, &finding)?;
@@ -248,7 +310,9 @@ fn import_blocking(conn: &mut Connection, batch: ImportBatch) -> Result<ImportRe
             }
             Ok(ImportOutcome::Updated { finding, history }) => {
                 let Some((seq, old)) = &existing else {
-                    return Err(StoreError::Backend("an update without a stored finding".into()));
+                    return Err(StoreError::Backend(
+                        "an update without a stored finding".into(),
+                    ));
                 };
                 update_finding(&tx, *seq, old, &finding)?;
                 insert_history(&tx, *seq, &history)?;
@@ -256,19 +320,27 @@ fn import_blocking(conn: &mut Connection, batch: ImportBatch) -> Result<ImportRe
                 report.changed.push(finding);
             }
             Ok(ImportOutcome::Stale) => report.statuses.push(ImportStatus::Stale),
-            Err(e) => report.statuses.push(ImportStatus::Failed { code: "InvalidInput".into(), message: e.to_string() }),
+            Err(e) => report.statuses.push(ImportStatus::Failed {
+                code: "InvalidInput".into(),
+                message: e.to_string(),
+            }),
         }
     }
     tx.commit().map_err(sql_err)?;
     Ok(report)
 }
 
-fn batch_update_blocking(conn: &mut Connection, batch: UpdateBatch) -> Result<UpdateReport, StoreError> {
+fn batch_update_blocking(
+    conn: &mut Connection,
+    batch: UpdateBatch,
+) -> Result<UpdateReport, StoreError> {
     let tx = conn.transaction().map_err(sql_err)?;
     let mut report = UpdateReport::default();
     let (unique, duplicates) = deduplicate(&batch.request.identifiers);
     for dup in duplicates {
-        report.unprocessed.push((dup, UnprocessedReason::DuplicatedFindingIdentifier));
+        report
+            .unprocessed
+            .push((dup, UnprocessedReason::DuplicatedFindingIdentifier));
     }
     for ident in unique {
         let found: Vec<_> = load_by_identifier(&tx, &ident.product_arn, &ident.id)?
@@ -276,7 +348,9 @@ fn batch_update_blocking(conn: &mut Connection, batch: UpdateBatch) -> Result<Up
             .filter(|(_, f)| batch.scope.allows(f))
             .collect();
         if found.is_empty() {
-            report.unprocessed.push((ident, UnprocessedReason::FindingNotFound));
+            report
+                .unprocessed
+                .push((ident, UnprocessedReason::FindingNotFound));
             continue;
         }
         let mut outcome = Ok(());
@@ -312,7 +386,10 @@ struct Row {
 impl Row {
     fn cursor(&self, sort: &[SortCriterion]) -> Cursor {
         Cursor {
-            values: sort.iter().map(|c| sort_value(&self.doc, c.field)).collect(),
+            values: sort
+                .iter()
+                .map(|c| sort_value(&self.doc, c.field))
+                .collect(),
             key_hash: self.key_hash,
             seq: self.seq,
         }
@@ -324,7 +401,12 @@ impl Row {
     }
 }
 
-fn scan(conn: &Connection, clause: &Clause, order: Option<&str>, limit: Option<usize>) -> Result<Vec<Row>, StoreError> {
+fn scan(
+    conn: &Connection,
+    clause: &Clause,
+    order: Option<&str>,
+    limit: Option<usize>,
+) -> Result<Vec<Row>, StoreError> {
     let mut sql = format!(
         "SELECT f.seq, f.key_hash, d.doc FROM findings f JOIN finding_docs d ON d.seq = f.seq WHERE {}",
         clause.where_sql()
@@ -339,7 +421,11 @@ fn scan(conn: &Connection, clause: &Clause, order: Option<&str>, limit: Option<u
     let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
     let rows = stmt
         .query_map(params_from_iter(clause.params.iter()), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })
         .map_err(sql_err)?;
     let mut out = Vec::new();
@@ -356,22 +442,33 @@ fn default_sort(sort: Vec<SortCriterion>) -> Vec<SortCriterion> {
         return sort;
     }
     match findinghub_hub::filter::field("UpdatedAt") {
-        Some(field) => vec![SortCriterion { field, descending: true }],
+        Some(field) => vec![SortCriterion {
+            field,
+            descending: true,
+        }],
         None => sort,
     }
 }
 
 fn matches(scope: &Scope, filters: &Filters, row: &Row) -> bool {
     let in_scope = row.finding_key().is_some_and(|k| {
-        scope.accounts.allows(&k.account_id) && scope.region.as_deref().is_none_or(|r| r == k.region)
+        scope.accounts.allows(&k.account_id)
+            && scope.region.as_deref().is_none_or(|r| r == k.region)
     });
     in_scope && filters.matches(&row.doc)
 }
 
-fn get_findings_blocking(conn: &Connection, query: FindingQuery) -> Result<FindingPage, StoreError> {
+fn get_findings_blocking(
+    conn: &Connection,
+    query: FindingQuery,
+) -> Result<FindingPage, StoreError> {
     let sort = default_sort(query.sort);
     let max = query.max_results.clamp(1, 100);
-    let after = query.next_token.as_deref().map(|t| page::decode(t, &sort)).transpose()?;
+    let after = query
+        .next_token
+        .as_deref()
+        .map(|t| page::decode(t, &sort))
+        .transpose()?;
     let mut base = Clause::default();
     query::filter_clause(&query.filters, &mut base);
     query::scope_clause(&query.scope, &mut base);
@@ -382,7 +479,11 @@ fn get_findings_blocking(conn: &Connection, query: FindingQuery) -> Result<Findi
         let mut chunk = if base.exact { max + 1 } else { 256 };
         let mut position = after;
         loop {
-            let mut clause = Clause { sql: base.sql.clone(), params: base.params.clone(), exact: base.exact };
+            let mut clause = Clause {
+                sql: base.sql.clone(),
+                params: base.params.clone(),
+                exact: base.exact,
+            };
             if let Some(c) = &position {
                 query::keyset_clause(&sort, c, &mut clause);
             }
@@ -411,7 +512,9 @@ fn get_findings_blocking(conn: &Connection, query: FindingQuery) -> Result<Findi
             .collect();
         keyed.sort_by(|a, b| page::compare(&a.0, &b.0, &sort));
         let start = match &after {
-            Some(c) => keyed.partition_point(|(k, _)| page::compare(k, c, &sort) != std::cmp::Ordering::Greater),
+            Some(c) => keyed.partition_point(|(k, _)| {
+                page::compare(k, c, &sort) != std::cmp::Ordering::Greater
+            }),
             None => 0,
         };
         for (_, seq) in keyed.into_iter().skip(start).take(max + 1) {
@@ -434,16 +537,20 @@ fn get_findings_blocking(conn: &Connection, query: FindingQuery) -> Result<Findi
             _ => None,
         })
         .collect();
-    Ok(FindingPage { findings, next_token })
+    Ok(FindingPage {
+        findings,
+        next_token,
+    })
 }
 
 fn history_blocking(conn: &Connection, query: HistoryQuery) -> Result<HistoryPage, StoreError> {
     let max = query.max_results.clamp(1, 100);
-    let seqs: Vec<i64> = load_by_identifier(conn, &query.identifier.product_arn, &query.identifier.id)?
-        .into_iter()
-        .filter(|(_, f)| query.scope.allows(f))
-        .map(|(seq, _)| seq)
-        .collect();
+    let seqs: Vec<i64> =
+        load_by_identifier(conn, &query.identifier.product_arn, &query.identifier.id)?
+            .into_iter()
+            .filter(|(_, f)| query.scope.allows(f))
+            .map(|(seq, _)| seq)
+            .collect();
     if seqs.is_empty() {
         return Ok(HistoryPage::default());
     }
@@ -466,7 +573,10 @@ fn history_blocking(conn: &Connection, query: HistoryQuery) -> Result<HistoryPag
         params.push(Sql::Integer(t));
         params.push(Sql::Integer(id));
     }
-    sql.push_str(&format!(" ORDER BY update_time DESC, id DESC LIMIT {}", max + 1));
+    sql.push_str(&format!(
+        " ORDER BY update_time DESC, id DESC LIMIT {}",
+        max + 1
+    ));
     let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
     let rows = stmt
         .query_map(params_from_iter(params), |r| {
@@ -484,12 +594,17 @@ fn history_blocking(conn: &Connection, query: HistoryQuery) -> Result<HistoryPag
     let mut positions = Vec::new();
     for row in rows {
         let (id, update_time, created, source, identity, updates) = row.map_err(sql_err)?;
-        let source = UpdateSourceType::parse(&source).ok_or_else(|| StoreError::Backend("bad history source".into()))?;
+        let source = UpdateSourceType::parse(&source)
+            .ok_or_else(|| StoreError::Backend("bad history source".into()))?;
         let updates: Vec<Value> = serde_json::from_str(&updates).map_err(backend)?;
         let updates = updates
             .iter()
             .map(|u| FieldChange {
-                field: u.get("UpdatedField").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                field: u
+                    .get("UpdatedField")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
                 old_value: u.get("OldValue").and_then(Value::as_str).map(str::to_owned),
                 new_value: u.get("NewValue").and_then(Value::as_str).map(str::to_owned),
             })
@@ -497,16 +612,27 @@ fn history_blocking(conn: &Connection, query: HistoryQuery) -> Result<HistoryPag
         positions.push((update_time, id));
         records.push(HistoryRecord {
             identifier: query.identifier.clone(),
-            entry: HistoryEntry { update_time, finding_created: created, source, identity, updates },
+            entry: HistoryEntry {
+                update_time,
+                finding_created: created,
+                source,
+                identity,
+                updates,
+            },
         });
     }
     let next_token = if records.len() > max {
         records.truncate(max);
-        positions.get(max - 1).map(|(t, id)| encode_history_token(*t, *id))
+        positions
+            .get(max - 1)
+            .map(|(t, id)| encode_history_token(*t, *id))
     } else {
         None
     };
-    Ok(HistoryPage { records, next_token })
+    Ok(HistoryPage {
+        records,
+        next_token,
+    })
 }
 
 fn encode_history_token(time: Micros, id: i64) -> String {
@@ -516,10 +642,17 @@ fn encode_history_token(time: Micros, id: i64) -> String {
 
 fn decode_history_token(token: &str) -> Result<(Micros, i64), StoreError> {
     use base64::Engine;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim()).map_err(|_| StoreError::InvalidToken)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.trim())
+        .map_err(|_| StoreError::InvalidToken)?;
     let text = String::from_utf8(bytes).map_err(|_| StoreError::InvalidToken)?;
     let mut parts = text.split(':');
-    match (parts.next(), parts.next().map(str::parse), parts.next().map(str::parse), parts.next()) {
+    match (
+        parts.next(),
+        parts.next().map(str::parse),
+        parts.next().map(str::parse),
+        parts.next(),
+    ) {
         (Some("h1"), Some(Ok(t)), Some(Ok(id)), None) => Ok((t, id)),
         _ => Err(StoreError::InvalidToken),
     }
@@ -527,14 +660,24 @@ fn decode_history_token(token: &str) -> Result<(Micros, i64), StoreError> {
 
 fn delete_finding(tx: &Transaction<'_>, seq: i64) -> Result<(), StoreError> {
     let doc: Option<String> = tx
-        .query_row("SELECT doc FROM finding_docs WHERE seq = ?", [seq], |r| r.get(0))
+        .query_row("SELECT doc FROM finding_docs WHERE seq = ?", [seq], |r| {
+            r.get(0)
+        })
         .optional()
         .map_err(sql_err)?;
     if let Some(doc) = doc {
         let doc = parse_doc(&doc)?;
-        let region = doc.get("Region").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let region = doc
+            .get("Region")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         if let Some(key) = FindingKey::of(&doc, &region) {
-            let f = StoredFinding { key, doc, touched: CustomerTouched::default() };
+            let f = StoredFinding {
+                key,
+                doc,
+                touched: CustomerTouched::default(),
+            };
             write_attrs(tx, seq, &attr_values(&f), &[])?;
         }
     }
@@ -543,12 +686,20 @@ fn delete_finding(tx: &Transaction<'_>, seq: i64) -> Result<(), StoreError> {
         "DELETE FROM finding_docs WHERE seq = ?",
         "DELETE FROM findings WHERE seq = ?",
     ] {
-        tx.prepare_cached(sql).map_err(sql_err)?.execute([seq]).map_err(sql_err)?;
+        tx.prepare_cached(sql)
+            .map_err(sql_err)?
+            .execute([seq])
+            .map_err(sql_err)?;
     }
     Ok(())
 }
 
-fn purge_blocking(conn: &mut Connection, policy: &RetentionPolicy, now: Micros, limit: usize) -> Result<u64, StoreError> {
+fn purge_blocking(
+    conn: &mut Connection,
+    policy: &RetentionPolicy,
+    now: Micros,
+    limit: usize,
+) -> Result<u64, StoreError> {
     let active_cutoff = now.saturating_sub(policy.active_micros());
     let archived_cutoff = now.saturating_sub(policy.archived_micros());
     let mut seqs: Vec<i64> = Vec::new();
@@ -558,7 +709,10 @@ fn purge_blocking(conn: &mut Connection, policy: &RetentionPolicy, now: Micros, 
                 "SELECT seq FROM findings WHERE updated_at < ? AND updated_at != {MISSING_INT} ORDER BY updated_at LIMIT ?"
             ))
             .map_err(sql_err)?;
-        for r in stmt.query_map(params![active_cutoff, limit as i64], |r| r.get(0)).map_err(sql_err)? {
+        for r in stmt
+            .query_map(params![active_cutoff, limit as i64], |r| r.get(0))
+            .map_err(sql_err)?
+        {
             seqs.push(r.map_err(sql_err)?);
         }
         let mut stmt = conn
@@ -566,7 +720,10 @@ fn purge_blocking(conn: &mut Connection, policy: &RetentionPolicy, now: Micros, 
                 "SELECT seq FROM findings WHERE updated_at < ? AND record_state = 'ARCHIVED' ORDER BY updated_at LIMIT ?",
             )
             .map_err(sql_err)?;
-        for r in stmt.query_map(params![archived_cutoff, limit as i64], |r| r.get(0)).map_err(sql_err)? {
+        for r in stmt
+            .query_map(params![archived_cutoff, limit as i64], |r| r.get(0))
+            .map_err(sql_err)?
+        {
             let seq = r.map_err(sql_err)?;
             if !seqs.contains(&seq) {
                 seqs.push(seq);
@@ -593,13 +750,21 @@ fn legacy_update_blocking(conn: &mut Connection, update: LegacyUpdate) -> Result
     let tx = conn.transaction().map_err(sql_err)?;
     let mut changed = 0;
     for row in rows {
-        let Some(key) = row.finding_key() else { continue };
-        let Some((seq, stored)) =
-            load_by_identifier(&tx, &key.product_arn, &key.id)?.into_iter().find(|(s, _)| *s == row.seq)
+        let Some(key) = row.finding_key() else {
+            continue;
+        };
+        let Some((seq, stored)) = load_by_identifier(&tx, &key.product_arn, &key.id)?
+            .into_iter()
+            .find(|(s, _)| *s == row.seq)
         else {
             continue;
         };
-        let next = apply_legacy_update(&stored, update.note.as_ref(), update.record_state.as_deref(), update.now);
+        let next = apply_legacy_update(
+            &stored,
+            update.note.as_ref(),
+            update.record_state.as_deref(),
+            update.now,
+        );
         if next != stored {
             update_finding(&tx, seq, &stored, &next)?;
             changed += 1;
@@ -616,24 +781,33 @@ impl FindingStore for SqliteStore {
     }
 
     async fn batch_update(&self, batch: UpdateBatch) -> Result<UpdateReport, StoreError> {
-        self.write(move |conn| batch_update_blocking(conn, batch)).await
+        self.write(move |conn| batch_update_blocking(conn, batch))
+            .await
     }
 
     async fn legacy_update(&self, update: LegacyUpdate) -> Result<u64, StoreError> {
-        self.write(move |conn| legacy_update_blocking(conn, update)).await
+        self.write(move |conn| legacy_update_blocking(conn, update))
+            .await
     }
 
     async fn get_findings(&self, query: FindingQuery) -> Result<FindingPage, StoreError> {
-        self.read(move |conn| get_findings_blocking(conn, query)).await
+        self.read(move |conn| get_findings_blocking(conn, query))
+            .await
     }
 
     async fn finding_history(&self, query: HistoryQuery) -> Result<HistoryPage, StoreError> {
         self.read(move |conn| history_blocking(conn, query)).await
     }
 
-    async fn purge_expired(&self, policy: &RetentionPolicy, now: Micros, limit: usize) -> Result<u64, StoreError> {
+    async fn purge_expired(
+        &self,
+        policy: &RetentionPolicy,
+        now: Micros,
+        limit: usize,
+    ) -> Result<u64, StoreError> {
         let policy = policy.clone();
-        self.write(move |conn| purge_blocking(conn, &policy, now, limit)).await
+        self.write(move |conn| purge_blocking(conn, &policy, now, limit))
+            .await
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
