@@ -1,6 +1,8 @@
 //! The types of the generated model table (`model.rs`) and the lookups over it. Public through
 //! [`crate::model`].
 
+use std::cmp::Ordering;
+
 use crate::model::{MEMBERS, SHAPES};
 
 /// The index of a shape in the table.
@@ -227,7 +229,33 @@ impl Shape {
     /// dense key for per-member side tables.
     pub fn find_member(&self, name: &str) -> Option<(usize, &'static Member)> {
         let members = self.members();
-        let i = members.binary_search_by(|m| m.name.cmp(name)).ok()?;
+        let i = members.binary_search_by(|m| cmp_bytes(m.name, name)).ok()?;
+        Some((usize::from(self.first_member) + i, &members[i]))
+    }
+
+    /// [`Shape::find_member`] for a caller that looks up several names, usually in sorted order
+    /// (serde_json maps iterate by key): `cursor` (start at 0) remembers where the last one was
+    /// found, and the next name is first sought in the few members after it.
+    pub(crate) fn find_member_from(
+        &self,
+        name: &str,
+        cursor: &mut usize,
+    ) -> Option<(usize, &'static Member)> {
+        let members = self.members();
+        let mut i = *cursor;
+        let end = members.len().min(i + 8);
+        while i < end {
+            match cmp_bytes(members[i].name, name) {
+                Ordering::Less => i += 1,
+                Ordering::Equal => {
+                    *cursor = i + 1;
+                    return Some((usize::from(self.first_member) + i, &members[i]));
+                }
+                Ordering::Greater => break,
+            }
+        }
+        let i = members.binary_search_by(|m| cmp_bytes(m.name, name)).ok()?;
+        *cursor = i + 1;
         Some((usize::from(self.first_member) + i, &members[i]))
     }
 
@@ -250,9 +278,21 @@ impl Shape {
 /// The shape called `name`, by binary search.
 pub fn shape(name: &str) -> Option<&'static Shape> {
     SHAPES
-        .binary_search_by(|s| s.name.cmp(name))
+        .binary_search_by(|s| cmp_bytes(s.name, name))
         .ok()
         .map(|i| &SHAPES[i])
+}
+
+/// `a.cmp(b)` for short names, inline rather than through `memcmp`.
+#[inline]
+fn cmp_bytes(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 /// The shape with id `id`. Ids come from the table, so this never fails for them; an id made up by
@@ -375,8 +415,13 @@ mod tests {
                 "{}",
                 s.name
             );
+            let mut cursor = 0;
             for m in s.members() {
                 assert_eq!(s.member(m.name), Some(m));
+                assert_eq!(
+                    s.find_member_from(m.name, &mut cursor).map(|(_, m)| m),
+                    Some(m)
+                );
                 let (gi, found) = s.find_member(m.name).expect("member");
                 assert_eq!(&members()[gi], found);
             }

@@ -729,25 +729,23 @@ impl Walker {
                 return fail(Rule::MinProperties(1));
             }
         }
-        let members = crate::shape::members();
-        for &gi in self.t.required(id) {
-            if let Some(member) = members.get(usize::from(gi))
-                && !m.contains_key(member.name)
-            {
-                return fail(Rule::Required(member.name));
-            }
-        }
+        // Ajv order: required, unknown members, then the members' values. Required members are
+        // counted on the way and looked up only when one is missing.
+        let mut required_seen = 0;
+        let mut cursor = 0;
         // The error of the bytewise-smallest failing member, whatever the key order of `m`.
         let mut first: Option<(&'a str, Box<Fail<'a>>)> = None;
         for (k, v) in m {
-            let (target, x) = match shape.find_member(k) {
+            let (target, x) = match shape.find_member_from(k, &mut cursor) {
                 Some((gi, member)) => {
+                    required_seen += usize::from(member.required());
                     let limit = if self.asff { self.t.limit(gi) } else { None };
                     (member.target, Extra::member(limit, member.timestamp()))
                 }
                 None => match self.extra_member(shape, k) {
                     Some(found) => found,
                     None => {
+                        self.required(m, id)?;
                         return fail(Rule::Additional(
                             self.smallest_unknown(m, shape).unwrap_or(k),
                         ));
@@ -761,6 +759,9 @@ impl Walker {
                 first = Some((k, f));
             }
         }
+        if required_seen < self.t.required(id).len() {
+            self.required(m, id)?;
+        }
         if let Some((k, f)) = first {
             return Err(f.at(Seg::Key(k)));
         }
@@ -773,6 +774,19 @@ impl Walker {
                 && !m.contains_key("Normalized")
             {
                 return fail(Rule::AnyOfRequired("Label"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The first required member (by name) missing from `m`.
+    fn required<'a>(&self, m: &Map<String, Value>, id: ShapeId) -> R<'a> {
+        let members = crate::shape::members();
+        for &gi in self.t.required(id) {
+            if let Some(member) = members.get(usize::from(gi))
+                && !m.contains_key(member.name)
+            {
+                return fail(Rule::Required(member.name));
             }
         }
         Ok(())

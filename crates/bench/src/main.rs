@@ -1,1 +1,410 @@
-fn main() {}
+//! `findinghub-bench`: imports synthetic ~2 KB findings into a fresh embedded store in batches of
+//! 100 (parse and validation included, as the API does them), then measures GetFindings latency
+//! for the queries that triage uses most, and writes the figures to a Markdown file.
+//!
+//! ```text
+//! cargo run --release -p findinghub-bench -- --findings 1000000 --out BENCHMARKS.md
+//! ```
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use findinghub_asff::timestamp::{MICROS_PER_DAY, Micros, format_timestamp, now_micros};
+use findinghub_asff::validate_finding;
+use findinghub_hub::filter::{parse_filters, parse_sort};
+use findinghub_store::sqlite::SqliteStore;
+use findinghub_store::{
+    AccountScope, FindingQuery, FindingStore, ImportBatch, IncomingFinding, Scope,
+};
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+struct Args {
+    /// How many findings to import.
+    #[arg(long, default_value_t = 100_000)]
+    findings: u64,
+    /// Findings per BatchImportFindings call.
+    #[arg(long, default_value_t = 100)]
+    batch: u64,
+    /// Concurrent importing clients.
+    #[arg(long, default_value_t = 2)]
+    clients: u64,
+    /// Repetitions of each query.
+    #[arg(long, default_value_t = 200)]
+    repeat: usize,
+    /// Where the store lives (a fresh temporary directory by default).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The Markdown file to write.
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    out: PathBuf,
+}
+
+const ACCOUNTS: [&str; 4] = [
+    "111111111111",
+    "222222222222",
+    "333333333333",
+    "444444444444",
+];
+const LABELS: [&str; 5] = ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"];
+const WORKFLOW: [&str; 4] = ["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"];
+const WORDS: [&str; 16] = [
+    "exposed",
+    "port",
+    "bucket",
+    "policy",
+    "root",
+    "credential",
+    "unencrypted",
+    "public",
+    "instance",
+    "role",
+    "logging",
+    "disabled",
+    "rotation",
+    "traffic",
+    "anomalous",
+    "key",
+];
+
+/// A deterministic pseudo-random number from `i` and a salt (splitmix64).
+fn mix(i: u64, salt: u64) -> u64 {
+    let mut z = i
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(salt.wrapping_mul(0xBF58_476D_1CE4_E5B9));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The i-th synthetic finding as a client would send it: about 2 KB of JSON.
+fn finding_json(i: u64, now: Micros) -> String {
+    let account = ACCOUNTS[(mix(i, 1) % 4) as usize];
+    let product = format!("arn:aws:securityhub:us-east-1:{account}:product/{account}/default");
+    let updated = now - (mix(i, 2) % (60 * MICROS_PER_DAY as u64)) as i64;
+    let title: Vec<&str> = (0..5)
+        .map(|k| WORDS[(mix(i, 10 + k) % 16) as usize])
+        .collect();
+    let instance = format!("i-{:017x}", mix(i, 3) % 200_000);
+    let f = json!({
+        "SchemaVersion": "2018-10-08",
+        "Id": format!("bench-{i:010}"),
+        "ProductArn": product,
+        "GeneratorId": format!("bench-rule-{}", mix(i, 4) % 500),
+        "AwsAccountId": account,
+        "Types": ["Software and Configuration Checks/AWS Security Best Practices", "Effects/Data Exposure"],
+        "FirstObservedAt": format_timestamp(updated - MICROS_PER_DAY),
+        "LastObservedAt": format_timestamp(updated),
+        "CreatedAt": format_timestamp(updated - MICROS_PER_DAY),
+        "UpdatedAt": format_timestamp(updated),
+        "Severity": {"Label": LABELS[(mix(i, 5) % 5) as usize], "Original": "5.0"},
+        "Confidence": mix(i, 6) % 101,
+        "Title": format!("{} {i}", title.join(" ")),
+        "Description": "This control checks whether the resource is configured according to the organisation's baseline. \
+            The finding was produced by the benchmark generator of findinghub to look like the findings of real \
+            configuration scanners: a few hundred characters of prose, a remediation, resources with details, \
+            product fields and compliance information, so that the import and query figures are representative.",
+        "Remediation": {"Recommendation": {"Text": "Follow the remediation steps in the documentation of the control.",
+                                           "Url": "https://docs.example.com/controls/remediation"}},
+        "SourceUrl": "https://scanner.example.com/findings",
+        "ProductFields": {"scanner/version": "1.2.3", "scanner/rule": format!("R{}", mix(i, 7) % 500),
+                          "scanner/category": "configuration", "scanner/run": format!("run-{}", i / 1000)},
+        "Resources": [{
+            "Type": "AwsEc2Instance",
+            "Id": format!("arn:aws:ec2:us-east-1:{account}:instance/{instance}"),
+            "Partition": "aws",
+            "Region": "us-east-1",
+            "Tags": {"env": if mix(i, 8) % 3 == 0 { "prod" } else { "dev" }, "team": format!("team-{}", mix(i, 9) % 20)},
+            "Details": {"AwsEc2Instance": {
+                "Type": "t3.medium", "ImageId": "ami-0abcdef1234567890", "IpV4Addresses": [format!("10.0.{}.{}", i % 250, i % 200)],
+                "KeyName": "ops", "VpcId": "vpc-0123456789abcdef0", "SubnetId": "subnet-0123456789abcdef0",
+                "LaunchedAt": format_timestamp(updated - 7 * MICROS_PER_DAY)}}
+        }],
+        "Compliance": {"Status": if mix(i, 11) % 2 == 0 { "FAILED" } else { "PASSED" }, "RelatedRequirements": ["CIS AWS Foundations 4.1"]},
+        "Workflow": {"Status": WORKFLOW[(mix(i, 12) % 4) as usize]},
+        "RecordState": "ACTIVE"
+    });
+    f.to_string()
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[idx].as_secs_f64() * 1000.0
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let tmp;
+    let dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => {
+            tmp = std::env::temp_dir().join(format!("findinghub-bench-{}", std::process::id()));
+            tmp
+        }
+    };
+    let store = Arc::new(SqliteStore::open(&dir).context("open store")?);
+    let now = now_micros();
+
+    // Generation alone, for reference.
+    let gen_start = Instant::now();
+    let sample: usize = (0..20_000).map(|i| finding_json(i, now).len()).sum();
+    let gen_rate = 20_000.0 / gen_start.elapsed().as_secs_f64();
+    let avg_size = sample as f64 / 20_000.0;
+
+    let next = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut clients = Vec::new();
+    for _ in 0..args.clients {
+        let store = store.clone();
+        let next = next.clone();
+        let (total, batch) = (args.findings, args.batch);
+        clients.push(tokio::spawn(async move {
+            loop {
+                let first = next.fetch_add(batch, Ordering::Relaxed);
+                if first >= total {
+                    return Ok::<u64, anyhow::Error>(first);
+                }
+                let last = (first + batch).min(total);
+                // Client work, request parsing and validation run beside the store's writer.
+                let findings = tokio::task::spawn_blocking(move || {
+                    (first..last)
+                        .map(|i| {
+                            let body = finding_json(i, now);
+                            let v: Value = serde_json::from_str(&body)?;
+                            validate_finding(&v).map_err(|e| anyhow::anyhow!("{e}"))?;
+                            match v {
+                                Value::Object(doc) => Ok(IncomingFinding {
+                                    doc,
+                                    product_names: None,
+                                }),
+                                _ => Err(anyhow::anyhow!("not an object")),
+                            }
+                        })
+                        .collect::<Result<Vec<_>>>()
+                })
+                .await??;
+                let report = store
+                    .import(ImportBatch {
+                        region: "us-east-1".into(),
+                        now,
+                        findings,
+                    })
+                    .await?;
+                anyhow::ensure!(
+                    report.changed.len() as u64 == last - first,
+                    "not every finding was created"
+                );
+                if first % 100_000 == 0 && first > 0 {
+                    eprintln!(
+                        "{first} findings, {:.0}/s",
+                        first as f64 / start.elapsed().as_secs_f64()
+                    );
+                }
+            }
+        }));
+    }
+    for c in clients {
+        c.await??;
+    }
+    let import_secs = start.elapsed().as_secs_f64();
+    let import_rate = args.findings as f64 / import_secs;
+    let peak_import = peak_rss_mb();
+    let count = store.count().await?;
+    let disk = dir_bytes(&dir);
+
+    let scope = Scope {
+        accounts: AccountScope::All,
+        region: Some("us-east-1".into()),
+    };
+    let resource = format!(
+        "arn:aws:ec2:us-east-1:{}:instance/i-{:017x}",
+        ACCOUNTS[(mix(7, 1) % 4) as usize],
+        mix(7, 3) % 200_000
+    );
+    let queries: Vec<(&str, Value, Value)> = vec![
+        (
+            "no filter (default sort: UpdatedAt desc)",
+            json!({}),
+            json!([]),
+        ),
+        (
+            "SeverityLabel=CRITICAL AND WorkflowStatus=NEW",
+            json!({"SeverityLabel": [{"Value": "CRITICAL", "Comparison": "EQUALS"}],
+                   "WorkflowStatus": [{"Value": "NEW", "Comparison": "EQUALS"}]}),
+            json!([]),
+        ),
+        (
+            "one ResourceId",
+            json!({"ResourceId": [{"Value": resource, "Comparison": "EQUALS"}]}),
+            json!([]),
+        ),
+        (
+            "UpdatedAt within 7 days, sorted by UpdatedAt desc",
+            json!({"UpdatedAt": [{"DateRange": {"Value": 7, "Unit": "DAYS"}}]}),
+            json!([{"Field": "UpdatedAt", "SortOrder": "desc"}]),
+        ),
+        (
+            "Title CONTAINS a common word",
+            json!({"Title": [{"Value": "rotation", "Comparison": "CONTAINS"}]}),
+            json!([]),
+        ),
+        (
+            "Title CONTAINS a rare word (one finding)",
+            json!({"Title": [{"Value": " 777777", "Comparison": "CONTAINS"}]}),
+            json!([]),
+        ),
+        (
+            "ResourceTags env=prod AND Confidence >= 90 (evaluated in memory)",
+            json!({"ResourceTags": [{"Key": "env", "Value": "prod", "Comparison": "EQUALS"}],
+                   "Confidence": [{"Gte": 90}]}),
+            json!([]),
+        ),
+        (
+            "no filter, sorted by Title asc",
+            json!({}),
+            json!([{"Field": "Title", "SortOrder": "asc"}]),
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (name, filters, sort) in &queries {
+        let filters = parse_filters(filters, now_micros()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let sort = parse_sort(sort).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut times = Vec::new();
+        let mut returned = 0;
+        let reps = if name.contains("rare") || name.contains("Title asc") {
+            args.repeat.min(20)
+        } else {
+            args.repeat
+        };
+        for _ in 0..reps {
+            let t = Instant::now();
+            let page = store
+                .get_findings(FindingQuery {
+                    scope: scope.clone(),
+                    filters: filters.clone(),
+                    sort: sort.clone(),
+                    max_results: 100,
+                    next_token: None,
+                })
+                .await?;
+            times.push(t.elapsed());
+            returned = page.findings.len();
+        }
+        times.sort();
+        rows.push((
+            name.to_string(),
+            percentile(&times, 0.5),
+            percentile(&times, 0.95),
+            returned,
+            reps,
+        ));
+        eprintln!("{name}: p50 {:.2} ms", percentile(&times, 0.5));
+    }
+
+    let mut md = String::new();
+    writeln!(md, "# Benchmarks")?;
+    writeln!(md)?;
+    writeln!(
+        md,
+        "Written by `findinghub-bench` (crates/bench); do not edit by hand. Command:"
+    )?;
+    writeln!(md)?;
+    writeln!(
+        md,
+        "    cargo run --release -p findinghub-bench -- --findings {} --batch {} --clients {} --repeat {}",
+        args.findings, args.batch, args.clients, args.repeat
+    )?;
+    writeln!(md)?;
+    writeln!(
+        md,
+        "Machine: {} cores, embedded SQLite store (WAL, synchronous=NORMAL). Findings: synthetic, {avg_size:.0} bytes of JSON on average, \
+         4 accounts, one EC2 instance resource each, spread over 60 days.",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    )?;
+    writeln!(md)?;
+    writeln!(
+        md,
+        "## Import (BatchImportFindings path: parse, validate, import rules, store)"
+    )?;
+    writeln!(md)?;
+    writeln!(md, "| figure | value |")?;
+    writeln!(md, "|---|---|")?;
+    writeln!(md, "| findings imported | {count} |")?;
+    writeln!(
+        md,
+        "| import throughput | {import_rate:.0} findings/s ({import_secs:.1} s) |"
+    )?;
+    writeln!(
+        md,
+        "| generating the JSON alone (one core, included above) | {gen_rate:.0} findings/s |"
+    )?;
+    writeln!(
+        md,
+        "| peak resident memory of the process | {peak_import:.0} MB |"
+    )?;
+    writeln!(
+        md,
+        "| bytes on disk | {} MB, {:.0} bytes per finding |",
+        disk / 1_000_000,
+        disk as f64 / count.max(1) as f64
+    )?;
+    writeln!(md)?;
+    writeln!(
+        md,
+        "## GetFindings, first page of 100, {} findings in the store",
+        count
+    )?;
+    writeln!(md)?;
+    writeln!(md, "| query | p50 | p95 | returned | runs |")?;
+    writeln!(md, "|---|---|---|---|---|")?;
+    for (name, p50, p95, returned, reps) in rows {
+        writeln!(
+            md,
+            "| {name} | {p50:.2} ms | {p95:.2} ms | {returned} | {reps} |"
+        )?;
+    }
+    std::fs::write(&args.out, md).context("write results")?;
+    if args.data_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}
