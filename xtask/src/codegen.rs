@@ -15,10 +15,8 @@ use serde_json::{Map, Value};
 const OUTPUT: &str = "crates/asff/src/model.rs";
 
 pub fn run(root: &Path, spec: &Path, check: bool) -> Result<ExitCode> {
-    let text = std::fs::read_to_string(spec)
-        .with_context(|| format!("reading the model {}", spec.display()))?;
-    let model: Value =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", spec.display()))?;
+    let text = std::fs::read_to_string(spec).with_context(|| format!("reading the model {}", spec.display()))?;
+    let model: Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", spec.display()))?;
     let table = Table::build(&model)?;
     let source = rustfmt(&table.render()?)?;
     let out = root.join(OUTPUT);
@@ -89,19 +87,10 @@ struct Table {
 
 impl Table {
     fn build(model: &Value) -> Result<Self> {
-        let shapes = model
-            .get("shapes")
-            .and_then(Value::as_object)
-            .context("model has no `shapes` object")?;
-        let operations = model
-            .get("operations")
-            .and_then(Value::as_object)
-            .context("model has no `operations` object")?;
-        let api_version = model
-            .pointer("/metadata/apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .to_owned();
+        let shapes = model.get("shapes").and_then(Value::as_object).context("model has no `shapes` object")?;
+        let operations =
+            model.get("operations").and_then(Value::as_object).context("model has no `operations` object")?;
+        let api_version = model.pointer("/metadata/apiVersion").and_then(Value::as_str).unwrap_or("unknown").to_owned();
 
         // Roots: the input and output shapes of every classic operation.
         let mut stack: Vec<String> = Vec::new();
@@ -126,11 +115,7 @@ impl Table {
             }
         }
         // BTreeSet<String> orders bytewise, the order `model::shape` binary-searches in.
-        let index: BTreeMap<&str, usize> = reachable
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.as_str(), i))
-            .collect();
+        let index: BTreeMap<&str, usize> = reachable.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
         if index.len() > usize::from(u16::MAX) {
             bail!("{} shapes do not fit a u16 ShapeId", index.len());
         }
@@ -147,10 +132,8 @@ impl Table {
         let mut timestamp_skipped = Vec::new();
         for name in &reachable {
             let shape = get_shape(shapes, name)?;
-            let kind = shape
-                .get("type")
-                .and_then(Value::as_str)
-                .with_context(|| format!("shape {name} has no type"))?;
+            let kind =
+                shape.get("type").and_then(Value::as_str).with_context(|| format!("shape {name} has no type"))?;
             let min = bound(shape, "min", name)?;
             let max = bound(shape, "max", name)?;
             let q = quote(name);
@@ -168,11 +151,8 @@ impl Table {
                         .and_then(Value::as_array)
                         .map(|r| r.iter().filter_map(Value::as_str).collect())
                         .unwrap_or_default();
-                    let mut ms: Vec<(&String, &Value)> = shape
-                        .get("members")
-                        .and_then(Value::as_object)
-                        .map(|m| m.iter().collect())
-                        .unwrap_or_default();
+                    let mut ms: Vec<(&String, &Value)> =
+                        shape.get("members").and_then(Value::as_object).map(|m| m.iter().collect()).unwrap_or_default();
                     ms.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
                     for r in &required {
                         if !ms.iter().any(|(m, _)| m.as_str() == *r) {
@@ -195,14 +175,9 @@ impl Table {
                             if required.contains(member.as_str()) {
                                 flags.push("REQUIRED");
                             }
-                            let doc = spec
-                                .get("documentation")
-                                .and_then(Value::as_str)
-                                .unwrap_or("");
+                            let doc = spec.get("documentation").and_then(Value::as_str).unwrap_or("");
                             if documents_timestamp(doc) {
-                                let target_type = get_shape(shapes, target)?
-                                    .get("type")
-                                    .and_then(Value::as_str);
+                                let target_type = get_shape(shapes, target)?.get("type").and_then(Value::as_str);
                                 if target_type == Some("string") {
                                     flags.push("TIMESTAMP");
                                     timestamp_members += 1;
@@ -210,16 +185,8 @@ impl Table {
                                     timestamp_skipped.push(format!("{name}.{member}"));
                                 }
                             }
-                            let flags = if flags.is_empty() {
-                                "NONE".to_owned()
-                            } else {
-                                flags.join(" | ")
-                            };
-                            members.push(format!(
-                                "Member::new({}, {}, {flags}),",
-                                quote(member),
-                                id(target)?
-                            ));
+                            let flags = if flags.is_empty() { "NONE".to_owned() } else { flags.join(" | ") };
+                            members.push(format!("Member::new({}, {}, {flags}),", quote(member), id(target)?));
                         }
                         let count = members.len() - first;
                         if members.len() > usize::from(u16::MAX) {
@@ -233,29 +200,12 @@ impl Table {
                         .pointer("/member/shape")
                         .and_then(Value::as_str)
                         .with_context(|| format!("list {name} has no member"))?;
-                    format!(
-                        "Shape::list({q}, {}, {}, {})",
-                        id(member)?,
-                        opt(min),
-                        opt(max)
-                    )
+                    format!("Shape::list({q}, {}, {}, {})", id(member)?, opt(min), opt(max))
                 }
                 "map" => {
-                    let key = shape
-                        .pointer("/key/shape")
-                        .and_then(Value::as_str)
-                        .context("map without key")?;
-                    let value = shape
-                        .pointer("/value/shape")
-                        .and_then(Value::as_str)
-                        .context("map without value")?;
-                    format!(
-                        "Shape::map({q}, {}, {}, {}, {})",
-                        id(key)?,
-                        id(value)?,
-                        opt(min),
-                        opt(max)
-                    )
+                    let key = shape.pointer("/key/shape").and_then(Value::as_str).context("map without key")?;
+                    let value = shape.pointer("/value/shape").and_then(Value::as_str).context("map without value")?;
+                    format!("Shape::map({q}, {}, {}, {}, {})", id(key)?, id(value)?, opt(min), opt(max))
                 }
                 "string" => {
                     let values: Vec<String> = shape
@@ -267,12 +217,7 @@ impl Table {
                         Some(p) => format!("Some({})", quote(p)),
                         None => "None".to_owned(),
                     };
-                    format!(
-                        "Shape::string({q}, &[{}], {}, {}, {pattern})",
-                        values.join(", "),
-                        opt(min),
-                        opt(max)
-                    )
+                    format!("Shape::string({q}, &[{}], {}, {}, {pattern})", values.join(", "), opt(min), opt(max))
                 }
                 "integer" | "long" | "double" | "float" | "boolean" | "timestamp" | "blob" => {
                     let variant = match kind {
@@ -284,62 +229,26 @@ impl Table {
                         "timestamp" => "Timestamp",
                         _ => "Blob",
                     };
-                    format!(
-                        "Shape::scalar({q}, ShapeKind::{variant}, {}, {})",
-                        opt(min),
-                        opt(max)
-                    )
+                    format!("Shape::scalar({q}, ShapeKind::{variant}, {}, {})", opt(min), opt(max))
                 }
                 other => bail!("shape {name} has unsupported type {other:?}"),
             };
-            out.push(OutShape {
-                name: name.clone(),
-                expr,
-            });
+            out.push(OutShape { name: name.clone(), expr });
         }
         let member_count = members.len();
-        Ok(Table {
-            shapes: out,
-            members,
-            member_count,
-            timestamp_members,
-            timestamp_skipped,
-            api_version,
-        })
+        Ok(Table { shapes: out, members, member_count, timestamp_members, timestamp_skipped, api_version })
     }
 
     fn render(&self) -> Result<String> {
         let mut s = String::new();
-        writeln!(
-            s,
-            "// @generated by `cargo xtask codegen` from the Security Hub API model (botocore"
-        )?;
-        writeln!(
-            s,
-            "// `securityhub-2018-10-26.service-2.json`, apiVersion {}). Do not edit:",
-            self.api_version
-        )?;
-        writeln!(
-            s,
-            "// change xtask/src/codegen.rs and regenerate; `cargo xtask codegen --check` verifies it."
-        )?;
+        writeln!(s, "// @generated by `cargo xtask codegen` from the Security Hub API model (botocore")?;
+        writeln!(s, "// `securityhub-2018-10-26.service-2.json`, apiVersion {}). Do not edit:", self.api_version)?;
+        writeln!(s, "// change xtask/src/codegen.rs and regenerate; `cargo xtask codegen --check` verifies it.")?;
         writeln!(s)?;
-        writeln!(
-            s,
-            "//! The structural facts of every shape reachable from the input and output shapes of the"
-        )?;
-        writeln!(
-            s,
-            "//! classic (non-`V2`) Security Hub operations: kinds, structure members (sorted by name, with"
-        )?;
-        writeln!(
-            s,
-            "//! required and timestamp flags), list members, map keys and values, enum values, min/max and"
-        )?;
-        writeln!(
-            s,
-            "//! patterns. Shapes are sorted by name; see [`shape`] and [`Shape::member`]."
-        )?;
+        writeln!(s, "//! The structural facts of every shape reachable from the input and output shapes of the")?;
+        writeln!(s, "//! classic (non-`V2`) Security Hub operations: kinds, structure members (sorted by name, with")?;
+        writeln!(s, "//! required and timestamp flags), list members, map keys and values, enum values, min/max and")?;
+        writeln!(s, "//! patterns. Shapes are sorted by name; see [`shape`] and [`Shape::member`].")?;
         writeln!(s)?;
         writeln!(
             s,
@@ -349,28 +258,16 @@ impl Table {
         writeln!(s, "/// Number of shapes in the table.")?;
         writeln!(s, "pub const SHAPE_COUNT: usize = {};", self.shapes.len())?;
         writeln!(s, "/// Number of structure members flagged [`TIMESTAMP`].")?;
-        writeln!(
-            s,
-            "pub const TIMESTAMP_MEMBER_COUNT: usize = {};",
-            self.timestamp_members
-        )?;
+        writeln!(s, "pub const TIMESTAMP_MEMBER_COUNT: usize = {};", self.timestamp_members)?;
         writeln!(s)?;
-        writeln!(
-            s,
-            "pub(crate) static SHAPES: [Shape; {}] = [",
-            self.shapes.len()
-        )?;
+        writeln!(s, "pub(crate) static SHAPES: [Shape; {}] = [", self.shapes.len())?;
         for (i, shape) in self.shapes.iter().enumerate() {
             debug_assert!(shape.expr.contains(&quote(&shape.name)));
             writeln!(s, "    {}, // {i}", shape.expr)?;
         }
         writeln!(s, "];")?;
         writeln!(s)?;
-        writeln!(
-            s,
-            "pub(crate) static MEMBERS: [Member; {}] = [",
-            self.members.len()
-        )?;
+        writeln!(s, "pub(crate) static MEMBERS: [Member; {}] = [", self.members.len())?;
         for m in &self.members {
             writeln!(s, "    {m}")?;
         }
@@ -380,27 +277,17 @@ impl Table {
 }
 
 fn get_shape<'a>(shapes: &'a Map<String, Value>, name: &str) -> Result<&'a Value> {
-    shapes
-        .get(name)
-        .with_context(|| format!("shape {name} is referenced but not defined"))
+    shapes.get(name).with_context(|| format!("shape {name} is referenced but not defined"))
 }
 
 /// The shapes a shape refers to.
 fn targets(shape: &Value) -> Vec<&str> {
     let mut out = Vec::new();
     if let Some(members) = shape.get("members").and_then(Value::as_object) {
-        out.extend(
-            members
-                .values()
-                .filter_map(|m| m.get("shape").and_then(Value::as_str)),
-        );
+        out.extend(members.values().filter_map(|m| m.get("shape").and_then(Value::as_str)));
     }
     for key in ["member", "key", "value"] {
-        if let Some(t) = shape
-            .get(key)
-            .and_then(|m| m.get("shape"))
-            .and_then(Value::as_str)
-        {
+        if let Some(t) = shape.get(key).and_then(|m| m.get("shape")).and_then(Value::as_str) {
             out.push(t);
         }
     }
@@ -448,8 +335,7 @@ pub(crate) fn documents_timestamp(doc: &str) -> bool {
         || d.contains("internet date/time format")
         || d.contains("rfc 3339")
         || d.contains("rfc3339")
-        || ((d.contains("iso 8601") || d.contains("iso8601") || d.contains("iso-8601"))
-            && !d.contains("duration"))
+        || ((d.contains("iso 8601") || d.contains("iso8601") || d.contains("iso-8601")) && !d.contains("duration"))
 }
 
 /// Formats Rust source with the toolchain's rustfmt (edition 2024, as `cargo fmt` would).
@@ -464,16 +350,11 @@ fn rustfmt(source: &str) -> Result<String> {
         .with_context(|| format!("running {rustfmt}"))?;
     {
         let mut stdin = child.stdin.take().context("rustfmt stdin")?;
-        stdin
-            .write_all(source.as_bytes())
-            .context("writing to rustfmt")?;
+        stdin.write_all(source.as_bytes()).context("writing to rustfmt")?;
     }
     let output = child.wait_with_output().context("waiting for rustfmt")?;
     if !output.status.success() {
-        bail!(
-            "rustfmt failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        bail!("rustfmt failed: {}", String::from_utf8_lossy(&output.stderr));
     }
     String::from_utf8(output.stdout).context("rustfmt output is not UTF-8")
 }
@@ -488,28 +369,12 @@ mod tests {
     fn committed_model_is_fresh_and_generation_is_deterministic() {
         let root = crate::workspace_root();
         let spec = root.join("../shared/spec/securityhub-2018-10-26.service-2.json");
-        let model: Value =
-            serde_json::from_str(&std::fs::read_to_string(&spec).expect("model")).expect("json");
-        let first = rustfmt(
-            &Table::build(&model)
-                .expect("table")
-                .render()
-                .expect("render"),
-        )
-        .expect("rustfmt");
-        let second = rustfmt(
-            &Table::build(&model)
-                .expect("table")
-                .render()
-                .expect("render"),
-        )
-        .expect("rustfmt");
+        let model: Value = serde_json::from_str(&std::fs::read_to_string(&spec).expect("model")).expect("json");
+        let first = rustfmt(&Table::build(&model).expect("table").render().expect("render")).expect("rustfmt");
+        let second = rustfmt(&Table::build(&model).expect("table").render().expect("render")).expect("rustfmt");
         assert_eq!(first, second);
         let committed = std::fs::read_to_string(root.join(OUTPUT)).expect("model.rs");
-        assert!(
-            committed == first,
-            "{OUTPUT} is stale: run `cargo xtask codegen`"
-        );
+        assert!(committed == first, "{OUTPUT} is stale: run `cargo xtask codegen`");
         let table = Table::build(&model).expect("table");
         assert_eq!(table.shapes.len(), 1230);
         assert_eq!(table.timestamp_members, 75);
@@ -526,14 +391,8 @@ mod tests {
              section 5.6, Internet Date/Time Format</a>.</p>"
         ));
         assert!(documents_timestamp("The time, in ISO 8601 format."));
-        assert!(!documents_timestamp(
-            "The duration, in ISO 8601 duration format."
-        ));
-        assert!(!documents_timestamp(
-            "The Unix timestamp for the time when the task was created."
-        ));
-        assert!(!documents_timestamp(
-            "The date and time when Security Hub CSPM was enabled in the account."
-        ));
+        assert!(!documents_timestamp("The duration, in ISO 8601 duration format."));
+        assert!(!documents_timestamp("The Unix timestamp for the time when the task was created."));
+        assert!(!documents_timestamp("The date and time when Security Hub CSPM was enabled in the account."));
     }
 }

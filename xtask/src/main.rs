@@ -32,16 +32,12 @@ fn run() -> Result<ExitCode> {
             while let Some(arg) = args.next() {
                 match arg.as_str() {
                     "--check" => check = true,
-                    "--spec" => {
-                        spec = Some(PathBuf::from(args.next().context("--spec needs a path")?))
-                    }
+                    "--spec" => spec = Some(PathBuf::from(args.next().context("--spec needs a path")?)),
                     other => bail!("unknown argument {other:?}\n{USAGE}"),
                 }
             }
             let root = workspace_root();
-            let spec = spec.unwrap_or_else(|| {
-                root.join("../shared/spec/securityhub-2018-10-26.service-2.json")
-            });
+            let spec = spec.unwrap_or_else(|| root.join("../shared/spec/securityhub-2018-10-26.service-2.json"));
             codegen::run(&root, &spec, check)
         }
         "help" | "--help" | "-h" => {

@@ -19,19 +19,15 @@ pub enum ItemFormat {
 }
 
 /// The namespaces of the ASFF types taxonomy [M `AwsSecurityFinding.Types`].
-pub const TYPE_NAMESPACES: [&str; 5] = [
-    "Software and Configuration Checks",
-    "TTPs",
-    "Effects",
-    "Unusual Behaviors",
-    "Sensitive Data Identifications",
-];
+pub const TYPE_NAMESPACES: [&str; 5] =
+    ["Software and Configuration Checks", "TTPs", "Effects", "Unusual Behaviors", "Sensitive Data Identifications"];
 
 /// The pattern AWS reports for a malformed `Types` item.
 pub const TYPE_FORM_PATTERN: &str = "^([^/]+)(/[^/]+){0,2}$";
 
 /// The pattern reported in strict mode for an item whose namespace is not one of [`TYPE_NAMESPACES`].
-pub const TYPE_NAMESPACE_PATTERN: &str = "^(Software and Configuration Checks|TTPs|Effects|Unusual Behaviors|Sensitive Data Identifications)(/[^/]+){0,2}$";
+pub const TYPE_NAMESPACE_PATTERN: &str =
+    "^(Software and Configuration Checks|TTPs|Effects|Unusual Behaviors|Sensitive Data Identifications)(/[^/]+){0,2}$";
 
 /// The only `SchemaVersion` [M `AwsSecurityFinding.SchemaVersion`].
 pub const SCHEMA_VERSION: &str = "2018-10-08";
@@ -79,61 +75,35 @@ impl Limit {
 
     /// String length `min..=max` code points.
     pub const fn length(self, min: u32, max: u32) -> Self {
-        Limit {
-            min_length: Some(min),
-            max_length: Some(max),
-            ..self
-        }
+        Limit { min_length: Some(min), max_length: Some(max), ..self }
     }
 
     /// List items (or map entries) `min..=max`.
     pub const fn count(self, min: u32, max: u32) -> Self {
-        Limit {
-            min_count: Some(min),
-            max_count: Some(max),
-            ..self
-        }
+        Limit { min_count: Some(min), max_count: Some(max), ..self }
     }
 
     /// At most `max` list items (or map entries).
     pub const fn max_count(self, max: u32) -> Self {
-        Limit {
-            max_count: Some(max),
-            ..self
-        }
+        Limit { max_count: Some(max), ..self }
     }
 
     /// A map of at most `entries` entries whose keys and values are at most so many code points.
     pub const fn map(self, entries: u32, key: u32, value: u32) -> Self {
-        Limit {
-            max_count: Some(entries),
-            max_key_length: Some(key),
-            max_value_length: Some(value),
-            ..self
-        }
+        Limit { max_count: Some(entries), max_key_length: Some(key), max_value_length: Some(value), ..self }
     }
 
     /// A number in `min..=max`.
     pub const fn range(self, min: i64, max: i64) -> Self {
-        Limit {
-            minimum: Some(min),
-            maximum: Some(max),
-            ..self
-        }
+        Limit { minimum: Some(min), maximum: Some(max), ..self }
     }
 
     pub const fn items(self, format: ItemFormat) -> Self {
-        Limit {
-            item_format: Some(format),
-            ..self
-        }
+        Limit { item_format: Some(format), ..self }
     }
 
     pub const fn one_of(self, values: &'static [&'static str]) -> Self {
-        Limit {
-            one_of: values,
-            ..self
-        }
+        Limit { one_of: values, ..self }
     }
 }
 
@@ -147,24 +117,22 @@ const PID_MAX: i64 = 2_147_483_647;
 pub static LIMITS: &[Limit] = &[
     // AwsSecurityFinding, top level: [M] member docs unless stated.
     at("AwsSecurityFinding", "SchemaVersion").one_of(&[SCHEMA_VERSION]), // [M] "The value is 2018-10-08."
-    at("AwsSecurityFinding", "Id").length(1, 512), // [M] Length Constraints 1..512
-    at("AwsSecurityFinding", "ProductArn").length(12, 2048), // [M] Length Constraints 12..2048
-    at("AwsSecurityFinding", "ProductName").length(1, 128), // [M] Length Constraints 1..128
-    at("AwsSecurityFinding", "CompanyName").length(1, 128), // [M] Length Constraints 1..128
-    at("AwsSecurityFinding", "Region").length(1, 16), // [M] Length Constraints 1..16
-    at("AwsSecurityFinding", "GeneratorId").length(1, 512), // [M] Length Constraints 1..512
-    at("AwsSecurityFinding", "AwsAccountId").length(12, 12), // [M] "Length Constraints: 12."
-    at("AwsSecurityFinding", "AwsAccountName").length(1, 50), // [M] Length Constraints 1..50
-    at("AwsSecurityFinding", "Title").length(1, 256), // [M] Length Constraints 1..256
-    at("AwsSecurityFinding", "Description").length(1, 1024), // [M] Length Constraints 1..1024
-    at("AwsSecurityFinding", "Types")
-        .max_count(50)
-        .items(ItemFormat::TypeTaxonomy), // [M] "Maximum number of 50 items", namespace/category/classifier
-    at("AwsSecurityFinding", "Confidence").range(0, 100), // [M] "scored on a 0-100 basis"
+    at("AwsSecurityFinding", "Id").length(1, 512),                       // [M] Length Constraints 1..512
+    at("AwsSecurityFinding", "ProductArn").length(12, 2048),             // [M] Length Constraints 12..2048
+    at("AwsSecurityFinding", "ProductName").length(1, 128),              // [M] Length Constraints 1..128
+    at("AwsSecurityFinding", "CompanyName").length(1, 128),              // [M] Length Constraints 1..128
+    at("AwsSecurityFinding", "Region").length(1, 16),                    // [M] Length Constraints 1..16
+    at("AwsSecurityFinding", "GeneratorId").length(1, 512),              // [M] Length Constraints 1..512
+    at("AwsSecurityFinding", "AwsAccountId").length(12, 12),             // [M] "Length Constraints: 12."
+    at("AwsSecurityFinding", "AwsAccountName").length(1, 50),            // [M] Length Constraints 1..50
+    at("AwsSecurityFinding", "Title").length(1, 256),                    // [M] Length Constraints 1..256
+    at("AwsSecurityFinding", "Description").length(1, 1024),             // [M] Length Constraints 1..1024
+    at("AwsSecurityFinding", "Types").max_count(50).items(ItemFormat::TypeTaxonomy), // [M] "Maximum number of 50 items", namespace/category/classifier
+    at("AwsSecurityFinding", "Confidence").range(0, 100),                            // [M] "scored on a 0-100 basis"
     at("AwsSecurityFinding", "Criticality").range(0, 100), // [M] "a score of 100 is reserved for the most critical"
     at("AwsSecurityFinding", "ProductFields").map(50, 128, 2048), // [M] "up to 50 key-value pairs", key ≤128, value ≤2048
     at("AwsSecurityFinding", "UserDefinedFields").map(50, 128, 1024), // [M] "up to 50 key-value pairs", key ≤128, value ≤1024
-    at("AwsSecurityFinding", "Malware").max_count(5), // [M] "Maximum number of 5 items"
+    at("AwsSecurityFinding", "Malware").max_count(5),                 // [M] "Maximum number of 5 items"
     at("AwsSecurityFinding", "Threats").count(1, 32), // [M] "Minimum number of 1 item. Maximum number of 32 items."
     at("AwsSecurityFinding", "ThreatIntelIndicators").count(1, 5), // [M] "Minimum number of 1 item. Maximum number of 5 items."
     at("AwsSecurityFinding", "Resources").count(1, 32), // [M] 1..32 items; [I aws-samples/aws-securityhub-config-integration] "should NOT have fewer than 1 items"
@@ -173,23 +141,21 @@ pub static LIMITS: &[Limit] = &[
     at("FindingProviderFields", "Confidence").range(0, 100), // [M] 0-100 (also RatioScale in the model)
     at("FindingProviderFields", "Criticality").range(0, 100), // [M] 0-100
     at("FindingProviderFields", "RelatedFindings").count(1, 10), // [M] as AwsSecurityFinding.RelatedFindings
-    at("FindingProviderFields", "Types")
-        .max_count(50)
-        .items(ItemFormat::TypeTaxonomy), // [M] as AwsSecurityFinding.Types
+    at("FindingProviderFields", "Types").max_count(50).items(ItemFormat::TypeTaxonomy), // [M] as AwsSecurityFinding.Types
     // Severity.
-    at("Severity", "Original").length(1, 64), // [M] Length Constraints 1..64
+    at("Severity", "Original").length(1, 64),   // [M] Length Constraints 1..64
     at("Severity", "Normalized").range(0, 100), // [M] "an integer between 0 and 100"
     at("FindingProviderSeverity", "Original").length(1, 64), // [M] Length Constraints 1..64
     // Note, Resource, Compliance, Remediation.
-    at("Note", "Text").length(1, 512), // [M] "Minimum of 1. Maximum of 512."
+    at("Note", "Text").length(1, 512),      // [M] "Minimum of 1. Maximum of 512."
     at("Resource", "Type").length(1, 256), // [M] 1..256; [I prowler-cloud/prowler#778] "should NOT be shorter than 1 characters"
     at("Resource", "Region").length(1, 16), // [M] 1..16
     at("Compliance", "RelatedRequirements").max_count(32), // [M] "Maximum number of 32 items"
     at("Compliance", "AssociatedStandards").max_count(20), // [I prowler-cloud/prowler#2520] "AssociatedStandards should NOT have more than 20 items"
     at("Recommendation", "Text").length(1, 512), // [M] 1..512; [I aquasecurity/kube-bench#903] "should NOT be longer than 512 characters"
     // Malware, Network, Process.
-    at("Malware", "Name").length(1, 64), // [M] "Minimum of 1. Maximum of 64."
-    at("Malware", "Path").length(1, 512), // [M] "Minimum of 1. Maximum of 512."
+    at("Malware", "Name").length(1, 64),     // [M] "Minimum of 1. Maximum of 64."
+    at("Malware", "Path").length(1, 512),    // [M] "Minimum of 1. Maximum of 512."
     at("Network", "Protocol").length(1, 16), // [M] "Minimum of 1. Maximum of 16."
     at("Network", "SourceDomain").length(1, 128), // [M] "Minimum of 1. Maximum of 128."
     at("Network", "DestinationDomain").length(1, 128), // [M] "Minimum of 1. Maximum of 128."
@@ -221,7 +187,7 @@ pub static LIMITS: &[Limit] = &[
     at("AwsApiCallAction", "ServiceName").length(1, 128),    // [M] "Length Constraints: 128."
     at("AwsApiCallActionDomainDetails", "Domain").length(1, 128), // [M] "Length Constraints: 128."
     at("DnsRequestAction", "Domain").length(1, 128),         // [M] "Length Constraints: 128."
-    at("DnsRequestAction", "Protocol").length(1, 64), // [M] "Minimum length of 1. Maximum length of 64."
+    at("DnsRequestAction", "Protocol").length(1, 64),        // [M] "Minimum length of 1. Maximum length of 64."
     at("NetworkConnectionAction", "Protocol").length(1, 64), // [M] "Minimum length of 1. Maximum length of 64."
     // Generator details and resource details.
     at("GeneratorDetails", "Labels").max_count(10), // [M] "Minimum number of 0 items. Maximum number of 10 items."

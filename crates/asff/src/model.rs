@@ -8,8 +8,7 @@
 //! patterns. Shapes are sorted by name; see [`shape`] and [`Shape::member`].
 
 pub use crate::shape::{
-    Member, NONE, REQUIRED, Shape, ShapeId, ShapeKind, TIMESTAMP, members, shape, shape_by_id,
-    shapes,
+    Member, NONE, REQUIRED, Shape, ShapeId, ShapeKind, TIMESTAMP, members, shape, shape_by_id, shapes,
 };
 
 /// Number of shapes in the table.
@@ -36,34 +35,16 @@ pub(crate) static SHAPES: [Shape; 1230] = [
     Shape::list("ActionTargetList", ShapeId(14), None, None),       // 15
     Shape::structure("Actor", 24, 3),                               // 16
     Shape::structure("ActorSession", 27, 4),                        // 17
-    Shape::string(
-        "ActorSessionMfaStatus",
-        &["ENABLED", "DISABLED"],
-        None,
-        None,
-        None,
-    ), // 18
+    Shape::string("ActorSessionMfaStatus", &["ENABLED", "DISABLED"], None, None, None), // 18
     Shape::structure("ActorUser", 31, 5),                           // 19
     Shape::list("ActorsList", ShapeId(16), Some(0), Some(10)),      // 20
     Shape::structure("Adjustment", 36, 2),                          // 21
     Shape::list("AdjustmentList", ShapeId(21), None, None),         // 22
     Shape::structure("AdminAccount", 38, 2),                        // 23
     Shape::list("AdminAccounts", ShapeId(23), None, None),          // 24
-    Shape::string(
-        "AdminStatus",
-        &["ENABLED", "DISABLE_IN_PROGRESS"],
-        None,
-        None,
-        None,
-    ), // 25
+    Shape::string("AdminStatus", &["ENABLED", "DISABLE_IN_PROGRESS"], None, None, None), // 25
     Shape::scalar("AdminsMaxResults", ShapeKind::Integer, Some(1), Some(10)), // 26
-    Shape::string(
-        "AlphaNumericNonEmptyString",
-        &[],
-        None,
-        None,
-        Some("^([^\\u0000-\\u007F]|[-_ a-zA-Z0-9])+$"),
-    ), // 27
+    Shape::string("AlphaNumericNonEmptyString", &[], None, None, Some("^([^\\u0000-\\u007F]|[-_ a-zA-Z0-9])+$")), // 27
     Shape::list("ArnList", ShapeId(990), None, None),               // 28
     Shape::structure("AssociatedStandard", 40, 1),                  // 29
     Shape::list("AssociatedStandardsList", ShapeId(29), None, None), // 30
@@ -71,35 +52,11 @@ pub(crate) static SHAPES: [Shape; 1230] = [
     Shape::structure("AssociationSetDetails", 44, 6),               // 32
     Shape::list("AssociationSetList", ShapeId(32), None, None),     // 33
     Shape::structure("AssociationStateDetails", 50, 2),             // 34
-    Shape::string(
-        "AssociationStatus",
-        &["ENABLED", "DISABLED"],
-        None,
-        None,
-        None,
-    ), // 35
-    Shape::string(
-        "AssociationType",
-        &["INHERITED", "APPLIED"],
-        None,
-        None,
-        None,
-    ), // 36
-    Shape::string(
-        "AutoEnableStandards",
-        &["NONE", "DEFAULT"],
-        None,
-        None,
-        None,
-    ), // 37
+    Shape::string("AssociationStatus", &["ENABLED", "DISABLED"], None, None, None), // 35
+    Shape::string("AssociationType", &["INHERITED", "APPLIED"], None, None, None), // 36
+    Shape::string("AutoEnableStandards", &["NONE", "DEFAULT"], None, None, None), // 37
     Shape::structure("AutomationRulesAction", 52, 2),               // 38
-    Shape::string(
-        "AutomationRulesActionType",
-        &["FINDING_FIELDS_UPDATE"],
-        None,
-        None,
-        None,
-    ), // 39
+    Shape::string("AutomationRulesActionType", &["FINDING_FIELDS_UPDATE"], None, None, None), // 39
     Shape::list("AutomationRulesArnsList", ShapeId(990), Some(1), Some(100)), // 40
     Shape::structure("AutomationRulesConfig", 54, 11),              // 41
     Shape::list("AutomationRulesConfigList", ShapeId(41), None, None), // 42
@@ -129,66 +86,24 @@ pub(crate) static SHAPES: [Shape; 1230] = [
     Shape::structure("AwsApiGatewayV2ApiDetails", 221, 10),         // 66
     Shape::structure("AwsApiGatewayV2RouteSettings", 231, 5),       // 67
     Shape::structure("AwsApiGatewayV2StageDetails", 236, 13),       // 68
-    Shape::structure(
-        "AwsAppSyncGraphQlApiAdditionalAuthenticationProvidersDetails",
-        249,
-        4,
-    ), // 69
-    Shape::list(
-        "AwsAppSyncGraphQlApiAdditionalAuthenticationProvidersList",
-        ShapeId(69),
-        None,
-        None,
-    ), // 70
+    Shape::structure("AwsAppSyncGraphQlApiAdditionalAuthenticationProvidersDetails", 249, 4), // 69
+    Shape::list("AwsAppSyncGraphQlApiAdditionalAuthenticationProvidersList", ShapeId(69), None, None), // 70
     Shape::structure("AwsAppSyncGraphQlApiDetails", 253, 12),       // 71
     Shape::structure("AwsAppSyncGraphQlApiLambdaAuthorizerConfigDetails", 265, 3), // 72
     Shape::structure("AwsAppSyncGraphQlApiLogConfigDetails", 268, 3), // 73
     Shape::structure("AwsAppSyncGraphQlApiOpenIdConnectConfigDetails", 271, 4), // 74
     Shape::structure("AwsAppSyncGraphQlApiUserPoolConfigDetails", 275, 4), // 75
     Shape::structure("AwsAthenaWorkGroupConfigurationDetails", 279, 1), // 76
-    Shape::structure(
-        "AwsAthenaWorkGroupConfigurationResultConfigurationDetails",
-        280,
-        1,
-    ), // 77
-    Shape::structure(
-        "AwsAthenaWorkGroupConfigurationResultConfigurationEncryptionConfigurationDetails",
-        281,
-        2,
-    ), // 78
+    Shape::structure("AwsAthenaWorkGroupConfigurationResultConfigurationDetails", 280, 1), // 77
+    Shape::structure("AwsAthenaWorkGroupConfigurationResultConfigurationEncryptionConfigurationDetails", 281, 2), // 78
     Shape::structure("AwsAthenaWorkGroupDetails", 283, 4),          // 79
-    Shape::list(
-        "AwsAutoScalingAutoScalingGroupAvailabilityZonesList",
-        ShapeId(81),
-        None,
-        None,
-    ), // 80
-    Shape::structure(
-        "AwsAutoScalingAutoScalingGroupAvailabilityZonesListDetails",
-        287,
-        1,
-    ), // 81
+    Shape::list("AwsAutoScalingAutoScalingGroupAvailabilityZonesList", ShapeId(81), None, None), // 80
+    Shape::structure("AwsAutoScalingAutoScalingGroupAvailabilityZonesListDetails", 287, 1), // 81
     Shape::structure("AwsAutoScalingAutoScalingGroupDetails", 288, 9), // 82
-    Shape::structure(
-        "AwsAutoScalingAutoScalingGroupLaunchTemplateLaunchTemplateSpecification",
-        297,
-        3,
-    ), // 83
-    Shape::structure(
-        "AwsAutoScalingAutoScalingGroupMixedInstancesPolicyDetails",
-        300,
-        2,
-    ), // 84
-    Shape::structure(
-        "AwsAutoScalingAutoScalingGroupMixedInstancesPolicyInstancesDistributionDetails",
-        302,
-        6,
-    ), // 85
-    Shape::structure(
-        "AwsAutoScalingAutoScalingGroupMixedInstancesPolicyLaunchTemplateDetails",
-        308,
-        2,
-    ), // 86
+    Shape::structure("AwsAutoScalingAutoScalingGroupLaunchTemplateLaunchTemplateSpecification", 297, 3), // 83
+    Shape::structure("AwsAutoScalingAutoScalingGroupMixedInstancesPolicyDetails", 300, 2), // 84
+    Shape::structure("AwsAutoScalingAutoScalingGroupMixedInstancesPolicyInstancesDistributionDetails", 302, 6), // 85
+    Shape::structure("AwsAutoScalingAutoScalingGroupMixedInstancesPolicyLaunchTemplateDetails", 308, 2), // 86
     Shape::structure(
         "AwsAutoScalingAutoScalingGroupMixedInstancesPolicyLaunchTemplateLaunchTemplateSpecification",
         310,
@@ -200,1029 +115,392 @@ pub(crate) static SHAPES: [Shape; 1230] = [
         None,
         None,
     ), // 88
-    Shape::structure(
-        "AwsAutoScalingAutoScalingGroupMixedInstancesPolicyLaunchTemplateOverridesListDetails",
-        313,
-        2,
-    ), // 89
-    Shape::structure(
-        "AwsAutoScalingLaunchConfigurationBlockDeviceMappingsDetails",
-        315,
-        4,
-    ), // 90
-    Shape::structure(
-        "AwsAutoScalingLaunchConfigurationBlockDeviceMappingsEbsDetails",
-        319,
-        6,
-    ), // 91
-    Shape::list(
-        "AwsAutoScalingLaunchConfigurationBlockDeviceMappingsList",
-        ShapeId(90),
-        None,
-        None,
-    ), // 92
-    Shape::structure("AwsAutoScalingLaunchConfigurationDetails", 325, 19), // 93
-    Shape::structure(
-        "AwsAutoScalingLaunchConfigurationInstanceMonitoringDetails",
-        344,
-        1,
-    ), // 94
-    Shape::structure("AwsAutoScalingLaunchConfigurationMetadataOptions", 345, 3), // 95
-    Shape::structure("AwsBackupBackupPlanAdvancedBackupSettingsDetails", 348, 2), // 96
-    Shape::list(
-        "AwsBackupBackupPlanAdvancedBackupSettingsList",
-        ShapeId(96),
-        None,
-        None,
-    ), // 97
-    Shape::structure("AwsBackupBackupPlanBackupPlanDetails", 350, 3), // 98
-    Shape::structure("AwsBackupBackupPlanDetails", 353, 4),         // 99
-    Shape::structure("AwsBackupBackupPlanLifecycleDetails", 357, 2), // 100
-    Shape::structure("AwsBackupBackupPlanRuleCopyActionsDetails", 359, 2), // 101
-    Shape::list(
-        "AwsBackupBackupPlanRuleCopyActionsList",
-        ShapeId(101),
-        None,
-        None,
-    ), // 102
-    Shape::structure("AwsBackupBackupPlanRuleDetails", 361, 9),     // 103
-    Shape::list("AwsBackupBackupPlanRuleList", ShapeId(103), None, None), // 104
-    Shape::structure("AwsBackupBackupVaultDetails", 370, 5),        // 105
-    Shape::structure("AwsBackupBackupVaultNotificationsDetails", 375, 2), // 106
-    Shape::structure("AwsBackupRecoveryPointCalculatedLifecycleDetails", 377, 2), // 107
-    Shape::structure("AwsBackupRecoveryPointCreatedByDetails", 379, 4), // 108
-    Shape::structure("AwsBackupRecoveryPointDetails", 383, 19),     // 109
-    Shape::structure("AwsBackupRecoveryPointLifecycleDetails", 402, 2), // 110
-    Shape::structure("AwsCertificateManagerCertificateDetails", 404, 23), // 111
-    Shape::structure(
-        "AwsCertificateManagerCertificateDomainValidationOption",
-        427,
-        6,
-    ), // 112
-    Shape::list(
-        "AwsCertificateManagerCertificateDomainValidationOptions",
-        ShapeId(112),
-        None,
-        None,
-    ), // 113
-    Shape::structure("AwsCertificateManagerCertificateExtendedKeyUsage", 433, 2), // 114
-    Shape::list(
-        "AwsCertificateManagerCertificateExtendedKeyUsages",
-        ShapeId(114),
-        None,
-        None,
-    ), // 115
-    Shape::structure("AwsCertificateManagerCertificateKeyUsage", 435, 1), // 116
-    Shape::list(
-        "AwsCertificateManagerCertificateKeyUsages",
-        ShapeId(116),
-        None,
-        None,
-    ), // 117
-    Shape::structure("AwsCertificateManagerCertificateOptions", 436, 1), // 118
-    Shape::structure("AwsCertificateManagerCertificateRenewalSummary", 437, 4), // 119
-    Shape::structure("AwsCertificateManagerCertificateResourceRecord", 441, 3), // 120
-    Shape::structure("AwsCloudFormationStackDetails", 444, 15),     // 121
-    Shape::structure("AwsCloudFormationStackDriftInformationDetails", 459, 1), // 122
-    Shape::structure("AwsCloudFormationStackOutputsDetails", 460, 3), // 123
-    Shape::list(
-        "AwsCloudFormationStackOutputsList",
-        ShapeId(123),
-        None,
-        None,
-    ), // 124
-    Shape::structure("AwsCloudFrontDistributionCacheBehavior", 463, 1), // 125
-    Shape::structure("AwsCloudFrontDistributionCacheBehaviors", 464, 1), // 126
-    Shape::list(
-        "AwsCloudFrontDistributionCacheBehaviorsItemList",
-        ShapeId(125),
-        None,
-        None,
-    ), // 127
-    Shape::structure("AwsCloudFrontDistributionDefaultCacheBehavior", 465, 1), // 128
-    Shape::structure("AwsCloudFrontDistributionDetails", 466, 12),  // 129
-    Shape::structure("AwsCloudFrontDistributionLogging", 478, 4),   // 130
-    Shape::structure("AwsCloudFrontDistributionOriginCustomOriginConfig", 482, 6), // 131
-    Shape::structure("AwsCloudFrontDistributionOriginGroup", 488, 1), // 132
-    Shape::structure("AwsCloudFrontDistributionOriginGroupFailover", 489, 1), // 133
-    Shape::structure(
-        "AwsCloudFrontDistributionOriginGroupFailoverStatusCodes",
-        490,
-        2,
-    ), // 134
-    Shape::list(
-        "AwsCloudFrontDistributionOriginGroupFailoverStatusCodesItemList",
-        ShapeId(924),
-        None,
-        None,
-    ), // 135
-    Shape::structure("AwsCloudFrontDistributionOriginGroups", 492, 1), // 136
-    Shape::list(
-        "AwsCloudFrontDistributionOriginGroupsItemList",
-        ShapeId(132),
-        None,
-        None,
-    ), // 137
-    Shape::structure("AwsCloudFrontDistributionOriginItem", 493, 5), // 138
-    Shape::list(
-        "AwsCloudFrontDistributionOriginItemList",
-        ShapeId(138),
-        None,
-        None,
-    ), // 139
-    Shape::structure("AwsCloudFrontDistributionOriginS3OriginConfig", 498, 1), // 140
-    Shape::structure("AwsCloudFrontDistributionOriginSslProtocols", 499, 2), // 141
-    Shape::structure("AwsCloudFrontDistributionOrigins", 501, 1),   // 142
-    Shape::structure("AwsCloudFrontDistributionViewerCertificate", 502, 7), // 143
-    Shape::structure("AwsCloudTrailTrailDetails", 509, 15),         // 144
-    Shape::structure("AwsCloudWatchAlarmDetails", 524, 22),         // 145
-    Shape::structure("AwsCloudWatchAlarmDimensionsDetails", 546, 2), // 146
-    Shape::list("AwsCloudWatchAlarmDimensionsList", ShapeId(146), None, None), // 147
-    Shape::structure("AwsCodeBuildProjectArtifactsDetails", 548, 9), // 148
-    Shape::list("AwsCodeBuildProjectArtifactsList", ShapeId(148), None, None), // 149
-    Shape::structure("AwsCodeBuildProjectDetails", 557, 9),         // 150
-    Shape::structure("AwsCodeBuildProjectEnvironment", 566, 6),     // 151
-    Shape::structure(
-        "AwsCodeBuildProjectEnvironmentEnvironmentVariablesDetails",
-        572,
-        3,
-    ), // 152
-    Shape::list(
-        "AwsCodeBuildProjectEnvironmentEnvironmentVariablesList",
-        ShapeId(152),
-        None,
-        None,
-    ), // 153
-    Shape::structure("AwsCodeBuildProjectEnvironmentRegistryCredential", 575, 2), // 154
-    Shape::structure("AwsCodeBuildProjectLogsConfigCloudWatchLogsDetails", 577, 3), // 155
-    Shape::structure("AwsCodeBuildProjectLogsConfigDetails", 580, 2), // 156
-    Shape::structure("AwsCodeBuildProjectLogsConfigS3LogsDetails", 582, 3), // 157
-    Shape::structure("AwsCodeBuildProjectSource", 585, 4),          // 158
-    Shape::structure("AwsCodeBuildProjectVpcConfig", 589, 3),       // 159
-    Shape::structure("AwsCorsConfiguration", 592, 6),               // 160
-    Shape::structure("AwsDmsEndpointDetails", 598, 13),             // 161
-    Shape::structure("AwsDmsReplicationInstanceDetails", 611, 12),  // 162
-    Shape::structure(
-        "AwsDmsReplicationInstanceReplicationSubnetGroupDetails",
-        623,
-        1,
-    ), // 163
-    Shape::structure("AwsDmsReplicationInstanceVpcSecurityGroupsDetails", 624, 1), // 164
-    Shape::list(
-        "AwsDmsReplicationInstanceVpcSecurityGroupsList",
-        ShapeId(164),
-        None,
-        None,
-    ), // 165
-    Shape::structure("AwsDmsReplicationTaskDetails", 625, 13),      // 166
-    Shape::structure("AwsDynamoDbTableAttributeDefinition", 638, 2), // 167
-    Shape::list(
-        "AwsDynamoDbTableAttributeDefinitionList",
-        ShapeId(167),
-        None,
-        None,
-    ), // 168
-    Shape::structure("AwsDynamoDbTableBillingModeSummary", 640, 2), // 169
-    Shape::structure("AwsDynamoDbTableDetails", 642, 20),           // 170
-    Shape::structure("AwsDynamoDbTableGlobalSecondaryIndex", 662, 9), // 171
-    Shape::list(
-        "AwsDynamoDbTableGlobalSecondaryIndexList",
-        ShapeId(171),
-        None,
-        None,
-    ), // 172
-    Shape::structure("AwsDynamoDbTableKeySchema", 671, 2),          // 173
-    Shape::list("AwsDynamoDbTableKeySchemaList", ShapeId(173), None, None), // 174
-    Shape::structure("AwsDynamoDbTableLocalSecondaryIndex", 673, 4), // 175
-    Shape::list(
-        "AwsDynamoDbTableLocalSecondaryIndexList",
-        ShapeId(175),
-        None,
-        None,
-    ), // 176
-    Shape::structure("AwsDynamoDbTableProjection", 677, 2),         // 177
-    Shape::structure("AwsDynamoDbTableProvisionedThroughput", 679, 5), // 178
-    Shape::structure("AwsDynamoDbTableProvisionedThroughputOverride", 684, 1), // 179
-    Shape::structure("AwsDynamoDbTableReplica", 685, 6),            // 180
-    Shape::structure("AwsDynamoDbTableReplicaGlobalSecondaryIndex", 691, 2), // 181
-    Shape::list(
-        "AwsDynamoDbTableReplicaGlobalSecondaryIndexList",
-        ShapeId(181),
-        None,
-        None,
-    ), // 182
-    Shape::list("AwsDynamoDbTableReplicaList", ShapeId(180), None, None), // 183
-    Shape::structure("AwsDynamoDbTableRestoreSummary", 693, 4),     // 184
-    Shape::structure("AwsDynamoDbTableSseDescription", 697, 4),     // 185
-    Shape::structure("AwsDynamoDbTableStreamSpecification", 701, 2), // 186
-    Shape::structure(
-        "AwsEc2ClientVpnEndpointAuthenticationOptionsActiveDirectoryDetails",
-        703,
-        1,
-    ), // 187
-    Shape::structure(
-        "AwsEc2ClientVpnEndpointAuthenticationOptionsDetails",
-        704,
-        4,
-    ), // 188
-    Shape::structure(
-        "AwsEc2ClientVpnEndpointAuthenticationOptionsFederatedAuthenticationDetails",
-        708,
-        2,
-    ), // 189
-    Shape::list(
-        "AwsEc2ClientVpnEndpointAuthenticationOptionsList",
-        ShapeId(188),
-        None,
-        None,
-    ), // 190
-    Shape::structure(
-        "AwsEc2ClientVpnEndpointAuthenticationOptionsMutualAuthenticationDetails",
-        710,
-        1,
-    ), // 191
-    Shape::structure("AwsEc2ClientVpnEndpointClientConnectOptionsDetails", 711, 3), // 192
-    Shape::structure(
-        "AwsEc2ClientVpnEndpointClientConnectOptionsStatusDetails",
-        714,
-        2,
-    ), // 193
-    Shape::structure(
-        "AwsEc2ClientVpnEndpointClientLoginBannerOptionsDetails",
-        716,
-        2,
-    ), // 194
-    Shape::structure("AwsEc2ClientVpnEndpointConnectionLogOptionsDetails", 718, 3), // 195
-    Shape::structure("AwsEc2ClientVpnEndpointDetails", 721, 16),    // 196
-    Shape::structure("AwsEc2EipDetails", 737, 10),                  // 197
-    Shape::structure("AwsEc2InstanceDetails", 747, 13),             // 198
-    Shape::structure("AwsEc2InstanceMetadataOptions", 760, 5),      // 199
-    Shape::structure("AwsEc2InstanceMonitoringDetails", 765, 1),    // 200
-    Shape::structure("AwsEc2InstanceNetworkInterfacesDetails", 766, 1), // 201
-    Shape::list(
-        "AwsEc2InstanceNetworkInterfacesList",
-        ShapeId(201),
-        None,
-        None,
-    ), // 202
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataBlockDeviceMappingSetDetails",
-        767,
-        4,
-    ), // 203
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataBlockDeviceMappingSetEbsDetails",
-        771,
-        8,
-    ), // 204
-    Shape::list(
-        "AwsEc2LaunchTemplateDataBlockDeviceMappingSetList",
-        ShapeId(203),
-        None,
-        None,
-    ), // 205
+    Shape::structure("AwsAutoScalingAutoScalingGroupMixedInstancesPolicyLaunchTemplateOverridesListDetails", 313, 2), // 89
+    Shape::structure("AwsAutoScalingLaunchConfigurationBlockDeviceMappingsDetails", 315, 4), // 90
+    Shape::structure("AwsAutoScalingLaunchConfigurationBlockDeviceMappingsEbsDetails", 319, 6), // 91
+    Shape::list("AwsAutoScalingLaunchConfigurationBlockDeviceMappingsList", ShapeId(90), None, None), // 92
+    Shape::structure("AwsAutoScalingLaunchConfigurationDetails", 325, 19),                   // 93
+    Shape::structure("AwsAutoScalingLaunchConfigurationInstanceMonitoringDetails", 344, 1),  // 94
+    Shape::structure("AwsAutoScalingLaunchConfigurationMetadataOptions", 345, 3),            // 95
+    Shape::structure("AwsBackupBackupPlanAdvancedBackupSettingsDetails", 348, 2),            // 96
+    Shape::list("AwsBackupBackupPlanAdvancedBackupSettingsList", ShapeId(96), None, None),   // 97
+    Shape::structure("AwsBackupBackupPlanBackupPlanDetails", 350, 3),                        // 98
+    Shape::structure("AwsBackupBackupPlanDetails", 353, 4),                                  // 99
+    Shape::structure("AwsBackupBackupPlanLifecycleDetails", 357, 2),                         // 100
+    Shape::structure("AwsBackupBackupPlanRuleCopyActionsDetails", 359, 2),                   // 101
+    Shape::list("AwsBackupBackupPlanRuleCopyActionsList", ShapeId(101), None, None),         // 102
+    Shape::structure("AwsBackupBackupPlanRuleDetails", 361, 9),                              // 103
+    Shape::list("AwsBackupBackupPlanRuleList", ShapeId(103), None, None),                    // 104
+    Shape::structure("AwsBackupBackupVaultDetails", 370, 5),                                 // 105
+    Shape::structure("AwsBackupBackupVaultNotificationsDetails", 375, 2),                    // 106
+    Shape::structure("AwsBackupRecoveryPointCalculatedLifecycleDetails", 377, 2),            // 107
+    Shape::structure("AwsBackupRecoveryPointCreatedByDetails", 379, 4),                      // 108
+    Shape::structure("AwsBackupRecoveryPointDetails", 383, 19),                              // 109
+    Shape::structure("AwsBackupRecoveryPointLifecycleDetails", 402, 2),                      // 110
+    Shape::structure("AwsCertificateManagerCertificateDetails", 404, 23),                    // 111
+    Shape::structure("AwsCertificateManagerCertificateDomainValidationOption", 427, 6),      // 112
+    Shape::list("AwsCertificateManagerCertificateDomainValidationOptions", ShapeId(112), None, None), // 113
+    Shape::structure("AwsCertificateManagerCertificateExtendedKeyUsage", 433, 2),            // 114
+    Shape::list("AwsCertificateManagerCertificateExtendedKeyUsages", ShapeId(114), None, None), // 115
+    Shape::structure("AwsCertificateManagerCertificateKeyUsage", 435, 1),                    // 116
+    Shape::list("AwsCertificateManagerCertificateKeyUsages", ShapeId(116), None, None),      // 117
+    Shape::structure("AwsCertificateManagerCertificateOptions", 436, 1),                     // 118
+    Shape::structure("AwsCertificateManagerCertificateRenewalSummary", 437, 4),              // 119
+    Shape::structure("AwsCertificateManagerCertificateResourceRecord", 441, 3),              // 120
+    Shape::structure("AwsCloudFormationStackDetails", 444, 15),                              // 121
+    Shape::structure("AwsCloudFormationStackDriftInformationDetails", 459, 1),               // 122
+    Shape::structure("AwsCloudFormationStackOutputsDetails", 460, 3),                        // 123
+    Shape::list("AwsCloudFormationStackOutputsList", ShapeId(123), None, None),              // 124
+    Shape::structure("AwsCloudFrontDistributionCacheBehavior", 463, 1),                      // 125
+    Shape::structure("AwsCloudFrontDistributionCacheBehaviors", 464, 1),                     // 126
+    Shape::list("AwsCloudFrontDistributionCacheBehaviorsItemList", ShapeId(125), None, None), // 127
+    Shape::structure("AwsCloudFrontDistributionDefaultCacheBehavior", 465, 1),               // 128
+    Shape::structure("AwsCloudFrontDistributionDetails", 466, 12),                           // 129
+    Shape::structure("AwsCloudFrontDistributionLogging", 478, 4),                            // 130
+    Shape::structure("AwsCloudFrontDistributionOriginCustomOriginConfig", 482, 6),           // 131
+    Shape::structure("AwsCloudFrontDistributionOriginGroup", 488, 1),                        // 132
+    Shape::structure("AwsCloudFrontDistributionOriginGroupFailover", 489, 1),                // 133
+    Shape::structure("AwsCloudFrontDistributionOriginGroupFailoverStatusCodes", 490, 2),     // 134
+    Shape::list("AwsCloudFrontDistributionOriginGroupFailoverStatusCodesItemList", ShapeId(924), None, None), // 135
+    Shape::structure("AwsCloudFrontDistributionOriginGroups", 492, 1),                       // 136
+    Shape::list("AwsCloudFrontDistributionOriginGroupsItemList", ShapeId(132), None, None),  // 137
+    Shape::structure("AwsCloudFrontDistributionOriginItem", 493, 5),                         // 138
+    Shape::list("AwsCloudFrontDistributionOriginItemList", ShapeId(138), None, None),        // 139
+    Shape::structure("AwsCloudFrontDistributionOriginS3OriginConfig", 498, 1),               // 140
+    Shape::structure("AwsCloudFrontDistributionOriginSslProtocols", 499, 2),                 // 141
+    Shape::structure("AwsCloudFrontDistributionOrigins", 501, 1),                            // 142
+    Shape::structure("AwsCloudFrontDistributionViewerCertificate", 502, 7),                  // 143
+    Shape::structure("AwsCloudTrailTrailDetails", 509, 15),                                  // 144
+    Shape::structure("AwsCloudWatchAlarmDetails", 524, 22),                                  // 145
+    Shape::structure("AwsCloudWatchAlarmDimensionsDetails", 546, 2),                         // 146
+    Shape::list("AwsCloudWatchAlarmDimensionsList", ShapeId(146), None, None),               // 147
+    Shape::structure("AwsCodeBuildProjectArtifactsDetails", 548, 9),                         // 148
+    Shape::list("AwsCodeBuildProjectArtifactsList", ShapeId(148), None, None),               // 149
+    Shape::structure("AwsCodeBuildProjectDetails", 557, 9),                                  // 150
+    Shape::structure("AwsCodeBuildProjectEnvironment", 566, 6),                              // 151
+    Shape::structure("AwsCodeBuildProjectEnvironmentEnvironmentVariablesDetails", 572, 3),   // 152
+    Shape::list("AwsCodeBuildProjectEnvironmentEnvironmentVariablesList", ShapeId(152), None, None), // 153
+    Shape::structure("AwsCodeBuildProjectEnvironmentRegistryCredential", 575, 2),            // 154
+    Shape::structure("AwsCodeBuildProjectLogsConfigCloudWatchLogsDetails", 577, 3),          // 155
+    Shape::structure("AwsCodeBuildProjectLogsConfigDetails", 580, 2),                        // 156
+    Shape::structure("AwsCodeBuildProjectLogsConfigS3LogsDetails", 582, 3),                  // 157
+    Shape::structure("AwsCodeBuildProjectSource", 585, 4),                                   // 158
+    Shape::structure("AwsCodeBuildProjectVpcConfig", 589, 3),                                // 159
+    Shape::structure("AwsCorsConfiguration", 592, 6),                                        // 160
+    Shape::structure("AwsDmsEndpointDetails", 598, 13),                                      // 161
+    Shape::structure("AwsDmsReplicationInstanceDetails", 611, 12),                           // 162
+    Shape::structure("AwsDmsReplicationInstanceReplicationSubnetGroupDetails", 623, 1),      // 163
+    Shape::structure("AwsDmsReplicationInstanceVpcSecurityGroupsDetails", 624, 1),           // 164
+    Shape::list("AwsDmsReplicationInstanceVpcSecurityGroupsList", ShapeId(164), None, None), // 165
+    Shape::structure("AwsDmsReplicationTaskDetails", 625, 13),                               // 166
+    Shape::structure("AwsDynamoDbTableAttributeDefinition", 638, 2),                         // 167
+    Shape::list("AwsDynamoDbTableAttributeDefinitionList", ShapeId(167), None, None),        // 168
+    Shape::structure("AwsDynamoDbTableBillingModeSummary", 640, 2),                          // 169
+    Shape::structure("AwsDynamoDbTableDetails", 642, 20),                                    // 170
+    Shape::structure("AwsDynamoDbTableGlobalSecondaryIndex", 662, 9),                        // 171
+    Shape::list("AwsDynamoDbTableGlobalSecondaryIndexList", ShapeId(171), None, None),       // 172
+    Shape::structure("AwsDynamoDbTableKeySchema", 671, 2),                                   // 173
+    Shape::list("AwsDynamoDbTableKeySchemaList", ShapeId(173), None, None),                  // 174
+    Shape::structure("AwsDynamoDbTableLocalSecondaryIndex", 673, 4),                         // 175
+    Shape::list("AwsDynamoDbTableLocalSecondaryIndexList", ShapeId(175), None, None),        // 176
+    Shape::structure("AwsDynamoDbTableProjection", 677, 2),                                  // 177
+    Shape::structure("AwsDynamoDbTableProvisionedThroughput", 679, 5),                       // 178
+    Shape::structure("AwsDynamoDbTableProvisionedThroughputOverride", 684, 1),               // 179
+    Shape::structure("AwsDynamoDbTableReplica", 685, 6),                                     // 180
+    Shape::structure("AwsDynamoDbTableReplicaGlobalSecondaryIndex", 691, 2),                 // 181
+    Shape::list("AwsDynamoDbTableReplicaGlobalSecondaryIndexList", ShapeId(181), None, None), // 182
+    Shape::list("AwsDynamoDbTableReplicaList", ShapeId(180), None, None),                    // 183
+    Shape::structure("AwsDynamoDbTableRestoreSummary", 693, 4),                              // 184
+    Shape::structure("AwsDynamoDbTableSseDescription", 697, 4),                              // 185
+    Shape::structure("AwsDynamoDbTableStreamSpecification", 701, 2),                         // 186
+    Shape::structure("AwsEc2ClientVpnEndpointAuthenticationOptionsActiveDirectoryDetails", 703, 1), // 187
+    Shape::structure("AwsEc2ClientVpnEndpointAuthenticationOptionsDetails", 704, 4),         // 188
+    Shape::structure("AwsEc2ClientVpnEndpointAuthenticationOptionsFederatedAuthenticationDetails", 708, 2), // 189
+    Shape::list("AwsEc2ClientVpnEndpointAuthenticationOptionsList", ShapeId(188), None, None), // 190
+    Shape::structure("AwsEc2ClientVpnEndpointAuthenticationOptionsMutualAuthenticationDetails", 710, 1), // 191
+    Shape::structure("AwsEc2ClientVpnEndpointClientConnectOptionsDetails", 711, 3),          // 192
+    Shape::structure("AwsEc2ClientVpnEndpointClientConnectOptionsStatusDetails", 714, 2),    // 193
+    Shape::structure("AwsEc2ClientVpnEndpointClientLoginBannerOptionsDetails", 716, 2),      // 194
+    Shape::structure("AwsEc2ClientVpnEndpointConnectionLogOptionsDetails", 718, 3),          // 195
+    Shape::structure("AwsEc2ClientVpnEndpointDetails", 721, 16),                             // 196
+    Shape::structure("AwsEc2EipDetails", 737, 10),                                           // 197
+    Shape::structure("AwsEc2InstanceDetails", 747, 13),                                      // 198
+    Shape::structure("AwsEc2InstanceMetadataOptions", 760, 5),                               // 199
+    Shape::structure("AwsEc2InstanceMonitoringDetails", 765, 1),                             // 200
+    Shape::structure("AwsEc2InstanceNetworkInterfacesDetails", 766, 1),                      // 201
+    Shape::list("AwsEc2InstanceNetworkInterfacesList", ShapeId(201), None, None),            // 202
+    Shape::structure("AwsEc2LaunchTemplateDataBlockDeviceMappingSetDetails", 767, 4),        // 203
+    Shape::structure("AwsEc2LaunchTemplateDataBlockDeviceMappingSetEbsDetails", 771, 8),     // 204
+    Shape::list("AwsEc2LaunchTemplateDataBlockDeviceMappingSetList", ShapeId(203), None, None), // 205
     Shape::structure(
         "AwsEc2LaunchTemplateDataCapacityReservationSpecificationCapacityReservationTargetDetails",
         779,
         2,
     ), // 206
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataCapacityReservationSpecificationDetails",
-        781,
-        2,
-    ), // 207
-    Shape::structure("AwsEc2LaunchTemplateDataCpuOptionsDetails", 783, 2), // 208
-    Shape::structure("AwsEc2LaunchTemplateDataCreditSpecificationDetails", 785, 1), // 209
-    Shape::structure("AwsEc2LaunchTemplateDataDetails", 786, 30),   // 210
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataElasticGpuSpecificationSetDetails",
-        816,
-        1,
-    ), // 211
-    Shape::list(
-        "AwsEc2LaunchTemplateDataElasticGpuSpecificationSetList",
-        ShapeId(211),
-        None,
-        None,
-    ), // 212
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataElasticInferenceAcceleratorSetDetails",
-        817,
-        2,
-    ), // 213
-    Shape::list(
-        "AwsEc2LaunchTemplateDataElasticInferenceAcceleratorSetList",
-        ShapeId(213),
-        None,
-        None,
-    ), // 214
-    Shape::structure("AwsEc2LaunchTemplateDataEnclaveOptionsDetails", 819, 1), // 215
-    Shape::structure("AwsEc2LaunchTemplateDataHibernationOptionsDetails", 820, 1), // 216
-    Shape::structure("AwsEc2LaunchTemplateDataIamInstanceProfileDetails", 821, 2), // 217
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataInstanceMarketOptionsDetails",
-        823,
-        2,
-    ), // 218
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataInstanceMarketOptionsSpotOptionsDetails",
-        825,
-        5,
-    ), // 219
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataInstanceRequirementsAcceleratorCountDetails",
-        830,
-        2,
-    ), // 220
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataInstanceRequirementsAcceleratorTotalMemoryMiBDetails",
-        832,
-        2,
-    ), // 221
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataInstanceRequirementsBaselineEbsBandwidthMbpsDetails",
-        834,
-        2,
-    ), // 222
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataInstanceRequirementsDetails",
-        836,
-        21,
-    ), // 223
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataInstanceRequirementsMemoryGiBPerVCpuDetails",
-        857,
-        2,
-    ), // 224
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataInstanceRequirementsMemoryMiBDetails",
-        859,
-        2,
-    ), // 225
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataInstanceRequirementsNetworkInterfaceCountDetails",
-        861,
-        2,
-    ), // 226
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataInstanceRequirementsTotalLocalStorageGBDetails",
-        863,
-        2,
-    ), // 227
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataInstanceRequirementsVCpuCountDetails",
-        865,
-        2,
-    ), // 228
-    Shape::structure("AwsEc2LaunchTemplateDataLicenseSetDetails", 867, 1), // 229
-    Shape::list(
-        "AwsEc2LaunchTemplateDataLicenseSetList",
-        ShapeId(229),
-        None,
-        None,
-    ), // 230
-    Shape::structure("AwsEc2LaunchTemplateDataMaintenanceOptionsDetails", 868, 1), // 231
-    Shape::structure("AwsEc2LaunchTemplateDataMetadataOptionsDetails", 869, 5), // 232
-    Shape::structure("AwsEc2LaunchTemplateDataMonitoringDetails", 874, 1), // 233
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataNetworkInterfaceSetDetails",
-        875,
-        19,
-    ), // 234
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataNetworkInterfaceSetIpv4PrefixesDetails",
-        894,
-        1,
-    ), // 235
-    Shape::list(
-        "AwsEc2LaunchTemplateDataNetworkInterfaceSetIpv4PrefixesList",
-        ShapeId(235),
-        None,
-        None,
-    ), // 236
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataNetworkInterfaceSetIpv6AddressesDetails",
-        895,
-        1,
-    ), // 237
-    Shape::list(
-        "AwsEc2LaunchTemplateDataNetworkInterfaceSetIpv6AddressesList",
-        ShapeId(237),
-        None,
-        None,
-    ), // 238
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataNetworkInterfaceSetIpv6PrefixesDetails",
-        896,
-        1,
-    ), // 239
-    Shape::list(
-        "AwsEc2LaunchTemplateDataNetworkInterfaceSetIpv6PrefixesList",
-        ShapeId(239),
-        None,
-        None,
-    ), // 240
-    Shape::list(
-        "AwsEc2LaunchTemplateDataNetworkInterfaceSetList",
-        ShapeId(234),
-        None,
-        None,
-    ), // 241
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataNetworkInterfaceSetPrivateIpAddressesDetails",
-        897,
-        2,
-    ), // 242
-    Shape::list(
-        "AwsEc2LaunchTemplateDataNetworkInterfaceSetPrivateIpAddressesList",
-        ShapeId(242),
-        None,
-        None,
-    ), // 243
-    Shape::structure("AwsEc2LaunchTemplateDataPlacementDetails", 899, 8), // 244
-    Shape::structure(
-        "AwsEc2LaunchTemplateDataPrivateDnsNameOptionsDetails",
-        907,
-        3,
-    ), // 245
-    Shape::structure("AwsEc2LaunchTemplateDetails", 910, 5),        // 246
-    Shape::structure("AwsEc2NetworkAclAssociation", 915, 3),        // 247
-    Shape::list("AwsEc2NetworkAclAssociationList", ShapeId(247), None, None), // 248
-    Shape::structure("AwsEc2NetworkAclDetails", 918, 6),            // 249
-    Shape::structure("AwsEc2NetworkAclEntry", 924, 8),              // 250
-    Shape::list("AwsEc2NetworkAclEntryList", ShapeId(250), None, None), // 251
-    Shape::structure("AwsEc2NetworkInterfaceAttachment", 932, 7),   // 252
-    Shape::structure("AwsEc2NetworkInterfaceDetails", 939, 8),      // 253
-    Shape::structure("AwsEc2NetworkInterfaceIpV6AddressDetail", 947, 1), // 254
-    Shape::list(
-        "AwsEc2NetworkInterfaceIpV6AddressList",
-        ShapeId(254),
-        None,
-        None,
-    ), // 255
-    Shape::structure("AwsEc2NetworkInterfacePrivateIpAddressDetail", 948, 2), // 256
-    Shape::list(
-        "AwsEc2NetworkInterfacePrivateIpAddressList",
-        ShapeId(256),
-        None,
-        None,
-    ), // 257
-    Shape::structure("AwsEc2NetworkInterfaceSecurityGroup", 950, 2), // 258
-    Shape::list(
-        "AwsEc2NetworkInterfaceSecurityGroupList",
-        ShapeId(258),
-        None,
-        None,
-    ), // 259
-    Shape::structure("AwsEc2RouteTableDetails", 952, 6),            // 260
-    Shape::structure("AwsEc2SecurityGroupDetails", 958, 6),         // 261
-    Shape::structure("AwsEc2SecurityGroupIpPermission", 964, 7),    // 262
-    Shape::list(
-        "AwsEc2SecurityGroupIpPermissionList",
-        ShapeId(262),
-        None,
-        None,
-    ), // 263
-    Shape::structure("AwsEc2SecurityGroupIpRange", 971, 1),         // 264
-    Shape::list("AwsEc2SecurityGroupIpRangeList", ShapeId(264), None, None), // 265
-    Shape::structure("AwsEc2SecurityGroupIpv6Range", 972, 1),       // 266
-    Shape::list("AwsEc2SecurityGroupIpv6RangeList", ShapeId(266), None, None), // 267
-    Shape::structure("AwsEc2SecurityGroupPrefixListId", 973, 1),    // 268
-    Shape::list(
-        "AwsEc2SecurityGroupPrefixListIdList",
-        ShapeId(268),
-        None,
-        None,
-    ), // 269
-    Shape::structure("AwsEc2SecurityGroupUserIdGroupPair", 974, 6), // 270
-    Shape::list(
-        "AwsEc2SecurityGroupUserIdGroupPairList",
-        ShapeId(270),
-        None,
-        None,
-    ), // 271
-    Shape::structure("AwsEc2SubnetDetails", 980, 13),               // 272
-    Shape::structure("AwsEc2TransitGatewayDetails", 993, 12),       // 273
-    Shape::structure("AwsEc2VolumeAttachment", 1005, 4),            // 274
-    Shape::list("AwsEc2VolumeAttachmentList", ShapeId(274), None, None), // 275
-    Shape::structure("AwsEc2VolumeDetails", 1009, 11),              // 276
-    Shape::structure("AwsEc2VpcDetails", 1020, 4),                  // 277
-    Shape::structure("AwsEc2VpcEndpointServiceDetails", 1024, 11),  // 278
-    Shape::structure("AwsEc2VpcEndpointServiceServiceTypeDetails", 1035, 1), // 279
-    Shape::list(
-        "AwsEc2VpcEndpointServiceServiceTypeList",
-        ShapeId(279),
-        None,
-        None,
-    ), // 280
-    Shape::structure("AwsEc2VpcPeeringConnectionDetails", 1036, 5), // 281
-    Shape::structure("AwsEc2VpcPeeringConnectionStatusDetails", 1041, 2), // 282
-    Shape::structure("AwsEc2VpcPeeringConnectionVpcInfoDetails", 1043, 7), // 283
-    Shape::structure("AwsEc2VpnConnectionDetails", 1050, 11),       // 284
-    Shape::structure("AwsEc2VpnConnectionOptionsDetails", 1061, 2), // 285
-    Shape::structure("AwsEc2VpnConnectionOptionsTunnelOptionsDetails", 1063, 16), // 286
-    Shape::list(
-        "AwsEc2VpnConnectionOptionsTunnelOptionsList",
-        ShapeId(286),
-        None,
-        None,
-    ), // 287
-    Shape::structure("AwsEc2VpnConnectionRoutesDetails", 1079, 2),  // 288
-    Shape::list("AwsEc2VpnConnectionRoutesList", ShapeId(288), None, None), // 289
-    Shape::structure("AwsEc2VpnConnectionVgwTelemetryDetails", 1081, 6), // 290
-    Shape::list(
-        "AwsEc2VpnConnectionVgwTelemetryList",
-        ShapeId(290),
-        None,
-        None,
-    ), // 291
-    Shape::structure("AwsEcrContainerImageDetails", 1087, 6),       // 292
-    Shape::structure("AwsEcrRepositoryDetails", 1093, 6),           // 293
-    Shape::structure("AwsEcrRepositoryImageScanningConfigurationDetails", 1099, 1), // 294
-    Shape::structure("AwsEcrRepositoryLifecyclePolicyDetails", 1100, 2), // 295
-    Shape::structure("AwsEcsClusterClusterSettingsDetails", 1102, 2), // 296
-    Shape::list("AwsEcsClusterClusterSettingsList", ShapeId(296), None, None), // 297
-    Shape::structure("AwsEcsClusterConfigurationDetails", 1104, 1), // 298
-    Shape::structure(
-        "AwsEcsClusterConfigurationExecuteCommandConfigurationDetails",
-        1105,
-        3,
-    ), // 299
-    Shape::structure(
-        "AwsEcsClusterConfigurationExecuteCommandConfigurationLogConfigurationDetails",
-        1108,
-        5,
-    ), // 300
-    Shape::structure(
-        "AwsEcsClusterDefaultCapacityProviderStrategyDetails",
-        1113,
-        3,
-    ), // 301
-    Shape::list(
-        "AwsEcsClusterDefaultCapacityProviderStrategyList",
-        ShapeId(301),
-        None,
-        None,
-    ), // 302
-    Shape::structure("AwsEcsClusterDetails", 1116, 10),             // 303
-    Shape::structure("AwsEcsContainerDetails", 1126, 4),            // 304
-    Shape::list("AwsEcsContainerDetailsList", ShapeId(304), None, None), // 305
-    Shape::structure("AwsEcsServiceCapacityProviderStrategyDetails", 1130, 3), // 306
-    Shape::list(
-        "AwsEcsServiceCapacityProviderStrategyList",
-        ShapeId(306),
-        None,
-        None,
-    ), // 307
-    Shape::structure(
-        "AwsEcsServiceDeploymentConfigurationDeploymentCircuitBreakerDetails",
-        1133,
-        2,
-    ), // 308
-    Shape::structure("AwsEcsServiceDeploymentConfigurationDetails", 1135, 3), // 309
-    Shape::structure("AwsEcsServiceDeploymentControllerDetails", 1138, 1), // 310
-    Shape::structure("AwsEcsServiceDetails", 1139, 22),             // 311
-    Shape::structure("AwsEcsServiceLoadBalancersDetails", 1161, 4), // 312
-    Shape::list("AwsEcsServiceLoadBalancersList", ShapeId(312), None, None), // 313
-    Shape::structure(
-        "AwsEcsServiceNetworkConfigurationAwsVpcConfigurationDetails",
-        1165,
-        3,
-    ), // 314
-    Shape::structure("AwsEcsServiceNetworkConfigurationDetails", 1168, 1), // 315
-    Shape::structure("AwsEcsServicePlacementConstraintsDetails", 1169, 2), // 316
-    Shape::list(
-        "AwsEcsServicePlacementConstraintsList",
-        ShapeId(316),
-        None,
-        None,
-    ), // 317
-    Shape::structure("AwsEcsServicePlacementStrategiesDetails", 1171, 2), // 318
-    Shape::list(
-        "AwsEcsServicePlacementStrategiesList",
-        ShapeId(318),
-        None,
-        None,
-    ), // 319
-    Shape::structure("AwsEcsServiceServiceRegistriesDetails", 1173, 4), // 320
-    Shape::list(
-        "AwsEcsServiceServiceRegistriesList",
-        ShapeId(320),
-        None,
-        None,
-    ), // 321
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsDependsOnDetails",
-        1177,
-        2,
-    ), // 322
-    Shape::list(
-        "AwsEcsTaskDefinitionContainerDefinitionsDependsOnList",
-        ShapeId(322),
-        None,
-        None,
-    ), // 323
-    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsDetails", 1179, 39), // 324
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsEnvironmentDetails",
-        1218,
-        2,
-    ), // 325
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsEnvironmentFilesDetails",
-        1220,
-        2,
-    ), // 326
-    Shape::list(
-        "AwsEcsTaskDefinitionContainerDefinitionsEnvironmentFilesList",
-        ShapeId(326),
-        None,
-        None,
-    ), // 327
-    Shape::list(
-        "AwsEcsTaskDefinitionContainerDefinitionsEnvironmentList",
-        ShapeId(325),
-        None,
-        None,
-    ), // 328
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsExtraHostsDetails",
-        1222,
-        2,
-    ), // 329
-    Shape::list(
-        "AwsEcsTaskDefinitionContainerDefinitionsExtraHostsList",
-        ShapeId(329),
-        None,
-        None,
-    ), // 330
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsFirelensConfigurationDetails",
-        1224,
-        2,
-    ), // 331
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsHealthCheckDetails",
-        1226,
-        5,
-    ), // 332
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsLinuxParametersCapabilitiesDetails",
-        1231,
-        2,
-    ), // 333
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsLinuxParametersDetails",
-        1233,
-        7,
-    ), // 334
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsLinuxParametersDevicesDetails",
-        1240,
-        3,
-    ), // 335
-    Shape::list(
-        "AwsEcsTaskDefinitionContainerDefinitionsLinuxParametersDevicesList",
-        ShapeId(335),
-        None,
-        None,
-    ), // 336
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsLinuxParametersTmpfsDetails",
-        1243,
-        3,
-    ), // 337
-    Shape::list(
-        "AwsEcsTaskDefinitionContainerDefinitionsLinuxParametersTmpfsList",
-        ShapeId(337),
-        None,
-        None,
-    ), // 338
-    Shape::list(
-        "AwsEcsTaskDefinitionContainerDefinitionsList",
-        ShapeId(324),
-        None,
-        None,
-    ), // 339
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsLogConfigurationDetails",
-        1246,
-        3,
-    ), // 340
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsLogConfigurationSecretOptionsDetails",
-        1249,
-        2,
-    ), // 341
-    Shape::list(
-        "AwsEcsTaskDefinitionContainerDefinitionsLogConfigurationSecretOptionsList",
-        ShapeId(341),
-        None,
-        None,
-    ), // 342
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsMountPointsDetails",
-        1251,
-        3,
-    ), // 343
-    Shape::list(
-        "AwsEcsTaskDefinitionContainerDefinitionsMountPointsList",
-        ShapeId(343),
-        None,
-        None,
-    ), // 344
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsPortMappingsDetails",
-        1254,
-        3,
-    ), // 345
-    Shape::list(
-        "AwsEcsTaskDefinitionContainerDefinitionsPortMappingsList",
-        ShapeId(345),
-        None,
-        None,
-    ), // 346
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsRepositoryCredentialsDetails",
-        1257,
-        1,
-    ), // 347
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsResourceRequirementsDetails",
-        1258,
-        2,
-    ), // 348
-    Shape::list(
-        "AwsEcsTaskDefinitionContainerDefinitionsResourceRequirementsList",
-        ShapeId(348),
-        None,
-        None,
-    ), // 349
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsSecretsDetails",
-        1260,
-        2,
-    ), // 350
-    Shape::list(
-        "AwsEcsTaskDefinitionContainerDefinitionsSecretsList",
-        ShapeId(350),
-        None,
-        None,
-    ), // 351
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsSystemControlsDetails",
-        1262,
-        2,
-    ), // 352
-    Shape::list(
-        "AwsEcsTaskDefinitionContainerDefinitionsSystemControlsList",
-        ShapeId(352),
-        None,
-        None,
-    ), // 353
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsUlimitsDetails",
-        1264,
-        3,
-    ), // 354
-    Shape::list(
-        "AwsEcsTaskDefinitionContainerDefinitionsUlimitsList",
-        ShapeId(354),
-        None,
-        None,
-    ), // 355
-    Shape::structure(
-        "AwsEcsTaskDefinitionContainerDefinitionsVolumesFromDetails",
-        1267,
-        2,
-    ), // 356
-    Shape::list(
-        "AwsEcsTaskDefinitionContainerDefinitionsVolumesFromList",
-        ShapeId(356),
-        None,
-        None,
-    ), // 357
-    Shape::structure("AwsEcsTaskDefinitionDetails", 1269, 15),      // 358
-    Shape::structure("AwsEcsTaskDefinitionInferenceAcceleratorsDetails", 1284, 2), // 359
-    Shape::list(
-        "AwsEcsTaskDefinitionInferenceAcceleratorsList",
-        ShapeId(359),
-        None,
-        None,
-    ), // 360
-    Shape::structure("AwsEcsTaskDefinitionPlacementConstraintsDetails", 1286, 2), // 361
-    Shape::list(
-        "AwsEcsTaskDefinitionPlacementConstraintsList",
-        ShapeId(361),
-        None,
-        None,
-    ), // 362
-    Shape::structure("AwsEcsTaskDefinitionProxyConfigurationDetails", 1288, 3), // 363
-    Shape::structure(
-        "AwsEcsTaskDefinitionProxyConfigurationProxyConfigurationPropertiesDetails",
-        1291,
-        2,
-    ), // 364
-    Shape::list(
-        "AwsEcsTaskDefinitionProxyConfigurationProxyConfigurationPropertiesList",
-        ShapeId(364),
-        None,
-        None,
-    ), // 365
+    Shape::structure("AwsEc2LaunchTemplateDataCapacityReservationSpecificationDetails", 781, 2), // 207
+    Shape::structure("AwsEc2LaunchTemplateDataCpuOptionsDetails", 783, 2),                   // 208
+    Shape::structure("AwsEc2LaunchTemplateDataCreditSpecificationDetails", 785, 1),          // 209
+    Shape::structure("AwsEc2LaunchTemplateDataDetails", 786, 30),                            // 210
+    Shape::structure("AwsEc2LaunchTemplateDataElasticGpuSpecificationSetDetails", 816, 1),   // 211
+    Shape::list("AwsEc2LaunchTemplateDataElasticGpuSpecificationSetList", ShapeId(211), None, None), // 212
+    Shape::structure("AwsEc2LaunchTemplateDataElasticInferenceAcceleratorSetDetails", 817, 2), // 213
+    Shape::list("AwsEc2LaunchTemplateDataElasticInferenceAcceleratorSetList", ShapeId(213), None, None), // 214
+    Shape::structure("AwsEc2LaunchTemplateDataEnclaveOptionsDetails", 819, 1),               // 215
+    Shape::structure("AwsEc2LaunchTemplateDataHibernationOptionsDetails", 820, 1),           // 216
+    Shape::structure("AwsEc2LaunchTemplateDataIamInstanceProfileDetails", 821, 2),           // 217
+    Shape::structure("AwsEc2LaunchTemplateDataInstanceMarketOptionsDetails", 823, 2),        // 218
+    Shape::structure("AwsEc2LaunchTemplateDataInstanceMarketOptionsSpotOptionsDetails", 825, 5), // 219
+    Shape::structure("AwsEc2LaunchTemplateDataInstanceRequirementsAcceleratorCountDetails", 830, 2), // 220
+    Shape::structure("AwsEc2LaunchTemplateDataInstanceRequirementsAcceleratorTotalMemoryMiBDetails", 832, 2), // 221
+    Shape::structure("AwsEc2LaunchTemplateDataInstanceRequirementsBaselineEbsBandwidthMbpsDetails", 834, 2), // 222
+    Shape::structure("AwsEc2LaunchTemplateDataInstanceRequirementsDetails", 836, 21),        // 223
+    Shape::structure("AwsEc2LaunchTemplateDataInstanceRequirementsMemoryGiBPerVCpuDetails", 857, 2), // 224
+    Shape::structure("AwsEc2LaunchTemplateDataInstanceRequirementsMemoryMiBDetails", 859, 2), // 225
+    Shape::structure("AwsEc2LaunchTemplateDataInstanceRequirementsNetworkInterfaceCountDetails", 861, 2), // 226
+    Shape::structure("AwsEc2LaunchTemplateDataInstanceRequirementsTotalLocalStorageGBDetails", 863, 2), // 227
+    Shape::structure("AwsEc2LaunchTemplateDataInstanceRequirementsVCpuCountDetails", 865, 2), // 228
+    Shape::structure("AwsEc2LaunchTemplateDataLicenseSetDetails", 867, 1),                   // 229
+    Shape::list("AwsEc2LaunchTemplateDataLicenseSetList", ShapeId(229), None, None),         // 230
+    Shape::structure("AwsEc2LaunchTemplateDataMaintenanceOptionsDetails", 868, 1),           // 231
+    Shape::structure("AwsEc2LaunchTemplateDataMetadataOptionsDetails", 869, 5),              // 232
+    Shape::structure("AwsEc2LaunchTemplateDataMonitoringDetails", 874, 1),                   // 233
+    Shape::structure("AwsEc2LaunchTemplateDataNetworkInterfaceSetDetails", 875, 19),         // 234
+    Shape::structure("AwsEc2LaunchTemplateDataNetworkInterfaceSetIpv4PrefixesDetails", 894, 1), // 235
+    Shape::list("AwsEc2LaunchTemplateDataNetworkInterfaceSetIpv4PrefixesList", ShapeId(235), None, None), // 236
+    Shape::structure("AwsEc2LaunchTemplateDataNetworkInterfaceSetIpv6AddressesDetails", 895, 1), // 237
+    Shape::list("AwsEc2LaunchTemplateDataNetworkInterfaceSetIpv6AddressesList", ShapeId(237), None, None), // 238
+    Shape::structure("AwsEc2LaunchTemplateDataNetworkInterfaceSetIpv6PrefixesDetails", 896, 1), // 239
+    Shape::list("AwsEc2LaunchTemplateDataNetworkInterfaceSetIpv6PrefixesList", ShapeId(239), None, None), // 240
+    Shape::list("AwsEc2LaunchTemplateDataNetworkInterfaceSetList", ShapeId(234), None, None), // 241
+    Shape::structure("AwsEc2LaunchTemplateDataNetworkInterfaceSetPrivateIpAddressesDetails", 897, 2), // 242
+    Shape::list("AwsEc2LaunchTemplateDataNetworkInterfaceSetPrivateIpAddressesList", ShapeId(242), None, None), // 243
+    Shape::structure("AwsEc2LaunchTemplateDataPlacementDetails", 899, 8),                    // 244
+    Shape::structure("AwsEc2LaunchTemplateDataPrivateDnsNameOptionsDetails", 907, 3),        // 245
+    Shape::structure("AwsEc2LaunchTemplateDetails", 910, 5),                                 // 246
+    Shape::structure("AwsEc2NetworkAclAssociation", 915, 3),                                 // 247
+    Shape::list("AwsEc2NetworkAclAssociationList", ShapeId(247), None, None),                // 248
+    Shape::structure("AwsEc2NetworkAclDetails", 918, 6),                                     // 249
+    Shape::structure("AwsEc2NetworkAclEntry", 924, 8),                                       // 250
+    Shape::list("AwsEc2NetworkAclEntryList", ShapeId(250), None, None),                      // 251
+    Shape::structure("AwsEc2NetworkInterfaceAttachment", 932, 7),                            // 252
+    Shape::structure("AwsEc2NetworkInterfaceDetails", 939, 8),                               // 253
+    Shape::structure("AwsEc2NetworkInterfaceIpV6AddressDetail", 947, 1),                     // 254
+    Shape::list("AwsEc2NetworkInterfaceIpV6AddressList", ShapeId(254), None, None),          // 255
+    Shape::structure("AwsEc2NetworkInterfacePrivateIpAddressDetail", 948, 2),                // 256
+    Shape::list("AwsEc2NetworkInterfacePrivateIpAddressList", ShapeId(256), None, None),     // 257
+    Shape::structure("AwsEc2NetworkInterfaceSecurityGroup", 950, 2),                         // 258
+    Shape::list("AwsEc2NetworkInterfaceSecurityGroupList", ShapeId(258), None, None),        // 259
+    Shape::structure("AwsEc2RouteTableDetails", 952, 6),                                     // 260
+    Shape::structure("AwsEc2SecurityGroupDetails", 958, 6),                                  // 261
+    Shape::structure("AwsEc2SecurityGroupIpPermission", 964, 7),                             // 262
+    Shape::list("AwsEc2SecurityGroupIpPermissionList", ShapeId(262), None, None),            // 263
+    Shape::structure("AwsEc2SecurityGroupIpRange", 971, 1),                                  // 264
+    Shape::list("AwsEc2SecurityGroupIpRangeList", ShapeId(264), None, None),                 // 265
+    Shape::structure("AwsEc2SecurityGroupIpv6Range", 972, 1),                                // 266
+    Shape::list("AwsEc2SecurityGroupIpv6RangeList", ShapeId(266), None, None),               // 267
+    Shape::structure("AwsEc2SecurityGroupPrefixListId", 973, 1),                             // 268
+    Shape::list("AwsEc2SecurityGroupPrefixListIdList", ShapeId(268), None, None),            // 269
+    Shape::structure("AwsEc2SecurityGroupUserIdGroupPair", 974, 6),                          // 270
+    Shape::list("AwsEc2SecurityGroupUserIdGroupPairList", ShapeId(270), None, None),         // 271
+    Shape::structure("AwsEc2SubnetDetails", 980, 13),                                        // 272
+    Shape::structure("AwsEc2TransitGatewayDetails", 993, 12),                                // 273
+    Shape::structure("AwsEc2VolumeAttachment", 1005, 4),                                     // 274
+    Shape::list("AwsEc2VolumeAttachmentList", ShapeId(274), None, None),                     // 275
+    Shape::structure("AwsEc2VolumeDetails", 1009, 11),                                       // 276
+    Shape::structure("AwsEc2VpcDetails", 1020, 4),                                           // 277
+    Shape::structure("AwsEc2VpcEndpointServiceDetails", 1024, 11),                           // 278
+    Shape::structure("AwsEc2VpcEndpointServiceServiceTypeDetails", 1035, 1),                 // 279
+    Shape::list("AwsEc2VpcEndpointServiceServiceTypeList", ShapeId(279), None, None),        // 280
+    Shape::structure("AwsEc2VpcPeeringConnectionDetails", 1036, 5),                          // 281
+    Shape::structure("AwsEc2VpcPeeringConnectionStatusDetails", 1041, 2),                    // 282
+    Shape::structure("AwsEc2VpcPeeringConnectionVpcInfoDetails", 1043, 7),                   // 283
+    Shape::structure("AwsEc2VpnConnectionDetails", 1050, 11),                                // 284
+    Shape::structure("AwsEc2VpnConnectionOptionsDetails", 1061, 2),                          // 285
+    Shape::structure("AwsEc2VpnConnectionOptionsTunnelOptionsDetails", 1063, 16),            // 286
+    Shape::list("AwsEc2VpnConnectionOptionsTunnelOptionsList", ShapeId(286), None, None),    // 287
+    Shape::structure("AwsEc2VpnConnectionRoutesDetails", 1079, 2),                           // 288
+    Shape::list("AwsEc2VpnConnectionRoutesList", ShapeId(288), None, None),                  // 289
+    Shape::structure("AwsEc2VpnConnectionVgwTelemetryDetails", 1081, 6),                     // 290
+    Shape::list("AwsEc2VpnConnectionVgwTelemetryList", ShapeId(290), None, None),            // 291
+    Shape::structure("AwsEcrContainerImageDetails", 1087, 6),                                // 292
+    Shape::structure("AwsEcrRepositoryDetails", 1093, 6),                                    // 293
+    Shape::structure("AwsEcrRepositoryImageScanningConfigurationDetails", 1099, 1),          // 294
+    Shape::structure("AwsEcrRepositoryLifecyclePolicyDetails", 1100, 2),                     // 295
+    Shape::structure("AwsEcsClusterClusterSettingsDetails", 1102, 2),                        // 296
+    Shape::list("AwsEcsClusterClusterSettingsList", ShapeId(296), None, None),               // 297
+    Shape::structure("AwsEcsClusterConfigurationDetails", 1104, 1),                          // 298
+    Shape::structure("AwsEcsClusterConfigurationExecuteCommandConfigurationDetails", 1105, 3), // 299
+    Shape::structure("AwsEcsClusterConfigurationExecuteCommandConfigurationLogConfigurationDetails", 1108, 5), // 300
+    Shape::structure("AwsEcsClusterDefaultCapacityProviderStrategyDetails", 1113, 3),        // 301
+    Shape::list("AwsEcsClusterDefaultCapacityProviderStrategyList", ShapeId(301), None, None), // 302
+    Shape::structure("AwsEcsClusterDetails", 1116, 10),                                      // 303
+    Shape::structure("AwsEcsContainerDetails", 1126, 4),                                     // 304
+    Shape::list("AwsEcsContainerDetailsList", ShapeId(304), None, None),                     // 305
+    Shape::structure("AwsEcsServiceCapacityProviderStrategyDetails", 1130, 3),               // 306
+    Shape::list("AwsEcsServiceCapacityProviderStrategyList", ShapeId(306), None, None),      // 307
+    Shape::structure("AwsEcsServiceDeploymentConfigurationDeploymentCircuitBreakerDetails", 1133, 2), // 308
+    Shape::structure("AwsEcsServiceDeploymentConfigurationDetails", 1135, 3),                // 309
+    Shape::structure("AwsEcsServiceDeploymentControllerDetails", 1138, 1),                   // 310
+    Shape::structure("AwsEcsServiceDetails", 1139, 22),                                      // 311
+    Shape::structure("AwsEcsServiceLoadBalancersDetails", 1161, 4),                          // 312
+    Shape::list("AwsEcsServiceLoadBalancersList", ShapeId(312), None, None),                 // 313
+    Shape::structure("AwsEcsServiceNetworkConfigurationAwsVpcConfigurationDetails", 1165, 3), // 314
+    Shape::structure("AwsEcsServiceNetworkConfigurationDetails", 1168, 1),                   // 315
+    Shape::structure("AwsEcsServicePlacementConstraintsDetails", 1169, 2),                   // 316
+    Shape::list("AwsEcsServicePlacementConstraintsList", ShapeId(316), None, None),          // 317
+    Shape::structure("AwsEcsServicePlacementStrategiesDetails", 1171, 2),                    // 318
+    Shape::list("AwsEcsServicePlacementStrategiesList", ShapeId(318), None, None),           // 319
+    Shape::structure("AwsEcsServiceServiceRegistriesDetails", 1173, 4),                      // 320
+    Shape::list("AwsEcsServiceServiceRegistriesList", ShapeId(320), None, None),             // 321
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsDependsOnDetails", 1177, 2),   // 322
+    Shape::list("AwsEcsTaskDefinitionContainerDefinitionsDependsOnList", ShapeId(322), None, None), // 323
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsDetails", 1179, 39),           // 324
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsEnvironmentDetails", 1218, 2), // 325
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsEnvironmentFilesDetails", 1220, 2), // 326
+    Shape::list("AwsEcsTaskDefinitionContainerDefinitionsEnvironmentFilesList", ShapeId(326), None, None), // 327
+    Shape::list("AwsEcsTaskDefinitionContainerDefinitionsEnvironmentList", ShapeId(325), None, None), // 328
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsExtraHostsDetails", 1222, 2),  // 329
+    Shape::list("AwsEcsTaskDefinitionContainerDefinitionsExtraHostsList", ShapeId(329), None, None), // 330
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsFirelensConfigurationDetails", 1224, 2), // 331
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsHealthCheckDetails", 1226, 5), // 332
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsLinuxParametersCapabilitiesDetails", 1231, 2), // 333
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsLinuxParametersDetails", 1233, 7), // 334
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsLinuxParametersDevicesDetails", 1240, 3), // 335
+    Shape::list("AwsEcsTaskDefinitionContainerDefinitionsLinuxParametersDevicesList", ShapeId(335), None, None), // 336
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsLinuxParametersTmpfsDetails", 1243, 3), // 337
+    Shape::list("AwsEcsTaskDefinitionContainerDefinitionsLinuxParametersTmpfsList", ShapeId(337), None, None), // 338
+    Shape::list("AwsEcsTaskDefinitionContainerDefinitionsList", ShapeId(324), None, None),   // 339
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsLogConfigurationDetails", 1246, 3), // 340
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsLogConfigurationSecretOptionsDetails", 1249, 2), // 341
+    Shape::list("AwsEcsTaskDefinitionContainerDefinitionsLogConfigurationSecretOptionsList", ShapeId(341), None, None), // 342
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsMountPointsDetails", 1251, 3), // 343
+    Shape::list("AwsEcsTaskDefinitionContainerDefinitionsMountPointsList", ShapeId(343), None, None), // 344
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsPortMappingsDetails", 1254, 3), // 345
+    Shape::list("AwsEcsTaskDefinitionContainerDefinitionsPortMappingsList", ShapeId(345), None, None), // 346
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsRepositoryCredentialsDetails", 1257, 1), // 347
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsResourceRequirementsDetails", 1258, 2), // 348
+    Shape::list("AwsEcsTaskDefinitionContainerDefinitionsResourceRequirementsList", ShapeId(348), None, None), // 349
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsSecretsDetails", 1260, 2),     // 350
+    Shape::list("AwsEcsTaskDefinitionContainerDefinitionsSecretsList", ShapeId(350), None, None), // 351
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsSystemControlsDetails", 1262, 2), // 352
+    Shape::list("AwsEcsTaskDefinitionContainerDefinitionsSystemControlsList", ShapeId(352), None, None), // 353
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsUlimitsDetails", 1264, 3),     // 354
+    Shape::list("AwsEcsTaskDefinitionContainerDefinitionsUlimitsList", ShapeId(354), None, None), // 355
+    Shape::structure("AwsEcsTaskDefinitionContainerDefinitionsVolumesFromDetails", 1267, 2), // 356
+    Shape::list("AwsEcsTaskDefinitionContainerDefinitionsVolumesFromList", ShapeId(356), None, None), // 357
+    Shape::structure("AwsEcsTaskDefinitionDetails", 1269, 15),                               // 358
+    Shape::structure("AwsEcsTaskDefinitionInferenceAcceleratorsDetails", 1284, 2),           // 359
+    Shape::list("AwsEcsTaskDefinitionInferenceAcceleratorsList", ShapeId(359), None, None),  // 360
+    Shape::structure("AwsEcsTaskDefinitionPlacementConstraintsDetails", 1286, 2),            // 361
+    Shape::list("AwsEcsTaskDefinitionPlacementConstraintsList", ShapeId(361), None, None),   // 362
+    Shape::structure("AwsEcsTaskDefinitionProxyConfigurationDetails", 1288, 3),              // 363
+    Shape::structure("AwsEcsTaskDefinitionProxyConfigurationProxyConfigurationPropertiesDetails", 1291, 2), // 364
+    Shape::list("AwsEcsTaskDefinitionProxyConfigurationProxyConfigurationPropertiesList", ShapeId(364), None, None), // 365
     Shape::structure("AwsEcsTaskDefinitionVolumesDetails", 1293, 4), // 366
-    Shape::structure(
-        "AwsEcsTaskDefinitionVolumesDockerVolumeConfigurationDetails",
-        1297,
-        5,
-    ), // 367
-    Shape::structure(
-        "AwsEcsTaskDefinitionVolumesEfsVolumeConfigurationAuthorizationConfigDetails",
-        1302,
-        2,
-    ), // 368
-    Shape::structure(
-        "AwsEcsTaskDefinitionVolumesEfsVolumeConfigurationDetails",
-        1304,
-        5,
-    ), // 369
+    Shape::structure("AwsEcsTaskDefinitionVolumesDockerVolumeConfigurationDetails", 1297, 5), // 367
+    Shape::structure("AwsEcsTaskDefinitionVolumesEfsVolumeConfigurationAuthorizationConfigDetails", 1302, 2), // 368
+    Shape::structure("AwsEcsTaskDefinitionVolumesEfsVolumeConfigurationDetails", 1304, 5), // 369
     Shape::structure("AwsEcsTaskDefinitionVolumesHostDetails", 1309, 1), // 370
     Shape::list("AwsEcsTaskDefinitionVolumesList", ShapeId(366), None, None), // 371
-    Shape::structure("AwsEcsTaskDetails", 1310, 9),                 // 372
-    Shape::structure("AwsEcsTaskVolumeDetails", 1319, 2),           // 373
+    Shape::structure("AwsEcsTaskDetails", 1310, 9),                  // 372
+    Shape::structure("AwsEcsTaskVolumeDetails", 1319, 2),            // 373
     Shape::list("AwsEcsTaskVolumeDetailsList", ShapeId(373), None, None), // 374
-    Shape::structure("AwsEcsTaskVolumeHostDetails", 1321, 1),       // 375
-    Shape::structure("AwsEfsAccessPointDetails", 1322, 6),          // 376
-    Shape::structure("AwsEfsAccessPointPosixUserDetails", 1328, 3), // 377
+    Shape::structure("AwsEcsTaskVolumeHostDetails", 1321, 1),        // 375
+    Shape::structure("AwsEfsAccessPointDetails", 1322, 6),           // 376
+    Shape::structure("AwsEfsAccessPointPosixUserDetails", 1328, 3),  // 377
     Shape::structure("AwsEfsAccessPointRootDirectoryCreationInfoDetails", 1331, 3), // 378
     Shape::structure("AwsEfsAccessPointRootDirectoryDetails", 1334, 2), // 379
-    Shape::structure("AwsEksClusterDetails", 1336, 9),              // 380
+    Shape::structure("AwsEksClusterDetails", 1336, 9),               // 380
     Shape::structure("AwsEksClusterLoggingClusterLoggingDetails", 1345, 2), // 381
-    Shape::list(
-        "AwsEksClusterLoggingClusterLoggingList",
-        ShapeId(381),
-        None,
-        None,
-    ), // 382
-    Shape::structure("AwsEksClusterLoggingDetails", 1347, 1),       // 383
+    Shape::list("AwsEksClusterLoggingClusterLoggingList", ShapeId(381), None, None), // 382
+    Shape::structure("AwsEksClusterLoggingDetails", 1347, 1),        // 383
     Shape::structure("AwsEksClusterResourcesVpcConfigDetails", 1348, 3), // 384
     Shape::structure("AwsElasticBeanstalkEnvironmentDetails", 1351, 16), // 385
     Shape::structure("AwsElasticBeanstalkEnvironmentEnvironmentLink", 1367, 2), // 386
-    Shape::list(
-        "AwsElasticBeanstalkEnvironmentEnvironmentLinks",
-        ShapeId(386),
-        None,
-        None,
-    ), // 387
+    Shape::list("AwsElasticBeanstalkEnvironmentEnvironmentLinks", ShapeId(386), None, None), // 387
     Shape::structure("AwsElasticBeanstalkEnvironmentOptionSetting", 1369, 4), // 388
-    Shape::list(
-        "AwsElasticBeanstalkEnvironmentOptionSettings",
-        ShapeId(388),
-        None,
-        None,
-    ), // 389
+    Shape::list("AwsElasticBeanstalkEnvironmentOptionSettings", ShapeId(388), None, None), // 389
     Shape::structure("AwsElasticBeanstalkEnvironmentTier", 1373, 3), // 390
-    Shape::structure("AwsElasticsearchDomainDetails", 1376, 13),    // 391
+    Shape::structure("AwsElasticsearchDomainDetails", 1376, 13),     // 391
     Shape::structure("AwsElasticsearchDomainDomainEndpointOptions", 1389, 2), // 392
-    Shape::structure(
-        "AwsElasticsearchDomainElasticsearchClusterConfigDetails",
-        1391,
-        7,
-    ), // 393
-    Shape::structure(
-        "AwsElasticsearchDomainElasticsearchClusterConfigZoneAwarenessConfigDetails",
-        1398,
-        1,
-    ), // 394
+    Shape::structure("AwsElasticsearchDomainElasticsearchClusterConfigDetails", 1391, 7), // 393
+    Shape::structure("AwsElasticsearchDomainElasticsearchClusterConfigZoneAwarenessConfigDetails", 1398, 1), // 394
     Shape::structure("AwsElasticsearchDomainEncryptionAtRestOptions", 1399, 2), // 395
     Shape::structure("AwsElasticsearchDomainLogPublishingOptions", 1401, 3), // 396
-    Shape::structure(
-        "AwsElasticsearchDomainLogPublishingOptionsLogConfig",
-        1404,
-        2,
-    ), // 397
+    Shape::structure("AwsElasticsearchDomainLogPublishingOptionsLogConfig", 1404, 2), // 397
     Shape::structure("AwsElasticsearchDomainNodeToNodeEncryptionOptions", 1406, 1), // 398
     Shape::structure("AwsElasticsearchDomainServiceSoftwareOptions", 1407, 7), // 399
-    Shape::structure("AwsElasticsearchDomainVPCOptions", 1414, 4),  // 400
-    Shape::list(
-        "AwsElbAppCookieStickinessPolicies",
-        ShapeId(402),
-        None,
-        None,
-    ), // 401
-    Shape::structure("AwsElbAppCookieStickinessPolicy", 1418, 2),   // 402
+    Shape::structure("AwsElasticsearchDomainVPCOptions", 1414, 4),   // 400
+    Shape::list("AwsElbAppCookieStickinessPolicies", ShapeId(402), None, None), // 401
+    Shape::structure("AwsElbAppCookieStickinessPolicy", 1418, 2),    // 402
     Shape::list("AwsElbLbCookieStickinessPolicies", ShapeId(404), None, None), // 403
-    Shape::structure("AwsElbLbCookieStickinessPolicy", 1420, 2),    // 404
-    Shape::structure("AwsElbLoadBalancerAccessLog", 1422, 4),       // 405
+    Shape::structure("AwsElbLbCookieStickinessPolicy", 1420, 2),     // 404
+    Shape::structure("AwsElbLoadBalancerAccessLog", 1422, 4),        // 405
     Shape::structure("AwsElbLoadBalancerAdditionalAttribute", 1426, 2), // 406
-    Shape::list(
-        "AwsElbLoadBalancerAdditionalAttributeList",
-        ShapeId(406),
-        None,
-        None,
-    ), // 407
-    Shape::structure("AwsElbLoadBalancerAttributes", 1428, 5),      // 408
+    Shape::list("AwsElbLoadBalancerAdditionalAttributeList", ShapeId(406), None, None), // 407
+    Shape::structure("AwsElbLoadBalancerAttributes", 1428, 5),       // 408
     Shape::structure("AwsElbLoadBalancerBackendServerDescription", 1433, 2), // 409
-    Shape::list(
-        "AwsElbLoadBalancerBackendServerDescriptions",
-        ShapeId(409),
-        None,
-        None,
-    ), // 410
+    Shape::list("AwsElbLoadBalancerBackendServerDescriptions", ShapeId(409), None, None), // 410
     Shape::structure("AwsElbLoadBalancerConnectionDraining", 1435, 2), // 411
     Shape::structure("AwsElbLoadBalancerConnectionSettings", 1437, 1), // 412
     Shape::structure("AwsElbLoadBalancerCrossZoneLoadBalancing", 1438, 1), // 413
-    Shape::structure("AwsElbLoadBalancerDetails", 1439, 17),        // 414
-    Shape::structure("AwsElbLoadBalancerHealthCheck", 1456, 5),     // 415
-    Shape::structure("AwsElbLoadBalancerInstance", 1461, 1),        // 416
+    Shape::structure("AwsElbLoadBalancerDetails", 1439, 17),         // 414
+    Shape::structure("AwsElbLoadBalancerHealthCheck", 1456, 5),      // 415
+    Shape::structure("AwsElbLoadBalancerInstance", 1461, 1),         // 416
     Shape::list("AwsElbLoadBalancerInstances", ShapeId(416), None, None), // 417
-    Shape::structure("AwsElbLoadBalancerListener", 1462, 5),        // 418
+    Shape::structure("AwsElbLoadBalancerListener", 1462, 5),         // 418
     Shape::structure("AwsElbLoadBalancerListenerDescription", 1467, 2), // 419
-    Shape::list(
-        "AwsElbLoadBalancerListenerDescriptions",
-        ShapeId(419),
-        None,
-        None,
-    ), // 420
-    Shape::structure("AwsElbLoadBalancerPolicies", 1469, 3),        // 421
+    Shape::list("AwsElbLoadBalancerListenerDescriptions", ShapeId(419), None, None), // 420
+    Shape::structure("AwsElbLoadBalancerPolicies", 1469, 3),         // 421
     Shape::structure("AwsElbLoadBalancerSourceSecurityGroup", 1472, 2), // 422
-    Shape::structure("AwsElbv2LoadBalancerAttribute", 1474, 2),     // 423
+    Shape::structure("AwsElbv2LoadBalancerAttribute", 1474, 2),      // 423
     Shape::list("AwsElbv2LoadBalancerAttributes", ShapeId(423), None, None), // 424
-    Shape::structure("AwsElbv2LoadBalancerDetails", 1476, 11),      // 425
-    Shape::structure("AwsEventSchemasRegistryDetails", 1487, 3),    // 426
-    Shape::structure("AwsEventsEndpointDetails", 1490, 11),         // 427
+    Shape::structure("AwsElbv2LoadBalancerDetails", 1476, 11),       // 425
+    Shape::structure("AwsEventSchemasRegistryDetails", 1487, 3),     // 426
+    Shape::structure("AwsEventsEndpointDetails", 1490, 11),          // 427
     Shape::structure("AwsEventsEndpointEventBusesDetails", 1501, 1), // 428
     Shape::list("AwsEventsEndpointEventBusesList", ShapeId(428), None, None), // 429
     Shape::structure("AwsEventsEndpointReplicationConfigDetails", 1502, 1), // 430
     Shape::structure("AwsEventsEndpointRoutingConfigDetails", 1503, 1), // 431
-    Shape::structure(
-        "AwsEventsEndpointRoutingConfigFailoverConfigDetails",
-        1504,
-        2,
-    ), // 432
-    Shape::structure(
-        "AwsEventsEndpointRoutingConfigFailoverConfigPrimaryDetails",
-        1506,
-        1,
-    ), // 433
-    Shape::structure(
-        "AwsEventsEndpointRoutingConfigFailoverConfigSecondaryDetails",
-        1507,
-        1,
-    ), // 434
-    Shape::structure("AwsEventsEventbusDetails", 1508, 3),          // 435
+    Shape::structure("AwsEventsEndpointRoutingConfigFailoverConfigDetails", 1504, 2), // 432
+    Shape::structure("AwsEventsEndpointRoutingConfigFailoverConfigPrimaryDetails", 1506, 1), // 433
+    Shape::structure("AwsEventsEndpointRoutingConfigFailoverConfigSecondaryDetails", 1507, 1), // 434
+    Shape::structure("AwsEventsEventbusDetails", 1508, 3),           // 435
     Shape::structure("AwsGuardDutyDetectorDataSourcesCloudTrailDetails", 1511, 1), // 436
     Shape::structure("AwsGuardDutyDetectorDataSourcesDetails", 1512, 6), // 437
     Shape::structure("AwsGuardDutyDetectorDataSourcesDnsLogsDetails", 1518, 1), // 438
     Shape::structure("AwsGuardDutyDetectorDataSourcesFlowLogsDetails", 1519, 1), // 439
-    Shape::structure(
-        "AwsGuardDutyDetectorDataSourcesKubernetesAuditLogsDetails",
-        1520,
-        1,
-    ), // 440
+    Shape::structure("AwsGuardDutyDetectorDataSourcesKubernetesAuditLogsDetails", 1520, 1), // 440
     Shape::structure("AwsGuardDutyDetectorDataSourcesKubernetesDetails", 1521, 1), // 441
-    Shape::structure(
-        "AwsGuardDutyDetectorDataSourcesMalwareProtectionDetails",
-        1522,
-        2,
-    ), // 442
-    Shape::structure(
-        "AwsGuardDutyDetectorDataSourcesMalwareProtectionScanEc2InstanceWithFindingsDetails",
-        1524,
-        1,
-    ), // 443
+    Shape::structure("AwsGuardDutyDetectorDataSourcesMalwareProtectionDetails", 1522, 2), // 442
+    Shape::structure("AwsGuardDutyDetectorDataSourcesMalwareProtectionScanEc2InstanceWithFindingsDetails", 1524, 1), // 443
     Shape::structure(
         "AwsGuardDutyDetectorDataSourcesMalwareProtectionScanEc2InstanceWithFindingsEbsVolumesDetails",
         1525,
         2,
     ), // 444
     Shape::structure("AwsGuardDutyDetectorDataSourcesS3LogsDetails", 1527, 1), // 445
-    Shape::structure("AwsGuardDutyDetectorDetails", 1528, 5),       // 446
-    Shape::structure("AwsGuardDutyDetectorFeaturesDetails", 1533, 2), // 447
+    Shape::structure("AwsGuardDutyDetectorDetails", 1528, 5),                  // 446
+    Shape::structure("AwsGuardDutyDetectorFeaturesDetails", 1533, 2),          // 447
     Shape::list("AwsGuardDutyDetectorFeaturesList", ShapeId(447), None, None), // 448
-    Shape::structure("AwsIamAccessKeyDetails", 1535, 9),            // 449
-    Shape::structure("AwsIamAccessKeySessionContext", 1544, 2),     // 450
-    Shape::structure("AwsIamAccessKeySessionContextAttributes", 1546, 2), // 451
-    Shape::structure("AwsIamAccessKeySessionContextSessionIssuer", 1548, 5), // 452
-    Shape::string(
-        "AwsIamAccessKeyStatus",
-        &["Active", "Inactive"],
-        None,
-        None,
-        None,
-    ), // 453
-    Shape::structure("AwsIamAttachedManagedPolicy", 1553, 2),       // 454
-    Shape::list("AwsIamAttachedManagedPolicyList", ShapeId(454), None, None), // 455
-    Shape::structure("AwsIamGroupDetails", 1555, 6),                // 456
-    Shape::structure("AwsIamGroupPolicy", 1561, 1),                 // 457
-    Shape::list("AwsIamGroupPolicyList", ShapeId(457), None, None), // 458
-    Shape::structure("AwsIamInstanceProfile", 1562, 6),             // 459
-    Shape::list("AwsIamInstanceProfileList", ShapeId(459), None, None), // 460
-    Shape::structure("AwsIamInstanceProfileRole", 1568, 6),         // 461
-    Shape::list("AwsIamInstanceProfileRoles", ShapeId(461), None, None), // 462
-    Shape::structure("AwsIamPermissionsBoundary", 1574, 2),         // 463
-    Shape::structure("AwsIamPolicyDetails", 1576, 11),              // 464
-    Shape::structure("AwsIamPolicyVersion", 1587, 3),               // 465
-    Shape::list("AwsIamPolicyVersionList", ShapeId(465), None, None), // 466
+    Shape::structure("AwsIamAccessKeyDetails", 1535, 9),                       // 449
+    Shape::structure("AwsIamAccessKeySessionContext", 1544, 2),                // 450
+    Shape::structure("AwsIamAccessKeySessionContextAttributes", 1546, 2),      // 451
+    Shape::structure("AwsIamAccessKeySessionContextSessionIssuer", 1548, 5),   // 452
+    Shape::string("AwsIamAccessKeyStatus", &["Active", "Inactive"], None, None, None), // 453
+    Shape::structure("AwsIamAttachedManagedPolicy", 1553, 2),                  // 454
+    Shape::list("AwsIamAttachedManagedPolicyList", ShapeId(454), None, None),  // 455
+    Shape::structure("AwsIamGroupDetails", 1555, 6),                           // 456
+    Shape::structure("AwsIamGroupPolicy", 1561, 1),                            // 457
+    Shape::list("AwsIamGroupPolicyList", ShapeId(457), None, None),            // 458
+    Shape::structure("AwsIamInstanceProfile", 1562, 6),                        // 459
+    Shape::list("AwsIamInstanceProfileList", ShapeId(459), None, None),        // 460
+    Shape::structure("AwsIamInstanceProfileRole", 1568, 6),                    // 461
+    Shape::list("AwsIamInstanceProfileRoles", ShapeId(461), None, None),       // 462
+    Shape::structure("AwsIamPermissionsBoundary", 1574, 2),                    // 463
+    Shape::structure("AwsIamPolicyDetails", 1576, 11),                         // 464
+    Shape::structure("AwsIamPolicyVersion", 1587, 3),                          // 465
+    Shape::list("AwsIamPolicyVersionList", ShapeId(465), None, None),          // 466
     Shape::string(
         "AwsIamRoleAssumeRolePolicyDocument",
         &[],
@@ -1230,587 +508,298 @@ pub(crate) static SHAPES: [Shape; 1230] = [
         Some(131072),
         Some("[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]+"),
     ), // 467
-    Shape::structure("AwsIamRoleDetails", 1590, 10),                // 468
-    Shape::structure("AwsIamRolePolicy", 1600, 1),                  // 469
-    Shape::list("AwsIamRolePolicyList", ShapeId(469), None, None),  // 470
-    Shape::structure("AwsIamUserDetails", 1601, 8),                 // 471
-    Shape::structure("AwsIamUserPolicy", 1609, 1),                  // 472
-    Shape::list("AwsIamUserPolicyList", ShapeId(472), None, None),  // 473
-    Shape::structure("AwsKinesisStreamDetails", 1610, 5),           // 474
-    Shape::structure("AwsKinesisStreamStreamEncryptionDetails", 1615, 2), // 475
-    Shape::structure("AwsKmsKeyDetails", 1617, 8),                  // 476
-    Shape::structure("AwsLambdaFunctionCode", 1625, 4),             // 477
-    Shape::structure("AwsLambdaFunctionDeadLetterConfig", 1629, 1), // 478
-    Shape::structure("AwsLambdaFunctionDetails", 1630, 20),         // 479
-    Shape::structure("AwsLambdaFunctionEnvironment", 1650, 2),      // 480
-    Shape::structure("AwsLambdaFunctionEnvironmentError", 1652, 2), // 481
-    Shape::structure("AwsLambdaFunctionLayer", 1654, 2),            // 482
-    Shape::list("AwsLambdaFunctionLayerList", ShapeId(482), None, None), // 483
-    Shape::structure("AwsLambdaFunctionTracingConfig", 1656, 1),    // 484
-    Shape::structure("AwsLambdaFunctionVpcConfig", 1657, 3),        // 485
-    Shape::structure("AwsLambdaLayerVersionDetails", 1660, 3),      // 486
+    Shape::structure("AwsIamRoleDetails", 1590, 10),                           // 468
+    Shape::structure("AwsIamRolePolicy", 1600, 1),                             // 469
+    Shape::list("AwsIamRolePolicyList", ShapeId(469), None, None),             // 470
+    Shape::structure("AwsIamUserDetails", 1601, 8),                            // 471
+    Shape::structure("AwsIamUserPolicy", 1609, 1),                             // 472
+    Shape::list("AwsIamUserPolicyList", ShapeId(472), None, None),             // 473
+    Shape::structure("AwsKinesisStreamDetails", 1610, 5),                      // 474
+    Shape::structure("AwsKinesisStreamStreamEncryptionDetails", 1615, 2),      // 475
+    Shape::structure("AwsKmsKeyDetails", 1617, 8),                             // 476
+    Shape::structure("AwsLambdaFunctionCode", 1625, 4),                        // 477
+    Shape::structure("AwsLambdaFunctionDeadLetterConfig", 1629, 1),            // 478
+    Shape::structure("AwsLambdaFunctionDetails", 1630, 20),                    // 479
+    Shape::structure("AwsLambdaFunctionEnvironment", 1650, 2),                 // 480
+    Shape::structure("AwsLambdaFunctionEnvironmentError", 1652, 2),            // 481
+    Shape::structure("AwsLambdaFunctionLayer", 1654, 2),                       // 482
+    Shape::list("AwsLambdaFunctionLayerList", ShapeId(482), None, None),       // 483
+    Shape::structure("AwsLambdaFunctionTracingConfig", 1656, 1),               // 484
+    Shape::structure("AwsLambdaFunctionVpcConfig", 1657, 3),                   // 485
+    Shape::structure("AwsLambdaLayerVersionDetails", 1660, 3),                 // 486
     Shape::scalar("AwsLambdaLayerVersionNumber", ShapeKind::Long, None, None), // 487
-    Shape::structure("AwsMountPoint", 1663, 2),                     // 488
-    Shape::list("AwsMountPointList", ShapeId(488), None, None),     // 489
-    Shape::structure(
-        "AwsMskClusterClusterInfoClientAuthenticationDetails",
-        1665,
-        3,
-    ), // 490
-    Shape::structure(
-        "AwsMskClusterClusterInfoClientAuthenticationSaslDetails",
-        1668,
-        2,
-    ), // 491
-    Shape::structure(
-        "AwsMskClusterClusterInfoClientAuthenticationSaslIamDetails",
-        1670,
-        1,
-    ), // 492
-    Shape::structure(
-        "AwsMskClusterClusterInfoClientAuthenticationSaslScramDetails",
-        1671,
-        1,
-    ), // 493
-    Shape::structure(
-        "AwsMskClusterClusterInfoClientAuthenticationTlsDetails",
-        1672,
-        2,
-    ), // 494
-    Shape::structure(
-        "AwsMskClusterClusterInfoClientAuthenticationUnauthenticatedDetails",
-        1674,
-        1,
-    ), // 495
-    Shape::structure("AwsMskClusterClusterInfoDetails", 1675, 6),   // 496
+    Shape::structure("AwsMountPoint", 1663, 2),                                // 488
+    Shape::list("AwsMountPointList", ShapeId(488), None, None),                // 489
+    Shape::structure("AwsMskClusterClusterInfoClientAuthenticationDetails", 1665, 3), // 490
+    Shape::structure("AwsMskClusterClusterInfoClientAuthenticationSaslDetails", 1668, 2), // 491
+    Shape::structure("AwsMskClusterClusterInfoClientAuthenticationSaslIamDetails", 1670, 1), // 492
+    Shape::structure("AwsMskClusterClusterInfoClientAuthenticationSaslScramDetails", 1671, 1), // 493
+    Shape::structure("AwsMskClusterClusterInfoClientAuthenticationTlsDetails", 1672, 2), // 494
+    Shape::structure("AwsMskClusterClusterInfoClientAuthenticationUnauthenticatedDetails", 1674, 1), // 495
+    Shape::structure("AwsMskClusterClusterInfoDetails", 1675, 6),              // 496
     Shape::structure("AwsMskClusterClusterInfoEncryptionInfoDetails", 1681, 2), // 497
-    Shape::structure(
-        "AwsMskClusterClusterInfoEncryptionInfoEncryptionAtRestDetails",
-        1683,
-        1,
-    ), // 498
-    Shape::structure(
-        "AwsMskClusterClusterInfoEncryptionInfoEncryptionInTransitDetails",
-        1684,
-        2,
-    ), // 499
-    Shape::structure("AwsMskClusterDetails", 1686, 1),              // 500
-    Shape::structure("AwsNetworkFirewallFirewallDetails", 1687, 10), // 501
-    Shape::structure("AwsNetworkFirewallFirewallPolicyDetails", 1697, 5), // 502
+    Shape::structure("AwsMskClusterClusterInfoEncryptionInfoEncryptionAtRestDetails", 1683, 1), // 498
+    Shape::structure("AwsMskClusterClusterInfoEncryptionInfoEncryptionInTransitDetails", 1684, 2), // 499
+    Shape::structure("AwsMskClusterDetails", 1686, 1),                         // 500
+    Shape::structure("AwsNetworkFirewallFirewallDetails", 1687, 10),           // 501
+    Shape::structure("AwsNetworkFirewallFirewallPolicyDetails", 1697, 5),      // 502
     Shape::structure("AwsNetworkFirewallFirewallSubnetMappingsDetails", 1702, 1), // 503
-    Shape::list(
-        "AwsNetworkFirewallFirewallSubnetMappingsList",
-        ShapeId(503),
-        None,
-        None,
-    ), // 504
-    Shape::structure("AwsNetworkFirewallRuleGroupDetails", 1703, 7), // 505
-    Shape::structure(
-        "AwsOpenSearchServiceDomainAdvancedSecurityOptionsDetails",
-        1710,
-        3,
-    ), // 506
+    Shape::list("AwsNetworkFirewallFirewallSubnetMappingsList", ShapeId(503), None, None), // 504
+    Shape::structure("AwsNetworkFirewallRuleGroupDetails", 1703, 7),           // 505
+    Shape::structure("AwsOpenSearchServiceDomainAdvancedSecurityOptionsDetails", 1710, 3), // 506
     Shape::structure("AwsOpenSearchServiceDomainClusterConfigDetails", 1713, 10), // 507
-    Shape::structure(
-        "AwsOpenSearchServiceDomainClusterConfigZoneAwarenessConfigDetails",
-        1723,
-        1,
-    ), // 508
-    Shape::structure("AwsOpenSearchServiceDomainDetails", 1724, 15), // 509
-    Shape::structure(
-        "AwsOpenSearchServiceDomainDomainEndpointOptionsDetails",
-        1739,
-        5,
-    ), // 510
-    Shape::structure(
-        "AwsOpenSearchServiceDomainEncryptionAtRestOptionsDetails",
-        1744,
-        2,
-    ), // 511
+    Shape::structure("AwsOpenSearchServiceDomainClusterConfigZoneAwarenessConfigDetails", 1723, 1), // 508
+    Shape::structure("AwsOpenSearchServiceDomainDetails", 1724, 15),           // 509
+    Shape::structure("AwsOpenSearchServiceDomainDomainEndpointOptionsDetails", 1739, 5), // 510
+    Shape::structure("AwsOpenSearchServiceDomainEncryptionAtRestOptionsDetails", 1744, 2), // 511
     Shape::structure("AwsOpenSearchServiceDomainLogPublishingOption", 1746, 2), // 512
-    Shape::structure(
-        "AwsOpenSearchServiceDomainLogPublishingOptionsDetails",
-        1748,
-        3,
-    ), // 513
-    Shape::structure(
-        "AwsOpenSearchServiceDomainMasterUserOptionsDetails",
-        1751,
-        3,
-    ), // 514
-    Shape::structure(
-        "AwsOpenSearchServiceDomainNodeToNodeEncryptionOptionsDetails",
-        1754,
-        1,
-    ), // 515
-    Shape::structure(
-        "AwsOpenSearchServiceDomainServiceSoftwareOptionsDetails",
-        1755,
-        8,
-    ), // 516
-    Shape::structure("AwsOpenSearchServiceDomainVpcOptionsDetails", 1763, 2), // 517
-    Shape::structure("AwsRdsDbClusterAssociatedRole", 1765, 2),     // 518
-    Shape::list("AwsRdsDbClusterAssociatedRoles", ShapeId(518), None, None), // 519
-    Shape::structure("AwsRdsDbClusterDetails", 1767, 38),           // 520
-    Shape::structure("AwsRdsDbClusterMember", 1805, 4),             // 521
-    Shape::list("AwsRdsDbClusterMembers", ShapeId(521), None, None), // 522
-    Shape::structure("AwsRdsDbClusterOptionGroupMembership", 1809, 2), // 523
-    Shape::list(
-        "AwsRdsDbClusterOptionGroupMemberships",
-        ShapeId(523),
-        None,
-        None,
-    ), // 524
+    Shape::structure("AwsOpenSearchServiceDomainLogPublishingOptionsDetails", 1748, 3), // 513
+    Shape::structure("AwsOpenSearchServiceDomainMasterUserOptionsDetails", 1751, 3), // 514
+    Shape::structure("AwsOpenSearchServiceDomainNodeToNodeEncryptionOptionsDetails", 1754, 1), // 515
+    Shape::structure("AwsOpenSearchServiceDomainServiceSoftwareOptionsDetails", 1755, 8), // 516
+    Shape::structure("AwsOpenSearchServiceDomainVpcOptionsDetails", 1763, 2),  // 517
+    Shape::structure("AwsRdsDbClusterAssociatedRole", 1765, 2),                // 518
+    Shape::list("AwsRdsDbClusterAssociatedRoles", ShapeId(518), None, None),   // 519
+    Shape::structure("AwsRdsDbClusterDetails", 1767, 38),                      // 520
+    Shape::structure("AwsRdsDbClusterMember", 1805, 4),                        // 521
+    Shape::list("AwsRdsDbClusterMembers", ShapeId(521), None, None),           // 522
+    Shape::structure("AwsRdsDbClusterOptionGroupMembership", 1809, 2),         // 523
+    Shape::list("AwsRdsDbClusterOptionGroupMemberships", ShapeId(523), None, None), // 524
     Shape::structure("AwsRdsDbClusterSnapshotDbClusterSnapshotAttribute", 1811, 2), // 525
-    Shape::list(
-        "AwsRdsDbClusterSnapshotDbClusterSnapshotAttributes",
-        ShapeId(525),
-        None,
-        None,
-    ), // 526
-    Shape::structure("AwsRdsDbClusterSnapshotDetails", 1813, 19),   // 527
-    Shape::structure("AwsRdsDbDomainMembership", 1832, 4),          // 528
-    Shape::list("AwsRdsDbDomainMemberships", ShapeId(528), None, None), // 529
-    Shape::structure("AwsRdsDbInstanceAssociatedRole", 1836, 3),    // 530
-    Shape::list("AwsRdsDbInstanceAssociatedRoles", ShapeId(530), None, None), // 531
-    Shape::structure("AwsRdsDbInstanceDetails", 1839, 57),          // 532
-    Shape::structure("AwsRdsDbInstanceEndpoint", 1896, 3),          // 533
-    Shape::structure("AwsRdsDbInstanceVpcSecurityGroup", 1899, 2),  // 534
-    Shape::list(
-        "AwsRdsDbInstanceVpcSecurityGroups",
-        ShapeId(534),
-        None,
-        None,
-    ), // 535
-    Shape::structure("AwsRdsDbOptionGroupMembership", 1901, 2),     // 536
-    Shape::list("AwsRdsDbOptionGroupMemberships", ShapeId(536), None, None), // 537
-    Shape::structure("AwsRdsDbParameterGroup", 1903, 2),            // 538
-    Shape::list("AwsRdsDbParameterGroups", ShapeId(538), None, None), // 539
-    Shape::structure("AwsRdsDbPendingModifiedValues", 1905, 15),    // 540
-    Shape::structure("AwsRdsDbProcessorFeature", 1920, 2),          // 541
-    Shape::list("AwsRdsDbProcessorFeatures", ShapeId(541), None, None), // 542
-    Shape::structure("AwsRdsDbSecurityGroupDetails", 1922, 7),      // 543
-    Shape::structure("AwsRdsDbSecurityGroupEc2SecurityGroup", 1929, 4), // 544
-    Shape::list(
-        "AwsRdsDbSecurityGroupEc2SecurityGroups",
-        ShapeId(544),
-        None,
-        None,
-    ), // 545
-    Shape::structure("AwsRdsDbSecurityGroupIpRange", 1933, 2),      // 546
-    Shape::list("AwsRdsDbSecurityGroupIpRanges", ShapeId(546), None, None), // 547
-    Shape::structure("AwsRdsDbSnapshotDetails", 1935, 27),          // 548
-    Shape::structure("AwsRdsDbStatusInfo", 1962, 4),                // 549
-    Shape::list("AwsRdsDbStatusInfos", ShapeId(549), None, None),   // 550
-    Shape::structure("AwsRdsDbSubnetGroup", 1966, 6),               // 551
-    Shape::structure("AwsRdsDbSubnetGroupSubnet", 1972, 3),         // 552
-    Shape::structure("AwsRdsDbSubnetGroupSubnetAvailabilityZone", 1975, 1), // 553
-    Shape::list("AwsRdsDbSubnetGroupSubnets", ShapeId(552), None, None), // 554
-    Shape::structure("AwsRdsEventSubscriptionDetails", 1976, 10),   // 555
-    Shape::structure("AwsRdsPendingCloudWatchLogsExports", 1986, 2), // 556
-    Shape::structure("AwsRedshiftClusterClusterNode", 1988, 3),     // 557
-    Shape::list("AwsRedshiftClusterClusterNodes", ShapeId(557), None, None), // 558
-    Shape::structure("AwsRedshiftClusterClusterParameterGroup", 1991, 3), // 559
-    Shape::list(
-        "AwsRedshiftClusterClusterParameterGroups",
-        ShapeId(559),
-        None,
-        None,
-    ), // 560
-    Shape::structure("AwsRedshiftClusterClusterParameterStatus", 1994, 3), // 561
-    Shape::list(
-        "AwsRedshiftClusterClusterParameterStatusList",
-        ShapeId(561),
-        None,
-        None,
-    ), // 562
-    Shape::structure("AwsRedshiftClusterClusterSecurityGroup", 1997, 2), // 563
-    Shape::list(
-        "AwsRedshiftClusterClusterSecurityGroups",
-        ShapeId(563),
-        None,
-        None,
-    ), // 564
-    Shape::structure("AwsRedshiftClusterClusterSnapshotCopyStatus", 1999, 4), // 565
-    Shape::structure("AwsRedshiftClusterDeferredMaintenanceWindow", 2003, 3), // 566
-    Shape::list(
-        "AwsRedshiftClusterDeferredMaintenanceWindows",
-        ShapeId(566),
-        None,
-        None,
-    ), // 567
-    Shape::structure("AwsRedshiftClusterDetails", 2006, 44),        // 568
-    Shape::structure("AwsRedshiftClusterElasticIpStatus", 2050, 2), // 569
-    Shape::structure("AwsRedshiftClusterEndpoint", 2052, 2),        // 570
-    Shape::structure("AwsRedshiftClusterHsmStatus", 2054, 3),       // 571
-    Shape::structure("AwsRedshiftClusterIamRole", 2057, 2),         // 572
-    Shape::list("AwsRedshiftClusterIamRoles", ShapeId(572), None, None), // 573
-    Shape::structure("AwsRedshiftClusterLoggingStatus", 2059, 6),   // 574
-    Shape::structure("AwsRedshiftClusterPendingModifiedValues", 2065, 11), // 575
-    Shape::structure("AwsRedshiftClusterResizeInfo", 2076, 2),      // 576
-    Shape::structure("AwsRedshiftClusterRestoreStatus", 2078, 6),   // 577
-    Shape::structure("AwsRedshiftClusterVpcSecurityGroup", 2084, 2), // 578
-    Shape::list(
-        "AwsRedshiftClusterVpcSecurityGroups",
-        ShapeId(578),
-        None,
-        None,
-    ), // 579
-    Shape::structure("AwsRoute53HostedZoneConfigDetails", 2086, 1), // 580
-    Shape::structure("AwsRoute53HostedZoneDetails", 2087, 4),       // 581
-    Shape::list(
-        "AwsRoute53HostedZoneNameServersList",
-        ShapeId(990),
-        None,
-        None,
-    ), // 582
-    Shape::structure("AwsRoute53HostedZoneObjectDetails", 2091, 3), // 583
-    Shape::structure("AwsRoute53HostedZoneVpcDetails", 2094, 2),    // 584
-    Shape::list("AwsRoute53HostedZoneVpcsList", ShapeId(584), None, None), // 585
-    Shape::structure("AwsRoute53QueryLoggingConfigDetails", 2096, 1), // 586
-    Shape::structure("AwsS3AccessPointDetails", 2097, 8),           // 587
-    Shape::structure("AwsS3AccessPointVpcConfigurationDetails", 2105, 1), // 588
-    Shape::structure("AwsS3AccountPublicAccessBlockDetails", 2106, 4), // 589
+    Shape::list("AwsRdsDbClusterSnapshotDbClusterSnapshotAttributes", ShapeId(525), None, None), // 526
+    Shape::structure("AwsRdsDbClusterSnapshotDetails", 1813, 19),              // 527
+    Shape::structure("AwsRdsDbDomainMembership", 1832, 4),                     // 528
+    Shape::list("AwsRdsDbDomainMemberships", ShapeId(528), None, None),        // 529
+    Shape::structure("AwsRdsDbInstanceAssociatedRole", 1836, 3),               // 530
+    Shape::list("AwsRdsDbInstanceAssociatedRoles", ShapeId(530), None, None),  // 531
+    Shape::structure("AwsRdsDbInstanceDetails", 1839, 57),                     // 532
+    Shape::structure("AwsRdsDbInstanceEndpoint", 1896, 3),                     // 533
+    Shape::structure("AwsRdsDbInstanceVpcSecurityGroup", 1899, 2),             // 534
+    Shape::list("AwsRdsDbInstanceVpcSecurityGroups", ShapeId(534), None, None), // 535
+    Shape::structure("AwsRdsDbOptionGroupMembership", 1901, 2),                // 536
+    Shape::list("AwsRdsDbOptionGroupMemberships", ShapeId(536), None, None),   // 537
+    Shape::structure("AwsRdsDbParameterGroup", 1903, 2),                       // 538
+    Shape::list("AwsRdsDbParameterGroups", ShapeId(538), None, None),          // 539
+    Shape::structure("AwsRdsDbPendingModifiedValues", 1905, 15),               // 540
+    Shape::structure("AwsRdsDbProcessorFeature", 1920, 2),                     // 541
+    Shape::list("AwsRdsDbProcessorFeatures", ShapeId(541), None, None),        // 542
+    Shape::structure("AwsRdsDbSecurityGroupDetails", 1922, 7),                 // 543
+    Shape::structure("AwsRdsDbSecurityGroupEc2SecurityGroup", 1929, 4),        // 544
+    Shape::list("AwsRdsDbSecurityGroupEc2SecurityGroups", ShapeId(544), None, None), // 545
+    Shape::structure("AwsRdsDbSecurityGroupIpRange", 1933, 2),                 // 546
+    Shape::list("AwsRdsDbSecurityGroupIpRanges", ShapeId(546), None, None),    // 547
+    Shape::structure("AwsRdsDbSnapshotDetails", 1935, 27),                     // 548
+    Shape::structure("AwsRdsDbStatusInfo", 1962, 4),                           // 549
+    Shape::list("AwsRdsDbStatusInfos", ShapeId(549), None, None),              // 550
+    Shape::structure("AwsRdsDbSubnetGroup", 1966, 6),                          // 551
+    Shape::structure("AwsRdsDbSubnetGroupSubnet", 1972, 3),                    // 552
+    Shape::structure("AwsRdsDbSubnetGroupSubnetAvailabilityZone", 1975, 1),    // 553
+    Shape::list("AwsRdsDbSubnetGroupSubnets", ShapeId(552), None, None),       // 554
+    Shape::structure("AwsRdsEventSubscriptionDetails", 1976, 10),              // 555
+    Shape::structure("AwsRdsPendingCloudWatchLogsExports", 1986, 2),           // 556
+    Shape::structure("AwsRedshiftClusterClusterNode", 1988, 3),                // 557
+    Shape::list("AwsRedshiftClusterClusterNodes", ShapeId(557), None, None),   // 558
+    Shape::structure("AwsRedshiftClusterClusterParameterGroup", 1991, 3),      // 559
+    Shape::list("AwsRedshiftClusterClusterParameterGroups", ShapeId(559), None, None), // 560
+    Shape::structure("AwsRedshiftClusterClusterParameterStatus", 1994, 3),     // 561
+    Shape::list("AwsRedshiftClusterClusterParameterStatusList", ShapeId(561), None, None), // 562
+    Shape::structure("AwsRedshiftClusterClusterSecurityGroup", 1997, 2),       // 563
+    Shape::list("AwsRedshiftClusterClusterSecurityGroups", ShapeId(563), None, None), // 564
+    Shape::structure("AwsRedshiftClusterClusterSnapshotCopyStatus", 1999, 4),  // 565
+    Shape::structure("AwsRedshiftClusterDeferredMaintenanceWindow", 2003, 3),  // 566
+    Shape::list("AwsRedshiftClusterDeferredMaintenanceWindows", ShapeId(566), None, None), // 567
+    Shape::structure("AwsRedshiftClusterDetails", 2006, 44),                   // 568
+    Shape::structure("AwsRedshiftClusterElasticIpStatus", 2050, 2),            // 569
+    Shape::structure("AwsRedshiftClusterEndpoint", 2052, 2),                   // 570
+    Shape::structure("AwsRedshiftClusterHsmStatus", 2054, 3),                  // 571
+    Shape::structure("AwsRedshiftClusterIamRole", 2057, 2),                    // 572
+    Shape::list("AwsRedshiftClusterIamRoles", ShapeId(572), None, None),       // 573
+    Shape::structure("AwsRedshiftClusterLoggingStatus", 2059, 6),              // 574
+    Shape::structure("AwsRedshiftClusterPendingModifiedValues", 2065, 11),     // 575
+    Shape::structure("AwsRedshiftClusterResizeInfo", 2076, 2),                 // 576
+    Shape::structure("AwsRedshiftClusterRestoreStatus", 2078, 6),              // 577
+    Shape::structure("AwsRedshiftClusterVpcSecurityGroup", 2084, 2),           // 578
+    Shape::list("AwsRedshiftClusterVpcSecurityGroups", ShapeId(578), None, None), // 579
+    Shape::structure("AwsRoute53HostedZoneConfigDetails", 2086, 1),            // 580
+    Shape::structure("AwsRoute53HostedZoneDetails", 2087, 4),                  // 581
+    Shape::list("AwsRoute53HostedZoneNameServersList", ShapeId(990), None, None), // 582
+    Shape::structure("AwsRoute53HostedZoneObjectDetails", 2091, 3),            // 583
+    Shape::structure("AwsRoute53HostedZoneVpcDetails", 2094, 2),               // 584
+    Shape::list("AwsRoute53HostedZoneVpcsList", ShapeId(584), None, None),     // 585
+    Shape::structure("AwsRoute53QueryLoggingConfigDetails", 2096, 1),          // 586
+    Shape::structure("AwsS3AccessPointDetails", 2097, 8),                      // 587
+    Shape::structure("AwsS3AccessPointVpcConfigurationDetails", 2105, 1),      // 588
+    Shape::structure("AwsS3AccountPublicAccessBlockDetails", 2106, 4),         // 589
     Shape::structure("AwsS3BucketBucketLifecycleConfigurationDetails", 2110, 1), // 590
-    Shape::structure(
-        "AwsS3BucketBucketLifecycleConfigurationRulesAbortIncompleteMultipartUploadDetails",
-        2111,
-        1,
-    ), // 591
-    Shape::structure(
-        "AwsS3BucketBucketLifecycleConfigurationRulesDetails",
-        2112,
-        11,
-    ), // 592
-    Shape::structure(
-        "AwsS3BucketBucketLifecycleConfigurationRulesFilterDetails",
-        2123,
-        1,
-    ), // 593
-    Shape::structure(
-        "AwsS3BucketBucketLifecycleConfigurationRulesFilterPredicateDetails",
-        2124,
-        4,
-    ), // 594
-    Shape::structure(
-        "AwsS3BucketBucketLifecycleConfigurationRulesFilterPredicateOperandsDetails",
-        2128,
-        3,
-    ), // 595
-    Shape::list(
-        "AwsS3BucketBucketLifecycleConfigurationRulesFilterPredicateOperandsList",
-        ShapeId(595),
-        None,
-        None,
-    ), // 596
-    Shape::structure(
-        "AwsS3BucketBucketLifecycleConfigurationRulesFilterPredicateOperandsTagDetails",
-        2131,
-        2,
-    ), // 597
-    Shape::structure(
-        "AwsS3BucketBucketLifecycleConfigurationRulesFilterPredicateTagDetails",
-        2133,
-        2,
-    ), // 598
-    Shape::list(
-        "AwsS3BucketBucketLifecycleConfigurationRulesList",
-        ShapeId(592),
-        None,
-        None,
-    ), // 599
-    Shape::structure(
-        "AwsS3BucketBucketLifecycleConfigurationRulesNoncurrentVersionTransitionsDetails",
-        2135,
-        2,
-    ), // 600
+    Shape::structure("AwsS3BucketBucketLifecycleConfigurationRulesAbortIncompleteMultipartUploadDetails", 2111, 1), // 591
+    Shape::structure("AwsS3BucketBucketLifecycleConfigurationRulesDetails", 2112, 11), // 592
+    Shape::structure("AwsS3BucketBucketLifecycleConfigurationRulesFilterDetails", 2123, 1), // 593
+    Shape::structure("AwsS3BucketBucketLifecycleConfigurationRulesFilterPredicateDetails", 2124, 4), // 594
+    Shape::structure("AwsS3BucketBucketLifecycleConfigurationRulesFilterPredicateOperandsDetails", 2128, 3), // 595
+    Shape::list("AwsS3BucketBucketLifecycleConfigurationRulesFilterPredicateOperandsList", ShapeId(595), None, None), // 596
+    Shape::structure("AwsS3BucketBucketLifecycleConfigurationRulesFilterPredicateOperandsTagDetails", 2131, 2), // 597
+    Shape::structure("AwsS3BucketBucketLifecycleConfigurationRulesFilterPredicateTagDetails", 2133, 2),         // 598
+    Shape::list("AwsS3BucketBucketLifecycleConfigurationRulesList", ShapeId(592), None, None),                  // 599
+    Shape::structure("AwsS3BucketBucketLifecycleConfigurationRulesNoncurrentVersionTransitionsDetails", 2135, 2), // 600
     Shape::list(
         "AwsS3BucketBucketLifecycleConfigurationRulesNoncurrentVersionTransitionsList",
         ShapeId(600),
         None,
         None,
     ), // 601
-    Shape::structure(
-        "AwsS3BucketBucketLifecycleConfigurationRulesTransitionsDetails",
-        2137,
-        3,
-    ), // 602
-    Shape::list(
-        "AwsS3BucketBucketLifecycleConfigurationRulesTransitionsList",
-        ShapeId(602),
-        None,
-        None,
-    ), // 603
-    Shape::structure("AwsS3BucketBucketVersioningConfiguration", 2140, 2), // 604
-    Shape::structure("AwsS3BucketDetails", 2142, 14),               // 605
-    Shape::structure("AwsS3BucketLoggingConfiguration", 2156, 2),   // 606
-    Shape::structure("AwsS3BucketNotificationConfiguration", 2158, 1), // 607
-    Shape::structure("AwsS3BucketNotificationConfigurationDetail", 2159, 4), // 608
-    Shape::list(
-        "AwsS3BucketNotificationConfigurationDetails",
-        ShapeId(608),
-        None,
-        None,
-    ), // 609
-    Shape::list(
-        "AwsS3BucketNotificationConfigurationEvents",
-        ShapeId(990),
-        None,
-        None,
-    ), // 610
-    Shape::structure("AwsS3BucketNotificationConfigurationFilter", 2163, 1), // 611
-    Shape::structure("AwsS3BucketNotificationConfigurationS3KeyFilter", 2164, 1), // 612
-    Shape::structure(
-        "AwsS3BucketNotificationConfigurationS3KeyFilterRule",
-        2165,
-        2,
-    ), // 613
-    Shape::string(
-        "AwsS3BucketNotificationConfigurationS3KeyFilterRuleName",
-        &["Prefix", "Suffix"],
-        None,
-        None,
-        None,
-    ), // 614
-    Shape::list(
-        "AwsS3BucketNotificationConfigurationS3KeyFilterRules",
-        ShapeId(613),
-        None,
-        None,
-    ), // 615
-    Shape::structure("AwsS3BucketObjectLockConfiguration", 2167, 2), // 616
-    Shape::structure(
-        "AwsS3BucketObjectLockConfigurationRuleDefaultRetentionDetails",
-        2169,
-        3,
-    ), // 617
-    Shape::structure("AwsS3BucketObjectLockConfigurationRuleDetails", 2172, 1), // 618
-    Shape::structure("AwsS3BucketServerSideEncryptionByDefault", 2173, 2), // 619
-    Shape::structure("AwsS3BucketServerSideEncryptionConfiguration", 2175, 1), // 620
-    Shape::structure("AwsS3BucketServerSideEncryptionRule", 2176, 1), // 621
-    Shape::list(
-        "AwsS3BucketServerSideEncryptionRules",
-        ShapeId(621),
-        None,
-        None,
-    ), // 622
-    Shape::structure("AwsS3BucketWebsiteConfiguration", 2177, 4),   // 623
-    Shape::structure("AwsS3BucketWebsiteConfigurationRedirectTo", 2181, 2), // 624
-    Shape::structure("AwsS3BucketWebsiteConfigurationRoutingRule", 2183, 2), // 625
-    Shape::structure(
-        "AwsS3BucketWebsiteConfigurationRoutingRuleCondition",
-        2185,
-        2,
-    ), // 626
-    Shape::structure(
-        "AwsS3BucketWebsiteConfigurationRoutingRuleRedirect",
-        2187,
-        5,
-    ), // 627
-    Shape::list(
-        "AwsS3BucketWebsiteConfigurationRoutingRules",
-        ShapeId(625),
-        None,
-        None,
-    ), // 628
-    Shape::structure("AwsS3ObjectDetails", 2192, 6),                // 629
-    Shape::structure("AwsSageMakerNotebookInstanceDetails", 2198, 20), // 630
-    Shape::structure(
-        "AwsSageMakerNotebookInstanceMetadataServiceConfigurationDetails",
-        2218,
-        1,
-    ), // 631
-    Shape::structure("AwsSecretsManagerSecretDetails", 2219, 8),    // 632
-    Shape::structure("AwsSecretsManagerSecretRotationRules", 2227, 1), // 633
-    Shape::structure("AwsSecurityFinding", 2228, 45),               // 634
-    Shape::structure("AwsSecurityFindingFilters", 2273, 107),       // 635
-    Shape::structure("AwsSecurityFindingIdentifier", 2380, 2),      // 636
-    Shape::list("AwsSecurityFindingIdentifierList", ShapeId(636), None, None), // 637
-    Shape::list("AwsSecurityFindingList", ShapeId(634), None, None), // 638
-    Shape::structure("AwsSnsTopicDetails", 2382, 11),               // 639
-    Shape::structure("AwsSnsTopicSubscription", 2393, 2),           // 640
-    Shape::list("AwsSnsTopicSubscriptionList", ShapeId(640), None, None), // 641
-    Shape::structure("AwsSqsQueueDetails", 2395, 4),                // 642
-    Shape::structure("AwsSsmComplianceSummary", 2399, 18),          // 643
-    Shape::structure("AwsSsmPatch", 2417, 1),                       // 644
-    Shape::structure("AwsSsmPatchComplianceDetails", 2418, 1),      // 645
-    Shape::structure("AwsStepFunctionStateMachineDetails", 2419, 8), // 646
+    Shape::structure("AwsS3BucketBucketLifecycleConfigurationRulesTransitionsDetails", 2137, 3),                // 602
+    Shape::list("AwsS3BucketBucketLifecycleConfigurationRulesTransitionsList", ShapeId(602), None, None),       // 603
+    Shape::structure("AwsS3BucketBucketVersioningConfiguration", 2140, 2),                                      // 604
+    Shape::structure("AwsS3BucketDetails", 2142, 14),                                                           // 605
+    Shape::structure("AwsS3BucketLoggingConfiguration", 2156, 2),                                               // 606
+    Shape::structure("AwsS3BucketNotificationConfiguration", 2158, 1),                                          // 607
+    Shape::structure("AwsS3BucketNotificationConfigurationDetail", 2159, 4),                                    // 608
+    Shape::list("AwsS3BucketNotificationConfigurationDetails", ShapeId(608), None, None),                       // 609
+    Shape::list("AwsS3BucketNotificationConfigurationEvents", ShapeId(990), None, None),                        // 610
+    Shape::structure("AwsS3BucketNotificationConfigurationFilter", 2163, 1),                                    // 611
+    Shape::structure("AwsS3BucketNotificationConfigurationS3KeyFilter", 2164, 1),                               // 612
+    Shape::structure("AwsS3BucketNotificationConfigurationS3KeyFilterRule", 2165, 2),                           // 613
+    Shape::string("AwsS3BucketNotificationConfigurationS3KeyFilterRuleName", &["Prefix", "Suffix"], None, None, None), // 614
+    Shape::list("AwsS3BucketNotificationConfigurationS3KeyFilterRules", ShapeId(613), None, None), // 615
+    Shape::structure("AwsS3BucketObjectLockConfiguration", 2167, 2),                               // 616
+    Shape::structure("AwsS3BucketObjectLockConfigurationRuleDefaultRetentionDetails", 2169, 3),    // 617
+    Shape::structure("AwsS3BucketObjectLockConfigurationRuleDetails", 2172, 1),                    // 618
+    Shape::structure("AwsS3BucketServerSideEncryptionByDefault", 2173, 2),                         // 619
+    Shape::structure("AwsS3BucketServerSideEncryptionConfiguration", 2175, 1),                     // 620
+    Shape::structure("AwsS3BucketServerSideEncryptionRule", 2176, 1),                              // 621
+    Shape::list("AwsS3BucketServerSideEncryptionRules", ShapeId(621), None, None),                 // 622
+    Shape::structure("AwsS3BucketWebsiteConfiguration", 2177, 4),                                  // 623
+    Shape::structure("AwsS3BucketWebsiteConfigurationRedirectTo", 2181, 2),                        // 624
+    Shape::structure("AwsS3BucketWebsiteConfigurationRoutingRule", 2183, 2),                       // 625
+    Shape::structure("AwsS3BucketWebsiteConfigurationRoutingRuleCondition", 2185, 2),              // 626
+    Shape::structure("AwsS3BucketWebsiteConfigurationRoutingRuleRedirect", 2187, 5),               // 627
+    Shape::list("AwsS3BucketWebsiteConfigurationRoutingRules", ShapeId(625), None, None),          // 628
+    Shape::structure("AwsS3ObjectDetails", 2192, 6),                                               // 629
+    Shape::structure("AwsSageMakerNotebookInstanceDetails", 2198, 20),                             // 630
+    Shape::structure("AwsSageMakerNotebookInstanceMetadataServiceConfigurationDetails", 2218, 1),  // 631
+    Shape::structure("AwsSecretsManagerSecretDetails", 2219, 8),                                   // 632
+    Shape::structure("AwsSecretsManagerSecretRotationRules", 2227, 1),                             // 633
+    Shape::structure("AwsSecurityFinding", 2228, 45),                                              // 634
+    Shape::structure("AwsSecurityFindingFilters", 2273, 107),                                      // 635
+    Shape::structure("AwsSecurityFindingIdentifier", 2380, 2),                                     // 636
+    Shape::list("AwsSecurityFindingIdentifierList", ShapeId(636), None, None),                     // 637
+    Shape::list("AwsSecurityFindingList", ShapeId(634), None, None),                               // 638
+    Shape::structure("AwsSnsTopicDetails", 2382, 11),                                              // 639
+    Shape::structure("AwsSnsTopicSubscription", 2393, 2),                                          // 640
+    Shape::list("AwsSnsTopicSubscriptionList", ShapeId(640), None, None),                          // 641
+    Shape::structure("AwsSqsQueueDetails", 2395, 4),                                               // 642
+    Shape::structure("AwsSsmComplianceSummary", 2399, 18),                                         // 643
+    Shape::structure("AwsSsmPatch", 2417, 1),                                                      // 644
+    Shape::structure("AwsSsmPatchComplianceDetails", 2418, 1),                                     // 645
+    Shape::structure("AwsStepFunctionStateMachineDetails", 2419, 8),                               // 646
     Shape::structure(
         "AwsStepFunctionStateMachineLoggingConfigurationDestinationsCloudWatchLogsLogGroupDetails",
         2427,
         1,
     ), // 647
-    Shape::structure(
-        "AwsStepFunctionStateMachineLoggingConfigurationDestinationsDetails",
-        2428,
-        1,
-    ), // 648
-    Shape::list(
-        "AwsStepFunctionStateMachineLoggingConfigurationDestinationsList",
-        ShapeId(648),
-        None,
-        None,
-    ), // 649
-    Shape::structure(
-        "AwsStepFunctionStateMachineLoggingConfigurationDetails",
-        2429,
-        3,
-    ), // 650
-    Shape::structure(
-        "AwsStepFunctionStateMachineTracingConfigurationDetails",
-        2432,
-        1,
-    ), // 651
-    Shape::structure("AwsWafRateBasedRuleDetails", 2433, 6),        // 652
-    Shape::structure("AwsWafRateBasedRuleMatchPredicate", 2439, 3), // 653
-    Shape::list(
-        "AwsWafRateBasedRuleMatchPredicateList",
-        ShapeId(653),
-        None,
-        None,
-    ), // 654
-    Shape::structure("AwsWafRegionalRateBasedRuleDetails", 2442, 6), // 655
-    Shape::structure("AwsWafRegionalRateBasedRuleMatchPredicate", 2448, 3), // 656
-    Shape::list(
-        "AwsWafRegionalRateBasedRuleMatchPredicateList",
-        ShapeId(656),
-        None,
-        None,
-    ), // 657
-    Shape::structure("AwsWafRegionalRuleDetails", 2451, 4),         // 658
-    Shape::structure("AwsWafRegionalRuleGroupDetails", 2455, 4),    // 659
-    Shape::structure("AwsWafRegionalRuleGroupRulesActionDetails", 2459, 1), // 660
-    Shape::structure("AwsWafRegionalRuleGroupRulesDetails", 2460, 4), // 661
-    Shape::list("AwsWafRegionalRuleGroupRulesList", ShapeId(661), None, None), // 662
-    Shape::list("AwsWafRegionalRulePredicateList", ShapeId(664), None, None), // 663
-    Shape::structure("AwsWafRegionalRulePredicateListDetails", 2464, 3), // 664
-    Shape::structure("AwsWafRegionalWebAclDetails", 2467, 5),       // 665
-    Shape::list("AwsWafRegionalWebAclRulesList", ShapeId(668), None, None), // 666
-    Shape::structure("AwsWafRegionalWebAclRulesListActionDetails", 2472, 1), // 667
-    Shape::structure("AwsWafRegionalWebAclRulesListDetails", 2473, 5), // 668
-    Shape::structure(
-        "AwsWafRegionalWebAclRulesListOverrideActionDetails",
-        2478,
-        1,
-    ), // 669
-    Shape::structure("AwsWafRuleDetails", 2479, 4),                 // 670
-    Shape::structure("AwsWafRuleGroupDetails", 2483, 4),            // 671
-    Shape::structure("AwsWafRuleGroupRulesActionDetails", 2487, 1), // 672
-    Shape::structure("AwsWafRuleGroupRulesDetails", 2488, 4),       // 673
-    Shape::list("AwsWafRuleGroupRulesList", ShapeId(673), None, None), // 674
-    Shape::list("AwsWafRulePredicateList", ShapeId(676), None, None), // 675
-    Shape::structure("AwsWafRulePredicateListDetails", 2492, 3),    // 676
-    Shape::structure("AwsWafWebAclDetails", 2495, 4),               // 677
-    Shape::structure("AwsWafWebAclRule", 2499, 6),                  // 678
-    Shape::list("AwsWafWebAclRuleList", ShapeId(678), None, None),  // 679
-    Shape::structure("AwsWafv2ActionAllowDetails", 2505, 1),        // 680
-    Shape::structure("AwsWafv2ActionBlockDetails", 2506, 1),        // 681
-    Shape::structure("AwsWafv2CustomHttpHeader", 2507, 2),          // 682
-    Shape::structure("AwsWafv2CustomRequestHandlingDetails", 2509, 1), // 683
-    Shape::structure("AwsWafv2CustomResponseDetails", 2510, 3),     // 684
-    Shape::list("AwsWafv2InsertHeadersList", ShapeId(682), None, None), // 685
-    Shape::structure("AwsWafv2RuleGroupDetails", 2513, 8),          // 686
-    Shape::structure("AwsWafv2RulesActionCaptchaDetails", 2521, 1), // 687
-    Shape::structure("AwsWafv2RulesActionCountDetails", 2522, 1),   // 688
-    Shape::structure("AwsWafv2RulesActionDetails", 2523, 4),        // 689
-    Shape::structure("AwsWafv2RulesDetails", 2527, 5),              // 690
-    Shape::list("AwsWafv2RulesList", ShapeId(690), None, None),     // 691
-    Shape::structure("AwsWafv2VisibilityConfigDetails", 2532, 3),   // 692
-    Shape::structure("AwsWafv2WebAclActionDetails", 2535, 2),       // 693
-    Shape::structure("AwsWafv2WebAclCaptchaConfigDetails", 2537, 1), // 694
-    Shape::structure(
-        "AwsWafv2WebAclCaptchaConfigImmunityTimePropertyDetails",
-        2538,
-        1,
-    ), // 695
-    Shape::structure("AwsWafv2WebAclDetails", 2539, 10),            // 696
-    Shape::structure("AwsXrayEncryptionConfigDetails", 2549, 3),    // 697
-    Shape::structure("AzureDetail", 2552, 3),                       // 698
-    Shape::structure("AzureProviderConfiguration", 2555, 3),        // 699
-    Shape::list("AzureRegionList", ShapeId(990), Some(1), Some(100)), // 700
-    Shape::document("AzureResourceDetails"),                        // 701
-    Shape::structure("AzureScopeConfiguration", 2558, 2),           // 702
-    Shape::structure("AzureUpdateConfiguration", 2560, 2),          // 703
-    Shape::structure("BatchDeleteAutomationRulesRequest", 2562, 1), // 704
-    Shape::structure("BatchDeleteAutomationRulesResponse", 2563, 2), // 705
-    Shape::structure("BatchDisableStandardsRequest", 2565, 1),      // 706
-    Shape::structure("BatchDisableStandardsResponse", 2566, 1),     // 707
-    Shape::structure("BatchEnableStandardsRequest", 2567, 1),       // 708
-    Shape::structure("BatchEnableStandardsResponse", 2568, 1),      // 709
-    Shape::structure("BatchGetAutomationRulesRequest", 2569, 1),    // 710
-    Shape::structure("BatchGetAutomationRulesResponse", 2570, 2),   // 711
-    Shape::structure("BatchGetConfigurationPolicyAssociationsRequest", 2572, 1), // 712
-    Shape::structure("BatchGetConfigurationPolicyAssociationsResponse", 2573, 2), // 713
-    Shape::structure("BatchGetSecurityControlsRequest", 2575, 1),   // 714
-    Shape::structure("BatchGetSecurityControlsResponse", 2576, 2),  // 715
-    Shape::structure("BatchGetStandardsControlAssociationsRequest", 2578, 1), // 716
-    Shape::structure("BatchGetStandardsControlAssociationsResponse", 2579, 2), // 717
-    Shape::structure("BatchImportFindingsRequest", 2581, 1),        // 718
-    Shape::list(
-        "BatchImportFindingsRequestFindingList",
-        ShapeId(634),
-        Some(1),
-        Some(100),
-    ), // 719
-    Shape::structure("BatchImportFindingsResponse", 2582, 3),       // 720
-    Shape::structure("BatchUpdateAutomationRulesRequest", 2585, 1), // 721
-    Shape::structure("BatchUpdateAutomationRulesResponse", 2586, 2), // 722
-    Shape::structure("BatchUpdateFindingsRequest", 2588, 10),       // 723
-    Shape::structure("BatchUpdateFindingsResponse", 2598, 2),       // 724
-    Shape::structure("BatchUpdateFindingsUnprocessedFinding", 2600, 3), // 725
-    Shape::list(
-        "BatchUpdateFindingsUnprocessedFindingsList",
-        ShapeId(725),
-        None,
-        None,
-    ), // 726
-    Shape::structure("BatchUpdateStandardsControlAssociationsRequest", 2603, 1), // 727
-    Shape::structure("BatchUpdateStandardsControlAssociationsResponse", 2604, 1), // 728
-    Shape::scalar("Boolean", ShapeKind::Boolean, None, None),       // 729
-    Shape::structure("BooleanConfigurationOptions", 2605, 1),       // 730
-    Shape::structure("BooleanFilter", 2606, 1),                     // 731
-    Shape::list("BooleanFilterList", ShapeId(731), None, None),     // 732
-    Shape::list("CategoryList", ShapeId(990), None, None),          // 733
-    Shape::structure("Cell", 2607, 4),                              // 734
-    Shape::list("Cells", ShapeId(734), None, None),                 // 735
-    Shape::structure("CidrBlockAssociation", 2611, 3),              // 736
-    Shape::list("CidrBlockAssociationList", ShapeId(736), None, None), // 737
-    Shape::structure("City", 2614, 1),                              // 738
-    Shape::structure("ClassificationResult", 2615, 6),              // 739
-    Shape::structure("ClassificationStatus", 2621, 2),              // 740
-    Shape::string(
-        "ClientToken",
-        &[],
-        Some(1),
-        Some(63),
-        Some("^[\\x21-\\x7E]{1,64}$"),
-    ), // 741
-    Shape::string(
-        "CloudProviderName",
-        &["Azure", "AWS", "GCP"],
-        None,
-        None,
-        None,
-    ), // 742
-    Shape::structure("CloudWatchLogsLogGroupArnConfigDetails", 2623, 3), // 743
-    Shape::structure("CodeRepositoryDetails", 2626, 3),             // 744
-    Shape::structure("CodeVulnerabilitiesFilePath", 2629, 4),       // 745
-    Shape::structure("Compliance", 2633, 6),                        // 746
-    Shape::string(
-        "ComplianceStatus",
-        &["PASSED", "WARNING", "FAILED", "NOT_AVAILABLE"],
-        None,
-        None,
-        None,
-    ), // 747
-    Shape::union("ConfigurationOptions", 2639, 8),                  // 748
-    Shape::structure("ConfigurationPolicyAssociation", 2647, 1),    // 749
-    Shape::list(
-        "ConfigurationPolicyAssociationList",
-        ShapeId(752),
-        None,
-        None,
-    ), // 750
+    Shape::structure("AwsStepFunctionStateMachineLoggingConfigurationDestinationsDetails", 2428, 1), // 648
+    Shape::list("AwsStepFunctionStateMachineLoggingConfigurationDestinationsList", ShapeId(648), None, None), // 649
+    Shape::structure("AwsStepFunctionStateMachineLoggingConfigurationDetails", 2429, 3),           // 650
+    Shape::structure("AwsStepFunctionStateMachineTracingConfigurationDetails", 2432, 1),           // 651
+    Shape::structure("AwsWafRateBasedRuleDetails", 2433, 6),                                       // 652
+    Shape::structure("AwsWafRateBasedRuleMatchPredicate", 2439, 3),                                // 653
+    Shape::list("AwsWafRateBasedRuleMatchPredicateList", ShapeId(653), None, None),                // 654
+    Shape::structure("AwsWafRegionalRateBasedRuleDetails", 2442, 6),                               // 655
+    Shape::structure("AwsWafRegionalRateBasedRuleMatchPredicate", 2448, 3),                        // 656
+    Shape::list("AwsWafRegionalRateBasedRuleMatchPredicateList", ShapeId(656), None, None),        // 657
+    Shape::structure("AwsWafRegionalRuleDetails", 2451, 4),                                        // 658
+    Shape::structure("AwsWafRegionalRuleGroupDetails", 2455, 4),                                   // 659
+    Shape::structure("AwsWafRegionalRuleGroupRulesActionDetails", 2459, 1),                        // 660
+    Shape::structure("AwsWafRegionalRuleGroupRulesDetails", 2460, 4),                              // 661
+    Shape::list("AwsWafRegionalRuleGroupRulesList", ShapeId(661), None, None),                     // 662
+    Shape::list("AwsWafRegionalRulePredicateList", ShapeId(664), None, None),                      // 663
+    Shape::structure("AwsWafRegionalRulePredicateListDetails", 2464, 3),                           // 664
+    Shape::structure("AwsWafRegionalWebAclDetails", 2467, 5),                                      // 665
+    Shape::list("AwsWafRegionalWebAclRulesList", ShapeId(668), None, None),                        // 666
+    Shape::structure("AwsWafRegionalWebAclRulesListActionDetails", 2472, 1),                       // 667
+    Shape::structure("AwsWafRegionalWebAclRulesListDetails", 2473, 5),                             // 668
+    Shape::structure("AwsWafRegionalWebAclRulesListOverrideActionDetails", 2478, 1),               // 669
+    Shape::structure("AwsWafRuleDetails", 2479, 4),                                                // 670
+    Shape::structure("AwsWafRuleGroupDetails", 2483, 4),                                           // 671
+    Shape::structure("AwsWafRuleGroupRulesActionDetails", 2487, 1),                                // 672
+    Shape::structure("AwsWafRuleGroupRulesDetails", 2488, 4),                                      // 673
+    Shape::list("AwsWafRuleGroupRulesList", ShapeId(673), None, None),                             // 674
+    Shape::list("AwsWafRulePredicateList", ShapeId(676), None, None),                              // 675
+    Shape::structure("AwsWafRulePredicateListDetails", 2492, 3),                                   // 676
+    Shape::structure("AwsWafWebAclDetails", 2495, 4),                                              // 677
+    Shape::structure("AwsWafWebAclRule", 2499, 6),                                                 // 678
+    Shape::list("AwsWafWebAclRuleList", ShapeId(678), None, None),                                 // 679
+    Shape::structure("AwsWafv2ActionAllowDetails", 2505, 1),                                       // 680
+    Shape::structure("AwsWafv2ActionBlockDetails", 2506, 1),                                       // 681
+    Shape::structure("AwsWafv2CustomHttpHeader", 2507, 2),                                         // 682
+    Shape::structure("AwsWafv2CustomRequestHandlingDetails", 2509, 1),                             // 683
+    Shape::structure("AwsWafv2CustomResponseDetails", 2510, 3),                                    // 684
+    Shape::list("AwsWafv2InsertHeadersList", ShapeId(682), None, None),                            // 685
+    Shape::structure("AwsWafv2RuleGroupDetails", 2513, 8),                                         // 686
+    Shape::structure("AwsWafv2RulesActionCaptchaDetails", 2521, 1),                                // 687
+    Shape::structure("AwsWafv2RulesActionCountDetails", 2522, 1),                                  // 688
+    Shape::structure("AwsWafv2RulesActionDetails", 2523, 4),                                       // 689
+    Shape::structure("AwsWafv2RulesDetails", 2527, 5),                                             // 690
+    Shape::list("AwsWafv2RulesList", ShapeId(690), None, None),                                    // 691
+    Shape::structure("AwsWafv2VisibilityConfigDetails", 2532, 3),                                  // 692
+    Shape::structure("AwsWafv2WebAclActionDetails", 2535, 2),                                      // 693
+    Shape::structure("AwsWafv2WebAclCaptchaConfigDetails", 2537, 1),                               // 694
+    Shape::structure("AwsWafv2WebAclCaptchaConfigImmunityTimePropertyDetails", 2538, 1),           // 695
+    Shape::structure("AwsWafv2WebAclDetails", 2539, 10),                                           // 696
+    Shape::structure("AwsXrayEncryptionConfigDetails", 2549, 3),                                   // 697
+    Shape::structure("AzureDetail", 2552, 3),                                                      // 698
+    Shape::structure("AzureProviderConfiguration", 2555, 3),                                       // 699
+    Shape::list("AzureRegionList", ShapeId(990), Some(1), Some(100)),                              // 700
+    Shape::document("AzureResourceDetails"),                                                       // 701
+    Shape::structure("AzureScopeConfiguration", 2558, 2),                                          // 702
+    Shape::structure("AzureUpdateConfiguration", 2560, 2),                                         // 703
+    Shape::structure("BatchDeleteAutomationRulesRequest", 2562, 1),                                // 704
+    Shape::structure("BatchDeleteAutomationRulesResponse", 2563, 2),                               // 705
+    Shape::structure("BatchDisableStandardsRequest", 2565, 1),                                     // 706
+    Shape::structure("BatchDisableStandardsResponse", 2566, 1),                                    // 707
+    Shape::structure("BatchEnableStandardsRequest", 2567, 1),                                      // 708
+    Shape::structure("BatchEnableStandardsResponse", 2568, 1),                                     // 709
+    Shape::structure("BatchGetAutomationRulesRequest", 2569, 1),                                   // 710
+    Shape::structure("BatchGetAutomationRulesResponse", 2570, 2),                                  // 711
+    Shape::structure("BatchGetConfigurationPolicyAssociationsRequest", 2572, 1),                   // 712
+    Shape::structure("BatchGetConfigurationPolicyAssociationsResponse", 2573, 2),                  // 713
+    Shape::structure("BatchGetSecurityControlsRequest", 2575, 1),                                  // 714
+    Shape::structure("BatchGetSecurityControlsResponse", 2576, 2),                                 // 715
+    Shape::structure("BatchGetStandardsControlAssociationsRequest", 2578, 1),                      // 716
+    Shape::structure("BatchGetStandardsControlAssociationsResponse", 2579, 2),                     // 717
+    Shape::structure("BatchImportFindingsRequest", 2581, 1),                                       // 718
+    Shape::list("BatchImportFindingsRequestFindingList", ShapeId(634), Some(1), Some(100)),        // 719
+    Shape::structure("BatchImportFindingsResponse", 2582, 3),                                      // 720
+    Shape::structure("BatchUpdateAutomationRulesRequest", 2585, 1),                                // 721
+    Shape::structure("BatchUpdateAutomationRulesResponse", 2586, 2),                               // 722
+    Shape::structure("BatchUpdateFindingsRequest", 2588, 10),                                      // 723
+    Shape::structure("BatchUpdateFindingsResponse", 2598, 2),                                      // 724
+    Shape::structure("BatchUpdateFindingsUnprocessedFinding", 2600, 3),                            // 725
+    Shape::list("BatchUpdateFindingsUnprocessedFindingsList", ShapeId(725), None, None),           // 726
+    Shape::structure("BatchUpdateStandardsControlAssociationsRequest", 2603, 1),                   // 727
+    Shape::structure("BatchUpdateStandardsControlAssociationsResponse", 2604, 1),                  // 728
+    Shape::scalar("Boolean", ShapeKind::Boolean, None, None),                                      // 729
+    Shape::structure("BooleanConfigurationOptions", 2605, 1),                                      // 730
+    Shape::structure("BooleanFilter", 2606, 1),                                                    // 731
+    Shape::list("BooleanFilterList", ShapeId(731), None, None),                                    // 732
+    Shape::list("CategoryList", ShapeId(990), None, None),                                         // 733
+    Shape::structure("Cell", 2607, 4),                                                             // 734
+    Shape::list("Cells", ShapeId(734), None, None),                                                // 735
+    Shape::structure("CidrBlockAssociation", 2611, 3),                                             // 736
+    Shape::list("CidrBlockAssociationList", ShapeId(736), None, None),                             // 737
+    Shape::structure("City", 2614, 1),                                                             // 738
+    Shape::structure("ClassificationResult", 2615, 6),                                             // 739
+    Shape::structure("ClassificationStatus", 2621, 2),                                             // 740
+    Shape::string("ClientToken", &[], Some(1), Some(63), Some("^[\\x21-\\x7E]{1,64}$")),           // 741
+    Shape::string("CloudProviderName", &["Azure", "AWS", "GCP"], None, None, None),                // 742
+    Shape::structure("CloudWatchLogsLogGroupArnConfigDetails", 2623, 3),                           // 743
+    Shape::structure("CodeRepositoryDetails", 2626, 3),                                            // 744
+    Shape::structure("CodeVulnerabilitiesFilePath", 2629, 4),                                      // 745
+    Shape::structure("Compliance", 2633, 6),                                                       // 746
+    Shape::string("ComplianceStatus", &["PASSED", "WARNING", "FAILED", "NOT_AVAILABLE"], None, None, None), // 747
+    Shape::union("ConfigurationOptions", 2639, 8),                                                 // 748
+    Shape::structure("ConfigurationPolicyAssociation", 2647, 1),                                   // 749
+    Shape::list("ConfigurationPolicyAssociationList", ShapeId(752), None, None),                   // 750
     Shape::string(
         "ConfigurationPolicyAssociationStatus",
         &["PENDING", "SUCCESS", "FAILED", "DISABLED"],
@@ -1818,188 +807,123 @@ pub(crate) static SHAPES: [Shape; 1230] = [
         None,
         None,
     ), // 751
-    Shape::structure("ConfigurationPolicyAssociationSummary", 2648, 7), // 752
-    Shape::list(
-        "ConfigurationPolicyAssociationSummaryList",
-        ShapeId(752),
-        None,
-        None,
-    ), // 753
-    Shape::list(
-        "ConfigurationPolicyAssociationsList",
-        ShapeId(749),
-        None,
-        None,
-    ), // 754
-    Shape::structure("ConfigurationPolicySummary", 2655, 6),        // 755
-    Shape::list("ConfigurationPolicySummaryList", ShapeId(755), None, None), // 756
-    Shape::string(
-        "ConnectionDirection",
-        &["INBOUND", "OUTBOUND"],
-        None,
-        None,
-        None,
-    ), // 757
-    Shape::structure("ContainerDetails", 2661, 7),                  // 758
-    Shape::string(
-        "ControlFindingGenerator",
-        &["STANDARD_CONTROL", "SECURITY_CONTROL"],
-        None,
-        None,
-        None,
-    ), // 759
-    Shape::string("ControlStatus", &["ENABLED", "DISABLED"], None, None, None), // 760
-    Shape::structure("Country", 2668, 2),                           // 761
-    Shape::structure("CreateActionTargetRequest", 2670, 3),         // 762
-    Shape::structure("CreateActionTargetResponse", 2673, 1),        // 763
-    Shape::structure("CreateAutomationRuleRequest", 2674, 8),       // 764
-    Shape::structure("CreateAutomationRuleResponse", 2682, 1),      // 765
-    Shape::structure("CreateConfigurationPolicyRequest", 2683, 4),  // 766
-    Shape::structure("CreateConfigurationPolicyResponse", 2687, 7), // 767
-    Shape::structure("CreateConnectorRequest", 2694, 5),            // 768
-    Shape::structure("CreateConnectorResponse", 2699, 4),           // 769
-    Shape::structure("CreateFindingAggregatorRequest", 2703, 2),    // 770
-    Shape::structure("CreateFindingAggregatorResponse", 2705, 4),   // 771
-    Shape::structure("CreateInsightRequest", 2709, 3),              // 772
-    Shape::structure("CreateInsightResponse", 2712, 1),             // 773
-    Shape::structure("CreateMembersRequest", 2713, 1),              // 774
-    Shape::structure("CreateMembersResponse", 2714, 1),             // 775
-    Shape::scalar(
-        "CrossAccountMaxResults",
-        ShapeKind::Integer,
-        Some(1),
-        Some(50),
-    ), // 776
-    Shape::string(
-        "CspmConnectorProviderName",
-        &["AZURE", "GCP"],
-        None,
-        None,
-        None,
-    ), // 777
-    Shape::string(
-        "CspmConnectorStatus",
-        &["CONNECTED", "DEGRADED", "FAILED_TO_CONNECT", "UNKNOWN"],
-        None,
-        None,
-        None,
-    ), // 778
-    Shape::structure("CspmConnectorSummary", 2715, 8),              // 779
+    Shape::structure("ConfigurationPolicyAssociationSummary", 2648, 7),                            // 752
+    Shape::list("ConfigurationPolicyAssociationSummaryList", ShapeId(752), None, None),            // 753
+    Shape::list("ConfigurationPolicyAssociationsList", ShapeId(749), None, None),                  // 754
+    Shape::structure("ConfigurationPolicySummary", 2655, 6),                                       // 755
+    Shape::list("ConfigurationPolicySummaryList", ShapeId(755), None, None),                       // 756
+    Shape::string("ConnectionDirection", &["INBOUND", "OUTBOUND"], None, None, None),              // 757
+    Shape::structure("ContainerDetails", 2661, 7),                                                 // 758
+    Shape::string("ControlFindingGenerator", &["STANDARD_CONTROL", "SECURITY_CONTROL"], None, None, None), // 759
+    Shape::string("ControlStatus", &["ENABLED", "DISABLED"], None, None, None),                    // 760
+    Shape::structure("Country", 2668, 2),                                                          // 761
+    Shape::structure("CreateActionTargetRequest", 2670, 3),                                        // 762
+    Shape::structure("CreateActionTargetResponse", 2673, 1),                                       // 763
+    Shape::structure("CreateAutomationRuleRequest", 2674, 8),                                      // 764
+    Shape::structure("CreateAutomationRuleResponse", 2682, 1),                                     // 765
+    Shape::structure("CreateConfigurationPolicyRequest", 2683, 4),                                 // 766
+    Shape::structure("CreateConfigurationPolicyResponse", 2687, 7),                                // 767
+    Shape::structure("CreateConnectorRequest", 2694, 5),                                           // 768
+    Shape::structure("CreateConnectorResponse", 2699, 4),                                          // 769
+    Shape::structure("CreateFindingAggregatorRequest", 2703, 2),                                   // 770
+    Shape::structure("CreateFindingAggregatorResponse", 2705, 4),                                  // 771
+    Shape::structure("CreateInsightRequest", 2709, 3),                                             // 772
+    Shape::structure("CreateInsightResponse", 2712, 1),                                            // 773
+    Shape::structure("CreateMembersRequest", 2713, 1),                                             // 774
+    Shape::structure("CreateMembersResponse", 2714, 1),                                            // 775
+    Shape::scalar("CrossAccountMaxResults", ShapeKind::Integer, Some(1), Some(50)),                // 776
+    Shape::string("CspmConnectorProviderName", &["AZURE", "GCP"], None, None, None),               // 777
+    Shape::string("CspmConnectorStatus", &["CONNECTED", "DEGRADED", "FAILED_TO_CONNECT", "UNKNOWN"], None, None, None), // 778
+    Shape::structure("CspmConnectorSummary", 2715, 8), // 779
     Shape::list("CspmConnectorSummaryList", ShapeId(779), None, None), // 780
     Shape::string(
         "CspmEnablementStatus",
-        &[
-            "ENABLED",
-            "PENDING_ENABLEMENT",
-            "PENDING_UPDATE",
-            "PENDING_DELETION",
-        ],
+        &["ENABLED", "PENDING_ENABLEMENT", "PENDING_UPDATE", "PENDING_DELETION"],
         None,
         None,
         None,
     ), // 781
-    Shape::structure("CspmHealthCheck", 2723, 4),                   // 782
-    Shape::union("CspmProviderConfiguration", 2727, 2),             // 783
-    Shape::union("CspmProviderDetail", 2729, 2),                    // 784
-    Shape::structure("CspmProviderSummary", 2731, 3),               // 785
-    Shape::union("CspmProviderUpdateConfiguration", 2734, 2),       // 786
-    Shape::structure("CustomDataIdentifiersDetections", 2736, 4),   // 787
-    Shape::list(
-        "CustomDataIdentifiersDetectionsList",
-        ShapeId(787),
-        None,
-        None,
-    ), // 788
-    Shape::structure("CustomDataIdentifiersResult", 2740, 2),       // 789
+    Shape::structure("CspmHealthCheck", 2723, 4),      // 782
+    Shape::union("CspmProviderConfiguration", 2727, 2), // 783
+    Shape::union("CspmProviderDetail", 2729, 2),       // 784
+    Shape::structure("CspmProviderSummary", 2731, 3),  // 785
+    Shape::union("CspmProviderUpdateConfiguration", 2734, 2), // 786
+    Shape::structure("CustomDataIdentifiersDetections", 2736, 4), // 787
+    Shape::list("CustomDataIdentifiersDetectionsList", ShapeId(787), None, None), // 788
+    Shape::structure("CustomDataIdentifiersResult", 2740, 2), // 789
     Shape::list("CustomizableProperties", ShapeId(1087), None, None), // 790
-    Shape::structure("Cvss", 2742, 5),                              // 791
-    Shape::list("CvssList", ShapeId(791), None, None),              // 792
-    Shape::structure("DataClassificationDetails", 2747, 2),         // 793
-    Shape::structure("DateFilter", 2749, 3),                        // 794
-    Shape::list("DateFilterList", ShapeId(794), None, None),        // 795
-    Shape::structure("DateRange", 2752, 3),                         // 796
-    Shape::string(
-        "DateRangeComparison",
-        &["WITHIN", "OLDER_THAN"],
-        None,
-        None,
-        None,
-    ), // 797
-    Shape::string("DateRangeUnit", &["DAYS"], None, None, None),    // 798
-    Shape::structure("DeclineInvitationsRequest", 2755, 1),         // 799
-    Shape::structure("DeclineInvitationsResponse", 2756, 1),        // 800
-    Shape::structure("DeleteActionTargetRequest", 2757, 1),         // 801
-    Shape::structure("DeleteActionTargetResponse", 2758, 1),        // 802
-    Shape::structure("DeleteConfigurationPolicyRequest", 2759, 1),  // 803
+    Shape::structure("Cvss", 2742, 5),                 // 791
+    Shape::list("CvssList", ShapeId(791), None, None), // 792
+    Shape::structure("DataClassificationDetails", 2747, 2), // 793
+    Shape::structure("DateFilter", 2749, 3),           // 794
+    Shape::list("DateFilterList", ShapeId(794), None, None), // 795
+    Shape::structure("DateRange", 2752, 3),            // 796
+    Shape::string("DateRangeComparison", &["WITHIN", "OLDER_THAN"], None, None, None), // 797
+    Shape::string("DateRangeUnit", &["DAYS"], None, None, None), // 798
+    Shape::structure("DeclineInvitationsRequest", 2755, 1), // 799
+    Shape::structure("DeclineInvitationsResponse", 2756, 1), // 800
+    Shape::structure("DeleteActionTargetRequest", 2757, 1), // 801
+    Shape::structure("DeleteActionTargetResponse", 2758, 1), // 802
+    Shape::structure("DeleteConfigurationPolicyRequest", 2759, 1), // 803
     Shape::structure("DeleteConfigurationPolicyResponse", 2760, 0), // 804
-    Shape::structure("DeleteConnectorRequest", 2760, 1),            // 805
-    Shape::structure("DeleteConnectorResponse", 2761, 1),           // 806
-    Shape::structure("DeleteFindingAggregatorRequest", 2762, 1),    // 807
-    Shape::structure("DeleteFindingAggregatorResponse", 2763, 0),   // 808
-    Shape::structure("DeleteInsightRequest", 2763, 1),              // 809
-    Shape::structure("DeleteInsightResponse", 2764, 1),             // 810
-    Shape::structure("DeleteInvitationsRequest", 2765, 1),          // 811
-    Shape::structure("DeleteInvitationsResponse", 2766, 1),         // 812
-    Shape::structure("DeleteMembersRequest", 2767, 1),              // 813
-    Shape::structure("DeleteMembersResponse", 2768, 1),             // 814
-    Shape::structure("DescribeActionTargetsRequest", 2769, 3),      // 815
-    Shape::structure("DescribeActionTargetsResponse", 2772, 2),     // 816
-    Shape::structure("DescribeHubRequest", 2774, 1),                // 817
-    Shape::structure("DescribeHubResponse", 2775, 4),               // 818
+    Shape::structure("DeleteConnectorRequest", 2760, 1), // 805
+    Shape::structure("DeleteConnectorResponse", 2761, 1), // 806
+    Shape::structure("DeleteFindingAggregatorRequest", 2762, 1), // 807
+    Shape::structure("DeleteFindingAggregatorResponse", 2763, 0), // 808
+    Shape::structure("DeleteInsightRequest", 2763, 1), // 809
+    Shape::structure("DeleteInsightResponse", 2764, 1), // 810
+    Shape::structure("DeleteInvitationsRequest", 2765, 1), // 811
+    Shape::structure("DeleteInvitationsResponse", 2766, 1), // 812
+    Shape::structure("DeleteMembersRequest", 2767, 1), // 813
+    Shape::structure("DeleteMembersResponse", 2768, 1), // 814
+    Shape::structure("DescribeActionTargetsRequest", 2769, 3), // 815
+    Shape::structure("DescribeActionTargetsResponse", 2772, 2), // 816
+    Shape::structure("DescribeHubRequest", 2774, 1),   // 817
+    Shape::structure("DescribeHubResponse", 2775, 4),  // 818
     Shape::structure("DescribeOrganizationConfigurationRequest", 2779, 0), // 819
     Shape::structure("DescribeOrganizationConfigurationResponse", 2779, 4), // 820
-    Shape::structure("DescribeProductsRequest", 2783, 3),           // 821
-    Shape::structure("DescribeProductsResponse", 2786, 2),          // 822
-    Shape::structure("DescribeStandardsControlsRequest", 2788, 3),  // 823
+    Shape::structure("DescribeProductsRequest", 2783, 3), // 821
+    Shape::structure("DescribeProductsResponse", 2786, 2), // 822
+    Shape::structure("DescribeStandardsControlsRequest", 2788, 3), // 823
     Shape::structure("DescribeStandardsControlsResponse", 2791, 2), // 824
-    Shape::structure("DescribeStandardsRequest", 2793, 3),          // 825
-    Shape::structure("DescribeStandardsResponse", 2796, 2),         // 826
-    Shape::structure("Detection", 2798, 1),                         // 827
+    Shape::structure("DescribeStandardsRequest", 2793, 3), // 825
+    Shape::structure("DescribeStandardsResponse", 2796, 2), // 826
+    Shape::structure("Detection", 2798, 1),            // 827
     Shape::structure("DisableImportFindingsForProductRequest", 2799, 1), // 828
     Shape::structure("DisableImportFindingsForProductResponse", 2800, 0), // 829
     Shape::structure("DisableOrganizationAdminAccountRequest", 2800, 2), // 830
     Shape::structure("DisableOrganizationAdminAccountResponse", 2802, 0), // 831
-    Shape::structure("DisableSecurityHubRequest", 2802, 0),         // 832
-    Shape::structure("DisableSecurityHubResponse", 2802, 0),        // 833
-    Shape::list(
-        "DisabledSecurityControlIdentifierList",
-        ShapeId(990),
-        None,
-        None,
-    ), // 834
+    Shape::structure("DisableSecurityHubRequest", 2802, 0), // 832
+    Shape::structure("DisableSecurityHubResponse", 2802, 0), // 833
+    Shape::list("DisabledSecurityControlIdentifierList", ShapeId(990), None, None), // 834
     Shape::structure("DisassociateFromAdministratorAccountRequest", 2802, 0), // 835
     Shape::structure("DisassociateFromAdministratorAccountResponse", 2802, 0), // 836
     Shape::structure("DisassociateFromMasterAccountRequest", 2802, 0), // 837
     Shape::structure("DisassociateFromMasterAccountResponse", 2802, 0), // 838
-    Shape::structure("DisassociateMembersRequest", 2802, 1),        // 839
-    Shape::structure("DisassociateMembersResponse", 2803, 0),       // 840
-    Shape::structure("DnsRequestAction", 2803, 3),                  // 841
-    Shape::scalar("Double", ShapeKind::Double, None, None),         // 842
-    Shape::structure("DoubleConfigurationOptions", 2806, 3),        // 843
+    Shape::structure("DisassociateMembersRequest", 2802, 1), // 839
+    Shape::structure("DisassociateMembersResponse", 2803, 0), // 840
+    Shape::structure("DnsRequestAction", 2803, 3),     // 841
+    Shape::scalar("Double", ShapeKind::Double, None, None), // 842
+    Shape::structure("DoubleConfigurationOptions", 2806, 3), // 843
     Shape::structure("EnableImportFindingsForProductRequest", 2809, 1), // 844
     Shape::structure("EnableImportFindingsForProductResponse", 2810, 1), // 845
     Shape::structure("EnableOrganizationAdminAccountRequest", 2811, 2), // 846
     Shape::structure("EnableOrganizationAdminAccountResponse", 2813, 2), // 847
-    Shape::structure("EnableSecurityHubRequest", 2815, 3),          // 848
-    Shape::structure("EnableSecurityHubResponse", 2818, 0),         // 849
-    Shape::list(
-        "EnabledSecurityControlIdentifierList",
-        ShapeId(990),
-        None,
-        None,
-    ), // 850
+    Shape::structure("EnableSecurityHubRequest", 2815, 3), // 848
+    Shape::structure("EnableSecurityHubResponse", 2818, 0), // 849
+    Shape::list("EnabledSecurityControlIdentifierList", ShapeId(990), None, None), // 850
     Shape::list("EnabledStandardIdentifierList", ShapeId(990), None, None), // 851
-    Shape::structure("EnumConfigurationOptions", 2818, 2),          // 852
-    Shape::structure("EnumListConfigurationOptions", 2820, 3),      // 853
+    Shape::structure("EnumConfigurationOptions", 2818, 2), // 852
+    Shape::structure("EnumListConfigurationOptions", 2820, 3), // 853
     Shape::map("FieldMap", ShapeId(990), ShapeId(990), None, None), // 854
-    Shape::list("FilePathList", ShapeId(856), None, None),          // 855
-    Shape::structure("FilePaths", 2823, 4),                         // 856
-    Shape::structure("FindingAggregator", 2827, 1),                 // 857
+    Shape::list("FilePathList", ShapeId(856), None, None), // 855
+    Shape::structure("FilePaths", 2823, 4),            // 856
+    Shape::structure("FindingAggregator", 2827, 1),    // 857
     Shape::list("FindingAggregatorList", ShapeId(857), None, None), // 858
-    Shape::structure("FindingHistoryRecord", 2828, 6),              // 859
+    Shape::structure("FindingHistoryRecord", 2828, 6), // 859
     Shape::list("FindingHistoryRecordList", ShapeId(859), None, None), // 860
-    Shape::structure("FindingHistoryUpdate", 2834, 3),              // 861
-    Shape::structure("FindingHistoryUpdateSource", 2837, 2),        // 862
+    Shape::structure("FindingHistoryUpdate", 2834, 3), // 861
+    Shape::structure("FindingHistoryUpdateSource", 2837, 2), // 862
     Shape::string(
         "FindingHistoryUpdateSourceType",
         &["BATCH_UPDATE_FINDINGS", "BATCH_IMPORT_FINDINGS"],
@@ -2008,74 +932,53 @@ pub(crate) static SHAPES: [Shape; 1230] = [
         None,
     ), // 863
     Shape::list("FindingHistoryUpdatesList", ShapeId(861), None, None), // 864
-    Shape::structure("FindingProviderFields", 2839, 5),             // 865
-    Shape::structure("FindingProviderSeverity", 2844, 2),           // 866
-    Shape::structure("FirewallPolicyDetails", 2846, 5),             // 867
+    Shape::structure("FindingProviderFields", 2839, 5), // 865
+    Shape::structure("FindingProviderSeverity", 2844, 2), // 866
+    Shape::structure("FirewallPolicyDetails", 2846, 5), // 867
     Shape::structure("FirewallPolicyStatefulRuleGroupReferencesDetails", 2851, 1), // 868
-    Shape::list(
-        "FirewallPolicyStatefulRuleGroupReferencesList",
-        ShapeId(868),
-        None,
-        None,
-    ), // 869
+    Shape::list("FirewallPolicyStatefulRuleGroupReferencesList", ShapeId(868), None, None), // 869
     Shape::structure("FirewallPolicyStatelessCustomActionsDetails", 2852, 2), // 870
-    Shape::list(
-        "FirewallPolicyStatelessCustomActionsList",
-        ShapeId(870),
-        None,
-        None,
-    ), // 871
+    Shape::list("FirewallPolicyStatelessCustomActionsList", ShapeId(870), None, None), // 871
     Shape::structure("FirewallPolicyStatelessRuleGroupReferencesDetails", 2854, 2), // 872
-    Shape::list(
-        "FirewallPolicyStatelessRuleGroupReferencesList",
-        ShapeId(872),
-        None,
-        None,
-    ), // 873
-    Shape::structure("GcpDetail", 2856, 3),                         // 874
-    Shape::structure("GcpProviderConfiguration", 2859, 3),          // 875
+    Shape::list("FirewallPolicyStatelessRuleGroupReferencesList", ShapeId(872), None, None), // 873
+    Shape::structure("GcpDetail", 2856, 3),            // 874
+    Shape::structure("GcpProviderConfiguration", 2859, 3), // 875
     Shape::list("GcpRegionList", ShapeId(990), Some(1), Some(256)), // 876
-    Shape::document("GcpResourceDetails"),                          // 877
-    Shape::structure("GcpScopeConfiguration", 2862, 2),             // 878
-    Shape::string(
-        "GcpScopeType",
-        &["PROJECT", "ORGANIZATION"],
-        None,
-        None,
-        None,
-    ), // 879
-    Shape::structure("GcpUpdateConfiguration", 2864, 2),            // 880
-    Shape::structure("GeneratorDetails", 2866, 3),                  // 881
-    Shape::structure("GeoLocation", 2869, 2),                       // 882
-    Shape::structure("GetAdministratorAccountRequest", 2871, 0),    // 883
-    Shape::structure("GetAdministratorAccountResponse", 2871, 1),   // 884
+    Shape::document("GcpResourceDetails"),             // 877
+    Shape::structure("GcpScopeConfiguration", 2862, 2), // 878
+    Shape::string("GcpScopeType", &["PROJECT", "ORGANIZATION"], None, None, None), // 879
+    Shape::structure("GcpUpdateConfiguration", 2864, 2), // 880
+    Shape::structure("GeneratorDetails", 2866, 3),     // 881
+    Shape::structure("GeoLocation", 2869, 2),          // 882
+    Shape::structure("GetAdministratorAccountRequest", 2871, 0), // 883
+    Shape::structure("GetAdministratorAccountResponse", 2871, 1), // 884
     Shape::structure("GetConfigurationPolicyAssociationRequest", 2872, 1), // 885
     Shape::structure("GetConfigurationPolicyAssociationResponse", 2873, 7), // 886
-    Shape::structure("GetConfigurationPolicyRequest", 2880, 1),     // 887
-    Shape::structure("GetConfigurationPolicyResponse", 2881, 7),    // 888
-    Shape::structure("GetConnectorRequest", 2888, 1),               // 889
-    Shape::structure("GetConnectorResponse", 2889, 10),             // 890
-    Shape::structure("GetEnabledStandardsRequest", 2899, 4),        // 891
-    Shape::structure("GetEnabledStandardsResponse", 2903, 2),       // 892
-    Shape::structure("GetFindingAggregatorRequest", 2905, 1),       // 893
-    Shape::structure("GetFindingAggregatorResponse", 2906, 4),      // 894
-    Shape::structure("GetFindingHistoryRequest", 2910, 5),          // 895
-    Shape::structure("GetFindingHistoryResponse", 2915, 2),         // 896
-    Shape::structure("GetFindingsRequest", 2917, 4),                // 897
-    Shape::structure("GetFindingsResponse", 2921, 2),               // 898
-    Shape::structure("GetInsightResultsRequest", 2923, 1),          // 899
-    Shape::structure("GetInsightResultsResponse", 2924, 1),         // 900
-    Shape::structure("GetInsightsRequest", 2925, 3),                // 901
-    Shape::structure("GetInsightsResponse", 2928, 2),               // 902
-    Shape::structure("GetInvitationsCountRequest", 2930, 0),        // 903
-    Shape::structure("GetInvitationsCountResponse", 2930, 1),       // 904
-    Shape::structure("GetMasterAccountRequest", 2931, 0),           // 905
-    Shape::structure("GetMasterAccountResponse", 2931, 1),          // 906
-    Shape::structure("GetMembersRequest", 2932, 1),                 // 907
-    Shape::structure("GetMembersResponse", 2933, 2),                // 908
+    Shape::structure("GetConfigurationPolicyRequest", 2880, 1), // 887
+    Shape::structure("GetConfigurationPolicyResponse", 2881, 7), // 888
+    Shape::structure("GetConnectorRequest", 2888, 1),  // 889
+    Shape::structure("GetConnectorResponse", 2889, 10), // 890
+    Shape::structure("GetEnabledStandardsRequest", 2899, 4), // 891
+    Shape::structure("GetEnabledStandardsResponse", 2903, 2), // 892
+    Shape::structure("GetFindingAggregatorRequest", 2905, 1), // 893
+    Shape::structure("GetFindingAggregatorResponse", 2906, 4), // 894
+    Shape::structure("GetFindingHistoryRequest", 2910, 5), // 895
+    Shape::structure("GetFindingHistoryResponse", 2915, 2), // 896
+    Shape::structure("GetFindingsRequest", 2917, 4),   // 897
+    Shape::structure("GetFindingsResponse", 2921, 2),  // 898
+    Shape::structure("GetInsightResultsRequest", 2923, 1), // 899
+    Shape::structure("GetInsightResultsResponse", 2924, 1), // 900
+    Shape::structure("GetInsightsRequest", 2925, 3),   // 901
+    Shape::structure("GetInsightsResponse", 2928, 2),  // 902
+    Shape::structure("GetInvitationsCountRequest", 2930, 0), // 903
+    Shape::structure("GetInvitationsCountResponse", 2930, 1), // 904
+    Shape::structure("GetMasterAccountRequest", 2931, 0), // 905
+    Shape::structure("GetMasterAccountResponse", 2931, 1), // 906
+    Shape::structure("GetMembersRequest", 2932, 1),    // 907
+    Shape::structure("GetMembersResponse", 2933, 2),   // 908
     Shape::structure("GetSecurityControlDefinitionRequest", 2935, 1), // 909
     Shape::structure("GetSecurityControlDefinitionResponse", 2936, 1), // 910
-    Shape::structure("HealthIssue", 2937, 2),                       // 911
+    Shape::structure("HealthIssue", 2937, 2),          // 911
     Shape::string(
         "HealthIssueCode",
         &[
@@ -2091,79 +994,69 @@ pub(crate) static SHAPES: [Shape; 1230] = [
         None,
         None,
     ), // 912
-    Shape::list("HealthIssueList", ShapeId(911), None, None),       // 913
-    Shape::structure("IcmpTypeCode", 2939, 2),                      // 914
-    Shape::structure("ImportFindingsError", 2941, 3),               // 915
+    Shape::list("HealthIssueList", ShapeId(911), None, None), // 913
+    Shape::structure("IcmpTypeCode", 2939, 2),         // 914
+    Shape::structure("ImportFindingsError", 2941, 3),  // 915
     Shape::list("ImportFindingsErrorList", ShapeId(915), None, None), // 916
-    Shape::structure("Indicator", 2944, 4),                         // 917
+    Shape::structure("Indicator", 2944, 4),            // 917
     Shape::list("IndicatorsList", ShapeId(917), Some(0), Some(100)), // 918
-    Shape::structure("Insight", 2948, 4),                           // 919
-    Shape::list("InsightList", ShapeId(919), None, None),           // 920
-    Shape::structure("InsightResultValue", 2952, 2),                // 921
+    Shape::structure("Insight", 2948, 4),              // 919
+    Shape::list("InsightList", ShapeId(919), None, None), // 920
+    Shape::structure("InsightResultValue", 2952, 2),   // 921
     Shape::list("InsightResultValueList", ShapeId(921), None, None), // 922
-    Shape::structure("InsightResults", 2954, 3),                    // 923
-    Shape::scalar("Integer", ShapeKind::Integer, None, None),       // 924
-    Shape::structure("IntegerConfigurationOptions", 2957, 3),       // 925
-    Shape::list("IntegerList", ShapeId(924), None, None),           // 926
-    Shape::structure("IntegerListConfigurationOptions", 2960, 4),   // 927
+    Shape::structure("InsightResults", 2954, 3),       // 923
+    Shape::scalar("Integer", ShapeKind::Integer, None, None), // 924
+    Shape::structure("IntegerConfigurationOptions", 2957, 3), // 925
+    Shape::list("IntegerList", ShapeId(924), None, None), // 926
+    Shape::structure("IntegerListConfigurationOptions", 2960, 4), // 927
     Shape::string(
         "IntegrationType",
-        &[
-            "SEND_FINDINGS_TO_SECURITY_HUB",
-            "RECEIVE_FINDINGS_FROM_SECURITY_HUB",
-            "UPDATE_FINDINGS_IN_SECURITY_HUB",
-        ],
+        &["SEND_FINDINGS_TO_SECURITY_HUB", "RECEIVE_FINDINGS_FROM_SECURITY_HUB", "UPDATE_FINDINGS_IN_SECURITY_HUB"],
         None,
         None,
         None,
     ), // 928
-    Shape::list("IntegrationTypeList", ShapeId(928), None, None),   // 929
-    Shape::structure("Invitation", 2964, 4),                        // 930
-    Shape::list("InvitationList", ShapeId(930), None, None),        // 931
-    Shape::structure("InviteMembersRequest", 2968, 1),              // 932
-    Shape::structure("InviteMembersResponse", 2969, 1),             // 933
-    Shape::structure("IpFilter", 2970, 1),                          // 934
-    Shape::list("IpFilterList", ShapeId(934), None, None),          // 935
-    Shape::structure("IpOrganizationDetails", 2971, 4),             // 936
-    Shape::structure("Ipv6CidrBlockAssociation", 2975, 3),          // 937
+    Shape::list("IntegrationTypeList", ShapeId(928), None, None), // 929
+    Shape::structure("Invitation", 2964, 4),           // 930
+    Shape::list("InvitationList", ShapeId(930), None, None), // 931
+    Shape::structure("InviteMembersRequest", 2968, 1), // 932
+    Shape::structure("InviteMembersResponse", 2969, 1), // 933
+    Shape::structure("IpFilter", 2970, 1),             // 934
+    Shape::list("IpFilterList", ShapeId(934), None, None), // 935
+    Shape::structure("IpOrganizationDetails", 2971, 4), // 936
+    Shape::structure("Ipv6CidrBlockAssociation", 2975, 3), // 937
     Shape::list("Ipv6CidrBlockAssociationList", ShapeId(937), None, None), // 938
-    Shape::structure("KeywordFilter", 2978, 1),                     // 939
-    Shape::list("KeywordFilterList", ShapeId(939), None, None),     // 940
-    Shape::structure("ListAutomationRulesRequest", 2979, 2),        // 941
-    Shape::structure("ListAutomationRulesResponse", 2981, 2),       // 942
-    Shape::structure("ListConfigurationPoliciesRequest", 2983, 2),  // 943
+    Shape::structure("KeywordFilter", 2978, 1),        // 939
+    Shape::list("KeywordFilterList", ShapeId(939), None, None), // 940
+    Shape::structure("ListAutomationRulesRequest", 2979, 2), // 941
+    Shape::structure("ListAutomationRulesResponse", 2981, 2), // 942
+    Shape::structure("ListConfigurationPoliciesRequest", 2983, 2), // 943
     Shape::structure("ListConfigurationPoliciesResponse", 2985, 2), // 944
     Shape::structure("ListConfigurationPolicyAssociationsRequest", 2987, 3), // 945
     Shape::structure("ListConfigurationPolicyAssociationsResponse", 2990, 2), // 946
-    Shape::structure("ListConnectorsRequest", 2992, 5),             // 947
-    Shape::structure("ListConnectorsResponse", 2997, 2),            // 948
+    Shape::structure("ListConnectorsRequest", 2992, 5), // 947
+    Shape::structure("ListConnectorsResponse", 2997, 2), // 948
     Shape::structure("ListEnabledProductsForImportRequest", 2999, 2), // 949
     Shape::structure("ListEnabledProductsForImportResponse", 3001, 2), // 950
-    Shape::structure("ListFindingAggregatorsRequest", 3003, 2),     // 951
-    Shape::structure("ListFindingAggregatorsResponse", 3005, 2),    // 952
-    Shape::structure("ListInvitationsRequest", 3007, 2),            // 953
-    Shape::structure("ListInvitationsResponse", 3009, 2),           // 954
-    Shape::structure("ListMembersRequest", 3011, 3),                // 955
-    Shape::structure("ListMembersResponse", 3014, 2),               // 956
+    Shape::structure("ListFindingAggregatorsRequest", 3003, 2), // 951
+    Shape::structure("ListFindingAggregatorsResponse", 3005, 2), // 952
+    Shape::structure("ListInvitationsRequest", 3007, 2), // 953
+    Shape::structure("ListInvitationsResponse", 3009, 2), // 954
+    Shape::structure("ListMembersRequest", 3011, 3),   // 955
+    Shape::structure("ListMembersResponse", 3014, 2),  // 956
     Shape::structure("ListOrganizationAdminAccountsRequest", 3016, 3), // 957
     Shape::structure("ListOrganizationAdminAccountsResponse", 3019, 3), // 958
     Shape::structure("ListSecurityControlDefinitionsRequest", 3022, 4), // 959
     Shape::structure("ListSecurityControlDefinitionsResponse", 3026, 2), // 960
     Shape::structure("ListStandardsControlAssociationsRequest", 3028, 3), // 961
     Shape::structure("ListStandardsControlAssociationsResponse", 3031, 2), // 962
-    Shape::structure("ListTagsForResourceRequest", 3033, 1),        // 963
-    Shape::structure("ListTagsForResourceResponse", 3034, 1),       // 964
-    Shape::structure("LoadBalancerState", 3035, 2),                 // 965
-    Shape::scalar("Long", ShapeKind::Long, None, None),             // 966
-    Shape::structure("Malware", 3037, 4),                           // 967
-    Shape::list("MalwareList", ShapeId(967), None, None),           // 968
-    Shape::string(
-        "MalwareState",
-        &["OBSERVED", "REMOVAL_FAILED", "REMOVED"],
-        None,
-        None,
-        None,
-    ), // 969
+    Shape::structure("ListTagsForResourceRequest", 3033, 1), // 963
+    Shape::structure("ListTagsForResourceResponse", 3034, 1), // 964
+    Shape::structure("LoadBalancerState", 3035, 2),    // 965
+    Shape::scalar("Long", ShapeKind::Long, None, None), // 966
+    Shape::structure("Malware", 3037, 4),              // 967
+    Shape::list("MalwareList", ShapeId(967), None, None), // 968
+    Shape::string("MalwareState", &["OBSERVED", "REMOVAL_FAILED", "REMOVED"], None, None, None), // 969
     Shape::string(
         "MalwareType",
         &[
@@ -2187,393 +1080,187 @@ pub(crate) static SHAPES: [Shape; 1230] = [
         None,
         None,
     ), // 970
-    Shape::structure("MapFilter", 3041, 3),                         // 971
-    Shape::string(
-        "MapFilterComparison",
-        &["EQUALS", "NOT_EQUALS", "CONTAINS", "NOT_CONTAINS"],
-        None,
-        None,
-        None,
-    ), // 972
-    Shape::list("MapFilterList", ShapeId(971), None, None),         // 973
+    Shape::structure("MapFilter", 3041, 3),            // 971
+    Shape::string("MapFilterComparison", &["EQUALS", "NOT_EQUALS", "CONTAINS", "NOT_CONTAINS"], None, None, None), // 972
+    Shape::list("MapFilterList", ShapeId(971), None, None), // 973
     Shape::scalar("MaxResults", ShapeKind::Integer, Some(1), Some(100)), // 974
-    Shape::structure("Member", 3044, 7),                            // 975
-    Shape::list("MemberList", ShapeId(975), None, None),            // 976
-    Shape::structure("Network", 3051, 12),                          // 977
-    Shape::structure("NetworkAutonomousSystem", 3063, 2),           // 978
-    Shape::structure("NetworkConnection", 3065, 1),                 // 979
-    Shape::structure("NetworkConnectionAction", 3066, 6),           // 980
+    Shape::structure("Member", 3044, 7),                    // 975
+    Shape::list("MemberList", ShapeId(975), None, None),    // 976
+    Shape::structure("Network", 3051, 12),                  // 977
+    Shape::structure("NetworkAutonomousSystem", 3063, 2),   // 978
+    Shape::structure("NetworkConnection", 3065, 1),         // 979
+    Shape::structure("NetworkConnectionAction", 3066, 6),   // 980
     Shape::string("NetworkDirection", &["IN", "OUT"], None, None, None), // 981
-    Shape::structure("NetworkEndpoint", 3072, 7),                   // 982
+    Shape::structure("NetworkEndpoint", 3072, 7),           // 982
     Shape::list("NetworkEndpointsList", ShapeId(982), Some(0), Some(10)), // 983
-    Shape::structure("NetworkGeoLocation", 3079, 4),                // 984
-    Shape::structure("NetworkHeader", 3083, 3),                     // 985
-    Shape::structure("NetworkPathComponent", 3086, 4),              // 986
-    Shape::structure("NetworkPathComponentDetails", 3090, 2),       // 987
-    Shape::list("NetworkPathList", ShapeId(986), None, None),       // 988
-    Shape::string("NextToken", &[], None, None, None),              // 989
+    Shape::structure("NetworkGeoLocation", 3079, 4),        // 984
+    Shape::structure("NetworkHeader", 3083, 3),             // 985
+    Shape::structure("NetworkPathComponent", 3086, 4),      // 986
+    Shape::structure("NetworkPathComponentDetails", 3090, 2), // 987
+    Shape::list("NetworkPathList", ShapeId(986), None, None), // 988
+    Shape::string("NextToken", &[], None, None, None),      // 989
     Shape::string("NonEmptyString", &[], None, None, Some(".*\\S.*")), // 990
-    Shape::list("NonEmptyStringList", ShapeId(990), None, None),    // 991
-    Shape::structure("Note", 3092, 3),                              // 992
-    Shape::structure("NoteUpdate", 3095, 2),                        // 993
-    Shape::structure("NumberFilter", 3097, 5),                      // 994
-    Shape::list("NumberFilterList", ShapeId(994), None, None),      // 995
-    Shape::structure("Occurrences", 3102, 5),                       // 996
-    Shape::structure("OrganizationConfiguration", 3107, 3),         // 997
-    Shape::string(
-        "OrganizationConfigurationConfigurationType",
-        &["CENTRAL", "LOCAL"],
-        None,
-        None,
-        None,
-    ), // 998
-    Shape::string(
-        "OrganizationConfigurationStatus",
-        &["PENDING", "ENABLED", "FAILED", "DISABLED"],
-        None,
-        None,
-        None,
-    ), // 999
-    Shape::structure("Page", 3110, 3),                              // 1000
-    Shape::list("Pages", ShapeId(1000), None, None),                // 1001
-    Shape::structure("ParameterConfiguration", 3113, 2),            // 1002
-    Shape::structure("ParameterDefinition", 3115, 2),               // 1003
-    Shape::map(
-        "ParameterDefinitions",
-        ShapeId(990),
-        ShapeId(1003),
-        None,
-        None,
-    ), // 1004
-    Shape::union("ParameterValue", 3117, 8),                        // 1005
-    Shape::string(
-        "ParameterValueType",
-        &["DEFAULT", "CUSTOM"],
-        None,
-        None,
-        None,
-    ), // 1006
-    Shape::map("Parameters", ShapeId(990), ShapeId(1002), None, None), // 1007
+    Shape::list("NonEmptyStringList", ShapeId(990), None, None), // 991
+    Shape::structure("Note", 3092, 3),                      // 992
+    Shape::structure("NoteUpdate", 3095, 2),                // 993
+    Shape::structure("NumberFilter", 3097, 5),              // 994
+    Shape::list("NumberFilterList", ShapeId(994), None, None), // 995
+    Shape::structure("Occurrences", 3102, 5),               // 996
+    Shape::structure("OrganizationConfiguration", 3107, 3), // 997
+    Shape::string("OrganizationConfigurationConfigurationType", &["CENTRAL", "LOCAL"], None, None, None), // 998
+    Shape::string("OrganizationConfigurationStatus", &["PENDING", "ENABLED", "FAILED", "DISABLED"], None, None, None), // 999
+    Shape::structure("Page", 3110, 3),                                           // 1000
+    Shape::list("Pages", ShapeId(1000), None, None),                             // 1001
+    Shape::structure("ParameterConfiguration", 3113, 2),                         // 1002
+    Shape::structure("ParameterDefinition", 3115, 2),                            // 1003
+    Shape::map("ParameterDefinitions", ShapeId(990), ShapeId(1003), None, None), // 1004
+    Shape::union("ParameterValue", 3117, 8),                                     // 1005
+    Shape::string("ParameterValueType", &["DEFAULT", "CUSTOM"], None, None, None), // 1006
+    Shape::map("Parameters", ShapeId(990), ShapeId(1002), None, None),           // 1007
     Shape::string(
         "Partition",
-        &[
-            "aws",
-            "aws-cn",
-            "aws-us-gov",
-            "aws-us-iso",
-            "aws-us-iso-b",
-            "AzureCloud",
-        ],
+        &["aws", "aws-cn", "aws-us-gov", "aws-us-iso", "aws-us-iso-b", "AzureCloud"],
         None,
         None,
         None,
     ), // 1008
-    Shape::structure("PatchSummary", 3125, 11),                     // 1009
-    Shape::union("Policy", 3136, 1),                                // 1010
-    Shape::structure("PortProbeAction", 3137, 2),                   // 1011
-    Shape::structure("PortProbeDetail", 3139, 3),                   // 1012
-    Shape::list("PortProbeDetailList", ShapeId(1012), None, None),  // 1013
-    Shape::structure("PortRange", 3142, 2),                         // 1014
-    Shape::structure("PortRangeFromTo", 3144, 2),                   // 1015
-    Shape::list("PortRangeList", ShapeId(1014), None, None),        // 1016
-    Shape::structure("ProcessDetails", 3146, 6),                    // 1017
-    Shape::structure("Product", 3152, 9),                           // 1018
-    Shape::list("ProductSubscriptionArnList", ShapeId(990), None, None), // 1019
-    Shape::list("ProductsList", ShapeId(1018), None, None),         // 1020
-    Shape::structure("PropagatingVgwSetDetails", 3161, 1),          // 1021
-    Shape::list("PropagatingVgwSetList", ShapeId(1021), None, None), // 1022
-    Shape::structure("Range", 3162, 3),                             // 1023
-    Shape::list("Ranges", ShapeId(1023), None, None),               // 1024
-    Shape::scalar("RatioScale", ShapeKind::Integer, Some(0), Some(100)), // 1025
-    Shape::structure("Recommendation", 3165, 2),                    // 1026
-    Shape::structure("Record", 3167, 2),                            // 1027
-    Shape::string("RecordState", &["ACTIVE", "ARCHIVED"], None, None, None), // 1028
-    Shape::list("Records", ShapeId(1027), None, None),              // 1029
-    Shape::string(
-        "RegionAvailabilityStatus",
-        &["AVAILABLE", "UNAVAILABLE"],
-        None,
-        None,
-        None,
-    ), // 1030
-    Shape::structure("RelatedFinding", 3169, 2),                    // 1031
-    Shape::list("RelatedFindingList", ShapeId(1031), None, None),   // 1032
-    Shape::list("RelatedRequirementsList", ShapeId(990), None, None), // 1033
-    Shape::structure("Remediation", 3171, 1),                       // 1034
-    Shape::structure("Resource", 3172, 12),                         // 1035
-    Shape::string(
-        "ResourceArn",
-        &[],
-        None,
-        None,
-        Some("^arn:aws:securityhub:.*"),
-    ), // 1036
-    Shape::structure("ResourceDetails", 3184, 102),                 // 1037
-    Shape::list("ResourceList", ShapeId(1035), None, None),         // 1038
-    Shape::structure("ResourceOwner", 3286, 2),                     // 1039
-    Shape::structure("ResourceOwnerAccount", 3288, 1),              // 1040
-    Shape::structure("ResourceOwnerOrg", 3289, 1),                  // 1041
-    Shape::structure("Result", 3290, 2),                            // 1042
-    Shape::list("ResultList", ShapeId(1042), None, None),           // 1043
-    Shape::structure("RouteSetDetails", 3292, 16),                  // 1044
-    Shape::list("RouteSetList", ShapeId(1044), None, None),         // 1045
-    Shape::structure("RuleGroupDetails", 3308, 2),                  // 1046
-    Shape::structure("RuleGroupSource", 3310, 4),                   // 1047
-    Shape::structure("RuleGroupSourceCustomActionsDetails", 3314, 2), // 1048
-    Shape::list(
-        "RuleGroupSourceCustomActionsList",
-        ShapeId(1048),
-        None,
-        None,
-    ), // 1049
-    Shape::structure("RuleGroupSourceListDetails", 3316, 3),        // 1050
-    Shape::structure("RuleGroupSourceStatefulRulesDetails", 3319, 3), // 1051
-    Shape::structure("RuleGroupSourceStatefulRulesHeaderDetails", 3322, 6), // 1052
-    Shape::list(
-        "RuleGroupSourceStatefulRulesList",
-        ShapeId(1051),
-        None,
-        None,
-    ), // 1053
-    Shape::structure("RuleGroupSourceStatefulRulesOptionsDetails", 3328, 2), // 1054
-    Shape::list(
-        "RuleGroupSourceStatefulRulesOptionsList",
-        ShapeId(1054),
-        None,
-        None,
-    ), // 1055
-    Shape::list(
-        "RuleGroupSourceStatefulRulesRuleOptionsSettingsList",
-        ShapeId(990),
-        None,
-        None,
-    ), // 1056
-    Shape::structure("RuleGroupSourceStatelessRuleDefinition", 3330, 2), // 1057
-    Shape::structure("RuleGroupSourceStatelessRuleMatchAttributes", 3332, 6), // 1058
-    Shape::structure(
-        "RuleGroupSourceStatelessRuleMatchAttributesDestinationPorts",
-        3338,
-        2,
-    ), // 1059
-    Shape::list(
-        "RuleGroupSourceStatelessRuleMatchAttributesDestinationPortsList",
-        ShapeId(1059),
-        None,
-        None,
-    ), // 1060
-    Shape::structure(
-        "RuleGroupSourceStatelessRuleMatchAttributesDestinations",
-        3340,
-        1,
-    ), // 1061
-    Shape::list(
-        "RuleGroupSourceStatelessRuleMatchAttributesDestinationsList",
-        ShapeId(1061),
-        None,
-        None,
-    ), // 1062
-    Shape::list(
-        "RuleGroupSourceStatelessRuleMatchAttributesProtocolsList",
-        ShapeId(924),
-        None,
-        None,
-    ), // 1063
-    Shape::structure(
-        "RuleGroupSourceStatelessRuleMatchAttributesSourcePorts",
-        3341,
-        2,
-    ), // 1064
-    Shape::list(
-        "RuleGroupSourceStatelessRuleMatchAttributesSourcePortsList",
-        ShapeId(1064),
-        None,
-        None,
-    ), // 1065
-    Shape::structure(
-        "RuleGroupSourceStatelessRuleMatchAttributesSources",
-        3343,
-        1,
-    ), // 1066
-    Shape::list(
-        "RuleGroupSourceStatelessRuleMatchAttributesSourcesList",
-        ShapeId(1066),
-        None,
-        None,
-    ), // 1067
-    Shape::structure(
-        "RuleGroupSourceStatelessRuleMatchAttributesTcpFlags",
-        3344,
-        2,
-    ), // 1068
-    Shape::list(
-        "RuleGroupSourceStatelessRuleMatchAttributesTcpFlagsList",
-        ShapeId(1068),
-        None,
-        None,
-    ), // 1069
-    Shape::structure(
-        "RuleGroupSourceStatelessRulesAndCustomActionsDetails",
-        3346,
-        2,
-    ), // 1070
-    Shape::structure("RuleGroupSourceStatelessRulesDetails", 3348, 2), // 1071
-    Shape::list(
-        "RuleGroupSourceStatelessRulesList",
-        ShapeId(1071),
-        None,
-        None,
-    ), // 1072
-    Shape::structure("RuleGroupVariables", 3350, 2),                // 1073
-    Shape::structure("RuleGroupVariablesIpSetsDetails", 3352, 1),   // 1074
-    Shape::structure("RuleGroupVariablesPortSetsDetails", 3353, 1), // 1075
-    Shape::scalar("RuleOrderValue", ShapeKind::Integer, Some(1), Some(1000)), // 1076
-    Shape::string("RuleStatus", &["ENABLED", "DISABLED"], None, None, None), // 1077
-    Shape::string("ScopeType", &["TENANT", "SUBSCRIPTION"], None, None, None), // 1078
-    Shape::list("ScopeValueList", ShapeId(990), Some(0), Some(100)), // 1079
-    Shape::structure("SecurityControl", 3354, 11),                  // 1080
-    Shape::structure("SecurityControlCustomParameter", 3365, 2),    // 1081
-    Shape::list(
-        "SecurityControlCustomParametersList",
-        ShapeId(1081),
-        None,
-        None,
-    ), // 1082
-    Shape::structure("SecurityControlDefinition", 3367, 9),         // 1083
-    Shape::list("SecurityControlDefinitions", ShapeId(1083), None, None), // 1084
-    Shape::structure("SecurityControlParameter", 3376, 2),          // 1085
-    Shape::list("SecurityControlParametersList", ShapeId(1085), None, None), // 1086
+    Shape::structure("PatchSummary", 3125, 11),                                  // 1009
+    Shape::union("Policy", 3136, 1),                                             // 1010
+    Shape::structure("PortProbeAction", 3137, 2),                                // 1011
+    Shape::structure("PortProbeDetail", 3139, 3),                                // 1012
+    Shape::list("PortProbeDetailList", ShapeId(1012), None, None),               // 1013
+    Shape::structure("PortRange", 3142, 2),                                      // 1014
+    Shape::structure("PortRangeFromTo", 3144, 2),                                // 1015
+    Shape::list("PortRangeList", ShapeId(1014), None, None),                     // 1016
+    Shape::structure("ProcessDetails", 3146, 6),                                 // 1017
+    Shape::structure("Product", 3152, 9),                                        // 1018
+    Shape::list("ProductSubscriptionArnList", ShapeId(990), None, None),         // 1019
+    Shape::list("ProductsList", ShapeId(1018), None, None),                      // 1020
+    Shape::structure("PropagatingVgwSetDetails", 3161, 1),                       // 1021
+    Shape::list("PropagatingVgwSetList", ShapeId(1021), None, None),             // 1022
+    Shape::structure("Range", 3162, 3),                                          // 1023
+    Shape::list("Ranges", ShapeId(1023), None, None),                            // 1024
+    Shape::scalar("RatioScale", ShapeKind::Integer, Some(0), Some(100)),         // 1025
+    Shape::structure("Recommendation", 3165, 2),                                 // 1026
+    Shape::structure("Record", 3167, 2),                                         // 1027
+    Shape::string("RecordState", &["ACTIVE", "ARCHIVED"], None, None, None),     // 1028
+    Shape::list("Records", ShapeId(1027), None, None),                           // 1029
+    Shape::string("RegionAvailabilityStatus", &["AVAILABLE", "UNAVAILABLE"], None, None, None), // 1030
+    Shape::structure("RelatedFinding", 3169, 2),                                 // 1031
+    Shape::list("RelatedFindingList", ShapeId(1031), None, None),                // 1032
+    Shape::list("RelatedRequirementsList", ShapeId(990), None, None),            // 1033
+    Shape::structure("Remediation", 3171, 1),                                    // 1034
+    Shape::structure("Resource", 3172, 12),                                      // 1035
+    Shape::string("ResourceArn", &[], None, None, Some("^arn:aws:securityhub:.*")), // 1036
+    Shape::structure("ResourceDetails", 3184, 102),                              // 1037
+    Shape::list("ResourceList", ShapeId(1035), None, None),                      // 1038
+    Shape::structure("ResourceOwner", 3286, 2),                                  // 1039
+    Shape::structure("ResourceOwnerAccount", 3288, 1),                           // 1040
+    Shape::structure("ResourceOwnerOrg", 3289, 1),                               // 1041
+    Shape::structure("Result", 3290, 2),                                         // 1042
+    Shape::list("ResultList", ShapeId(1042), None, None),                        // 1043
+    Shape::structure("RouteSetDetails", 3292, 16),                               // 1044
+    Shape::list("RouteSetList", ShapeId(1044), None, None),                      // 1045
+    Shape::structure("RuleGroupDetails", 3308, 2),                               // 1046
+    Shape::structure("RuleGroupSource", 3310, 4),                                // 1047
+    Shape::structure("RuleGroupSourceCustomActionsDetails", 3314, 2),            // 1048
+    Shape::list("RuleGroupSourceCustomActionsList", ShapeId(1048), None, None),  // 1049
+    Shape::structure("RuleGroupSourceListDetails", 3316, 3),                     // 1050
+    Shape::structure("RuleGroupSourceStatefulRulesDetails", 3319, 3),            // 1051
+    Shape::structure("RuleGroupSourceStatefulRulesHeaderDetails", 3322, 6),      // 1052
+    Shape::list("RuleGroupSourceStatefulRulesList", ShapeId(1051), None, None),  // 1053
+    Shape::structure("RuleGroupSourceStatefulRulesOptionsDetails", 3328, 2),     // 1054
+    Shape::list("RuleGroupSourceStatefulRulesOptionsList", ShapeId(1054), None, None), // 1055
+    Shape::list("RuleGroupSourceStatefulRulesRuleOptionsSettingsList", ShapeId(990), None, None), // 1056
+    Shape::structure("RuleGroupSourceStatelessRuleDefinition", 3330, 2),         // 1057
+    Shape::structure("RuleGroupSourceStatelessRuleMatchAttributes", 3332, 6),    // 1058
+    Shape::structure("RuleGroupSourceStatelessRuleMatchAttributesDestinationPorts", 3338, 2), // 1059
+    Shape::list("RuleGroupSourceStatelessRuleMatchAttributesDestinationPortsList", ShapeId(1059), None, None), // 1060
+    Shape::structure("RuleGroupSourceStatelessRuleMatchAttributesDestinations", 3340, 1), // 1061
+    Shape::list("RuleGroupSourceStatelessRuleMatchAttributesDestinationsList", ShapeId(1061), None, None), // 1062
+    Shape::list("RuleGroupSourceStatelessRuleMatchAttributesProtocolsList", ShapeId(924), None, None), // 1063
+    Shape::structure("RuleGroupSourceStatelessRuleMatchAttributesSourcePorts", 3341, 2), // 1064
+    Shape::list("RuleGroupSourceStatelessRuleMatchAttributesSourcePortsList", ShapeId(1064), None, None), // 1065
+    Shape::structure("RuleGroupSourceStatelessRuleMatchAttributesSources", 3343, 1), // 1066
+    Shape::list("RuleGroupSourceStatelessRuleMatchAttributesSourcesList", ShapeId(1066), None, None), // 1067
+    Shape::structure("RuleGroupSourceStatelessRuleMatchAttributesTcpFlags", 3344, 2), // 1068
+    Shape::list("RuleGroupSourceStatelessRuleMatchAttributesTcpFlagsList", ShapeId(1068), None, None), // 1069
+    Shape::structure("RuleGroupSourceStatelessRulesAndCustomActionsDetails", 3346, 2), // 1070
+    Shape::structure("RuleGroupSourceStatelessRulesDetails", 3348, 2),           // 1071
+    Shape::list("RuleGroupSourceStatelessRulesList", ShapeId(1071), None, None), // 1072
+    Shape::structure("RuleGroupVariables", 3350, 2),                             // 1073
+    Shape::structure("RuleGroupVariablesIpSetsDetails", 3352, 1),                // 1074
+    Shape::structure("RuleGroupVariablesPortSetsDetails", 3353, 1),              // 1075
+    Shape::scalar("RuleOrderValue", ShapeKind::Integer, Some(1), Some(1000)),    // 1076
+    Shape::string("RuleStatus", &["ENABLED", "DISABLED"], None, None, None),     // 1077
+    Shape::string("ScopeType", &["TENANT", "SUBSCRIPTION"], None, None, None),   // 1078
+    Shape::list("ScopeValueList", ShapeId(990), Some(0), Some(100)),             // 1079
+    Shape::structure("SecurityControl", 3354, 11),                               // 1080
+    Shape::structure("SecurityControlCustomParameter", 3365, 2),                 // 1081
+    Shape::list("SecurityControlCustomParametersList", ShapeId(1081), None, None), // 1082
+    Shape::structure("SecurityControlDefinition", 3367, 9),                      // 1083
+    Shape::list("SecurityControlDefinitions", ShapeId(1083), None, None),        // 1084
+    Shape::structure("SecurityControlParameter", 3376, 2),                       // 1085
+    Shape::list("SecurityControlParametersList", ShapeId(1085), None, None),     // 1086
     Shape::string("SecurityControlProperty", &["Parameters"], None, None, None), // 1087
-    Shape::list("SecurityControls", ShapeId(1080), None, None),     // 1088
-    Shape::structure("SecurityControlsConfiguration", 3378, 3),     // 1089
-    Shape::string(
-        "SecurityControlsProvider",
-        &["AWS", "Azure", "GCP"],
-        None,
-        None,
-        None,
-    ), // 1090
-    Shape::list("SecurityControlsProviders", ShapeId(1090), None, None), // 1091
-    Shape::list("SecurityGroups", ShapeId(990), None, None),        // 1092
-    Shape::string(
-        "SecurityHubFeature",
-        &["SecurityHub", "SecurityHubV2"],
-        None,
-        None,
-        None,
-    ), // 1093
-    Shape::structure("SecurityHubPolicy", 3381, 3),                 // 1094
-    Shape::structure("SensitiveDataDetections", 3384, 3),           // 1095
-    Shape::list("SensitiveDataDetectionsList", ShapeId(1095), None, None), // 1096
-    Shape::structure("SensitiveDataResult", 3387, 3),               // 1097
-    Shape::list("SensitiveDataResultList", ShapeId(1097), None, None), // 1098
-    Shape::structure("Sequence", 3390, 5),                          // 1099
-    Shape::structure("Severity", 3395, 4),                          // 1100
-    Shape::string(
-        "SeverityLabel",
-        &["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"],
-        None,
-        None,
-        None,
-    ), // 1101
-    Shape::string(
-        "SeverityRating",
-        &["LOW", "MEDIUM", "HIGH", "CRITICAL"],
-        None,
-        None,
-        None,
-    ), // 1102
-    Shape::structure("SeverityUpdate", 3399, 3),                    // 1103
-    Shape::structure("Signal", 3402, 15),                           // 1104
-    Shape::list("SignalsList", ShapeId(1104), Some(1), Some(100)),  // 1105
-    Shape::scalar("SizeBytes", ShapeKind::Long, None, None),        // 1106
-    Shape::structure("SoftwarePackage", 3417, 11),                  // 1107
-    Shape::list("SoftwarePackageList", ShapeId(1107), None, None),  // 1108
-    Shape::list("SortCriteria", ShapeId(1110), None, None),         // 1109
-    Shape::structure("SortCriterion", 3428, 2),                     // 1110
-    Shape::string("SortOrder", &["asc", "desc"], None, None, None), // 1111
-    Shape::structure("Standard", 3430, 6),                          // 1112
-    Shape::list("Standards", ShapeId(1112), None, None),            // 1113
-    Shape::structure("StandardsControl", 3436, 10),                 // 1114
-    Shape::list("StandardsControlArnList", ShapeId(990), None, None), // 1115
-    Shape::structure("StandardsControlAssociationDetail", 3446, 10), // 1116
-    Shape::list(
-        "StandardsControlAssociationDetails",
-        ShapeId(1116),
-        None,
-        None,
-    ), // 1117
-    Shape::structure("StandardsControlAssociationId", 3456, 2),     // 1118
-    Shape::list("StandardsControlAssociationIds", ShapeId(1118), None, None), // 1119
-    Shape::list(
-        "StandardsControlAssociationSummaries",
-        ShapeId(1121),
-        None,
-        None,
-    ), // 1120
-    Shape::structure("StandardsControlAssociationSummary", 3458, 9), // 1121
-    Shape::structure("StandardsControlAssociationUpdate", 3467, 4), // 1122
-    Shape::list(
-        "StandardsControlAssociationUpdates",
-        ShapeId(1122),
-        None,
-        None,
-    ), // 1123
-    Shape::list("StandardsControls", ShapeId(1114), None, None),    // 1124
-    Shape::string(
-        "StandardsControlsUpdatable",
-        &["READY_FOR_UPDATES", "NOT_READY_FOR_UPDATES"],
-        None,
-        None,
-        None,
-    ), // 1125
-    Shape::map(
-        "StandardsInputParameterMap",
-        ShapeId(990),
-        ShapeId(990),
-        None,
-        None,
-    ), // 1126
-    Shape::structure("StandardsManagedBy", 3471, 2),                // 1127
-    Shape::string(
-        "StandardsProvider",
-        &["AWS", "Azure", "GCP"],
-        None,
-        None,
-        None,
-    ), // 1128
-    Shape::list("StandardsProviders", ShapeId(1128), None, None),   // 1129
-    Shape::string(
-        "StandardsStatus",
-        &["PENDING", "READY", "FAILED", "DELETING", "INCOMPLETE"],
-        None,
-        None,
-        None,
-    ), // 1130
-    Shape::structure("StandardsStatusReason", 3473, 1),             // 1131
-    Shape::structure("StandardsSubscription", 3474, 7),             // 1132
+    Shape::list("SecurityControls", ShapeId(1080), None, None),                  // 1088
+    Shape::structure("SecurityControlsConfiguration", 3378, 3),                  // 1089
+    Shape::string("SecurityControlsProvider", &["AWS", "Azure", "GCP"], None, None, None), // 1090
+    Shape::list("SecurityControlsProviders", ShapeId(1090), None, None),         // 1091
+    Shape::list("SecurityGroups", ShapeId(990), None, None),                     // 1092
+    Shape::string("SecurityHubFeature", &["SecurityHub", "SecurityHubV2"], None, None, None), // 1093
+    Shape::structure("SecurityHubPolicy", 3381, 3),                              // 1094
+    Shape::structure("SensitiveDataDetections", 3384, 3),                        // 1095
+    Shape::list("SensitiveDataDetectionsList", ShapeId(1095), None, None),       // 1096
+    Shape::structure("SensitiveDataResult", 3387, 3),                            // 1097
+    Shape::list("SensitiveDataResultList", ShapeId(1097), None, None),           // 1098
+    Shape::structure("Sequence", 3390, 5),                                       // 1099
+    Shape::structure("Severity", 3395, 4),                                       // 1100
+    Shape::string("SeverityLabel", &["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"], None, None, None), // 1101
+    Shape::string("SeverityRating", &["LOW", "MEDIUM", "HIGH", "CRITICAL"], None, None, None), // 1102
+    Shape::structure("SeverityUpdate", 3399, 3),                                 // 1103
+    Shape::structure("Signal", 3402, 15),                                        // 1104
+    Shape::list("SignalsList", ShapeId(1104), Some(1), Some(100)),               // 1105
+    Shape::scalar("SizeBytes", ShapeKind::Long, None, None),                     // 1106
+    Shape::structure("SoftwarePackage", 3417, 11),                               // 1107
+    Shape::list("SoftwarePackageList", ShapeId(1107), None, None),               // 1108
+    Shape::list("SortCriteria", ShapeId(1110), None, None),                      // 1109
+    Shape::structure("SortCriterion", 3428, 2),                                  // 1110
+    Shape::string("SortOrder", &["asc", "desc"], None, None, None),              // 1111
+    Shape::structure("Standard", 3430, 6),                                       // 1112
+    Shape::list("Standards", ShapeId(1112), None, None),                         // 1113
+    Shape::structure("StandardsControl", 3436, 10),                              // 1114
+    Shape::list("StandardsControlArnList", ShapeId(990), None, None),            // 1115
+    Shape::structure("StandardsControlAssociationDetail", 3446, 10),             // 1116
+    Shape::list("StandardsControlAssociationDetails", ShapeId(1116), None, None), // 1117
+    Shape::structure("StandardsControlAssociationId", 3456, 2),                  // 1118
+    Shape::list("StandardsControlAssociationIds", ShapeId(1118), None, None),    // 1119
+    Shape::list("StandardsControlAssociationSummaries", ShapeId(1121), None, None), // 1120
+    Shape::structure("StandardsControlAssociationSummary", 3458, 9),             // 1121
+    Shape::structure("StandardsControlAssociationUpdate", 3467, 4),              // 1122
+    Shape::list("StandardsControlAssociationUpdates", ShapeId(1122), None, None), // 1123
+    Shape::list("StandardsControls", ShapeId(1114), None, None),                 // 1124
+    Shape::string("StandardsControlsUpdatable", &["READY_FOR_UPDATES", "NOT_READY_FOR_UPDATES"], None, None, None), // 1125
+    Shape::map("StandardsInputParameterMap", ShapeId(990), ShapeId(990), None, None), // 1126
+    Shape::structure("StandardsManagedBy", 3471, 2),                                  // 1127
+    Shape::string("StandardsProvider", &["AWS", "Azure", "GCP"], None, None, None),   // 1128
+    Shape::list("StandardsProviders", ShapeId(1128), None, None),                     // 1129
+    Shape::string("StandardsStatus", &["PENDING", "READY", "FAILED", "DELETING", "INCOMPLETE"], None, None, None), // 1130
+    Shape::structure("StandardsStatusReason", 3473, 1), // 1131
+    Shape::structure("StandardsSubscription", 3474, 7), // 1132
     Shape::list("StandardsSubscriptionArns", ShapeId(990), Some(1), Some(25)), // 1133
-    Shape::structure("StandardsSubscriptionRequest", 3481, 2),      // 1134
-    Shape::list(
-        "StandardsSubscriptionRequests",
-        ShapeId(1134),
-        Some(1),
-        Some(25),
-    ), // 1135
+    Shape::structure("StandardsSubscriptionRequest", 3481, 2), // 1134
+    Shape::list("StandardsSubscriptionRequests", ShapeId(1134), Some(1), Some(25)), // 1135
     Shape::list("StandardsSubscriptions", ShapeId(1132), None, None), // 1136
     Shape::structure("StartConfigurationPolicyAssociationRequest", 3483, 2), // 1137
     Shape::structure("StartConfigurationPolicyAssociationResponse", 3485, 7), // 1138
     Shape::structure("StartConfigurationPolicyDisassociationRequest", 3492, 2), // 1139
     Shape::structure("StartConfigurationPolicyDisassociationResponse", 3494, 0), // 1140
-    Shape::structure("StatelessCustomActionDefinition", 3494, 1),   // 1141
+    Shape::structure("StatelessCustomActionDefinition", 3494, 1), // 1141
     Shape::structure("StatelessCustomPublishMetricAction", 3495, 1), // 1142
     Shape::structure("StatelessCustomPublishMetricActionDimension", 3496, 1), // 1143
-    Shape::list(
-        "StatelessCustomPublishMetricActionDimensionsList",
-        ShapeId(1143),
-        None,
-        None,
-    ), // 1144
-    Shape::structure("StatusReason", 3497, 2),                      // 1145
+    Shape::list("StatelessCustomPublishMetricActionDimensionsList", ShapeId(1143), None, None), // 1144
+    Shape::structure("StatusReason", 3497, 2),          // 1145
     Shape::string(
         "StatusReasonCode",
         &[
@@ -2586,59 +1273,32 @@ pub(crate) static SHAPES: [Shape; 1230] = [
         None,
         None,
     ), // 1146
-    Shape::list("StatusReasonsList", ShapeId(1145), None, None),    // 1147
-    Shape::structure("StringConfigurationOptions", 3499, 3),        // 1148
-    Shape::structure("StringFilter", 3502, 2),                      // 1149
+    Shape::list("StatusReasonsList", ShapeId(1145), None, None), // 1147
+    Shape::structure("StringConfigurationOptions", 3499, 3), // 1148
+    Shape::structure("StringFilter", 3502, 2),          // 1149
     Shape::string(
         "StringFilterComparison",
-        &[
-            "EQUALS",
-            "PREFIX",
-            "NOT_EQUALS",
-            "PREFIX_NOT_EQUALS",
-            "CONTAINS",
-            "NOT_CONTAINS",
-            "CONTAINS_WORD",
-        ],
+        &["EQUALS", "PREFIX", "NOT_EQUALS", "PREFIX_NOT_EQUALS", "CONTAINS", "NOT_CONTAINS", "CONTAINS_WORD"],
         None,
         None,
         None,
     ), // 1150
-    Shape::list("StringFilterList", ShapeId(1149), None, None),     // 1151
-    Shape::list("StringList", ShapeId(990), None, None),            // 1152
-    Shape::structure("StringListConfigurationOptions", 3504, 4),    // 1153
-    Shape::string(
-        "TagKey",
-        &[],
-        Some(1),
-        Some(128),
-        Some("^(?!aws:)[a-zA-Z+-=._:/]+$"),
-    ), // 1154
-    Shape::list("TagKeyList", ShapeId(1154), Some(1), Some(50)),    // 1155
+    Shape::list("StringFilterList", ShapeId(1149), None, None), // 1151
+    Shape::list("StringList", ShapeId(990), None, None), // 1152
+    Shape::structure("StringListConfigurationOptions", 3504, 4), // 1153
+    Shape::string("TagKey", &[], Some(1), Some(128), Some("^(?!aws:)[a-zA-Z+-=._:/]+$")), // 1154
+    Shape::list("TagKeyList", ShapeId(1154), Some(1), Some(50)), // 1155
     Shape::map("TagMap", ShapeId(1154), ShapeId(1159), Some(1), Some(50)), // 1156
-    Shape::structure("TagResourceRequest", 3508, 2),                // 1157
-    Shape::structure("TagResourceResponse", 3510, 0),               // 1158
-    Shape::string("TagValue", &[], None, Some(256), None),          // 1159
-    Shape::union("Target", 3510, 3),                                // 1160
-    Shape::string(
-        "TargetType",
-        &["ACCOUNT", "ORGANIZATIONAL_UNIT", "ROOT"],
-        None,
-        None,
-        None,
-    ), // 1161
-    Shape::structure("Threat", 3513, 4),                            // 1162
-    Shape::structure("ThreatIntelIndicator", 3517, 6),              // 1163
+    Shape::structure("TagResourceRequest", 3508, 2),    // 1157
+    Shape::structure("TagResourceResponse", 3510, 0),   // 1158
+    Shape::string("TagValue", &[], None, Some(256), None), // 1159
+    Shape::union("Target", 3510, 3),                    // 1160
+    Shape::string("TargetType", &["ACCOUNT", "ORGANIZATIONAL_UNIT", "ROOT"], None, None, None), // 1161
+    Shape::structure("Threat", 3513, 4),                // 1162
+    Shape::structure("ThreatIntelIndicator", 3517, 6),  // 1163
     Shape::string(
         "ThreatIntelIndicatorCategory",
-        &[
-            "BACKDOOR",
-            "CARD_STEALER",
-            "COMMAND_AND_CONTROL",
-            "DROP_SITE",
-            "EXPLOIT_SITE",
-            "KEYLOGGER",
-        ],
+        &["BACKDOOR", "CARD_STEALER", "COMMAND_AND_CONTROL", "DROP_SITE", "EXPLOIT_SITE", "KEYLOGGER"],
         None,
         None,
         None,
@@ -2663,141 +1323,81 @@ pub(crate) static SHAPES: [Shape; 1230] = [
         None,
         None,
     ), // 1166
-    Shape::list("ThreatList", ShapeId(1162), None, None),           // 1167
-    Shape::scalar("Timestamp", ShapeKind::Timestamp, None, None),   // 1168
-    Shape::list("TypeList", ShapeId(990), None, None),              // 1169
-    Shape::structure("UnprocessedAutomationRule", 3523, 3),         // 1170
+    Shape::list("ThreatList", ShapeId(1162), None, None), // 1167
+    Shape::scalar("Timestamp", ShapeKind::Timestamp, None, None), // 1168
+    Shape::list("TypeList", ShapeId(990), None, None),  // 1169
+    Shape::structure("UnprocessedAutomationRule", 3523, 3), // 1170
     Shape::list("UnprocessedAutomationRulesList", ShapeId(1170), None, None), // 1171
     Shape::structure("UnprocessedConfigurationPolicyAssociation", 3526, 3), // 1172
-    Shape::list(
-        "UnprocessedConfigurationPolicyAssociationList",
-        ShapeId(1172),
-        None,
-        None,
-    ), // 1173
+    Shape::list("UnprocessedConfigurationPolicyAssociationList", ShapeId(1172), None, None), // 1173
     Shape::string(
         "UnprocessedErrorCode",
-        &[
-            "INVALID_INPUT",
-            "ACCESS_DENIED",
-            "NOT_FOUND",
-            "RESOURCE_NOT_FOUND",
-            "LIMIT_EXCEEDED",
-        ],
+        &["INVALID_INPUT", "ACCESS_DENIED", "NOT_FOUND", "RESOURCE_NOT_FOUND", "LIMIT_EXCEEDED"],
         None,
         None,
         None,
     ), // 1174
-    Shape::structure("UnprocessedSecurityControl", 3529, 3),        // 1175
+    Shape::structure("UnprocessedSecurityControl", 3529, 3), // 1175
     Shape::list("UnprocessedSecurityControls", ShapeId(1175), None, None), // 1176
     Shape::structure("UnprocessedStandardsControlAssociation", 3532, 3), // 1177
     Shape::structure("UnprocessedStandardsControlAssociationUpdate", 3535, 3), // 1178
-    Shape::list(
-        "UnprocessedStandardsControlAssociationUpdates",
-        ShapeId(1178),
-        None,
-        None,
-    ), // 1179
-    Shape::list(
-        "UnprocessedStandardsControlAssociations",
-        ShapeId(1177),
-        None,
-        None,
-    ), // 1180
-    Shape::structure("UntagResourceRequest", 3538, 2),              // 1181
-    Shape::structure("UntagResourceResponse", 3540, 0),             // 1182
-    Shape::structure("UpdateActionTargetRequest", 3540, 3),         // 1183
-    Shape::structure("UpdateActionTargetResponse", 3543, 0),        // 1184
-    Shape::structure("UpdateAutomationRulesRequestItem", 3543, 8),  // 1185
-    Shape::list(
-        "UpdateAutomationRulesRequestItemsList",
-        ShapeId(1185),
-        Some(1),
-        Some(100),
-    ), // 1186
-    Shape::structure("UpdateConfigurationPolicyRequest", 3551, 5),  // 1187
+    Shape::list("UnprocessedStandardsControlAssociationUpdates", ShapeId(1178), None, None), // 1179
+    Shape::list("UnprocessedStandardsControlAssociations", ShapeId(1177), None, None), // 1180
+    Shape::structure("UntagResourceRequest", 3538, 2),  // 1181
+    Shape::structure("UntagResourceResponse", 3540, 0), // 1182
+    Shape::structure("UpdateActionTargetRequest", 3540, 3), // 1183
+    Shape::structure("UpdateActionTargetResponse", 3543, 0), // 1184
+    Shape::structure("UpdateAutomationRulesRequestItem", 3543, 8), // 1185
+    Shape::list("UpdateAutomationRulesRequestItemsList", ShapeId(1185), Some(1), Some(100)), // 1186
+    Shape::structure("UpdateConfigurationPolicyRequest", 3551, 5), // 1187
     Shape::structure("UpdateConfigurationPolicyResponse", 3556, 7), // 1188
-    Shape::structure("UpdateConnectorRequest", 3563, 3),            // 1189
-    Shape::structure("UpdateConnectorResponse", 3566, 2),           // 1190
-    Shape::structure("UpdateFindingAggregatorRequest", 3568, 3),    // 1191
-    Shape::structure("UpdateFindingAggregatorResponse", 3571, 4),   // 1192
-    Shape::structure("UpdateFindingsRequest", 3575, 3),             // 1193
-    Shape::structure("UpdateFindingsResponse", 3578, 0),            // 1194
-    Shape::structure("UpdateInsightRequest", 3578, 4),              // 1195
-    Shape::structure("UpdateInsightResponse", 3582, 0),             // 1196
+    Shape::structure("UpdateConnectorRequest", 3563, 3), // 1189
+    Shape::structure("UpdateConnectorResponse", 3566, 2), // 1190
+    Shape::structure("UpdateFindingAggregatorRequest", 3568, 3), // 1191
+    Shape::structure("UpdateFindingAggregatorResponse", 3571, 4), // 1192
+    Shape::structure("UpdateFindingsRequest", 3575, 3), // 1193
+    Shape::structure("UpdateFindingsResponse", 3578, 0), // 1194
+    Shape::structure("UpdateInsightRequest", 3578, 4),  // 1195
+    Shape::structure("UpdateInsightResponse", 3582, 0), // 1196
     Shape::structure("UpdateOrganizationConfigurationRequest", 3582, 3), // 1197
     Shape::structure("UpdateOrganizationConfigurationResponse", 3585, 0), // 1198
-    Shape::structure("UpdateSecurityControlRequest", 3585, 3),      // 1199
-    Shape::structure("UpdateSecurityControlResponse", 3588, 0),     // 1200
+    Shape::structure("UpdateSecurityControlRequest", 3585, 3), // 1199
+    Shape::structure("UpdateSecurityControlResponse", 3588, 0), // 1200
     Shape::structure("UpdateSecurityHubConfigurationRequest", 3588, 2), // 1201
     Shape::structure("UpdateSecurityHubConfigurationResponse", 3590, 0), // 1202
-    Shape::structure("UpdateStandardsControlRequest", 3590, 3),     // 1203
-    Shape::structure("UpdateStandardsControlResponse", 3593, 0),    // 1204
+    Shape::structure("UpdateStandardsControlRequest", 3590, 3), // 1203
+    Shape::structure("UpdateStandardsControlResponse", 3593, 0), // 1204
     Shape::string("UpdateStatus", &["READY", "UPDATING"], None, None, None), // 1205
-    Shape::structure("UserAccount", 3593, 2),                       // 1206
+    Shape::structure("UserAccount", 3593, 2),           // 1206
     Shape::string(
         "VerificationState",
-        &[
-            "UNKNOWN",
-            "TRUE_POSITIVE",
-            "FALSE_POSITIVE",
-            "BENIGN_POSITIVE",
-        ],
+        &["UNKNOWN", "TRUE_POSITIVE", "FALSE_POSITIVE", "BENIGN_POSITIVE"],
         None,
         None,
         None,
     ), // 1207
-    Shape::structure("VolumeMount", 3595, 2),                       // 1208
-    Shape::list("VolumeMountList", ShapeId(1208), None, None),      // 1209
-    Shape::structure("VpcInfoCidrBlockSetDetails", 3597, 1),        // 1210
+    Shape::structure("VolumeMount", 3595, 2),           // 1208
+    Shape::list("VolumeMountList", ShapeId(1208), None, None), // 1209
+    Shape::structure("VpcInfoCidrBlockSetDetails", 3597, 1), // 1210
     Shape::list("VpcInfoCidrBlockSetList", ShapeId(1210), None, None), // 1211
-    Shape::structure("VpcInfoIpv6CidrBlockSetDetails", 3598, 1),    // 1212
+    Shape::structure("VpcInfoIpv6CidrBlockSetDetails", 3598, 1), // 1212
     Shape::list("VpcInfoIpv6CidrBlockSetList", ShapeId(1212), None, None), // 1213
-    Shape::structure("VpcInfoPeeringOptionsDetails", 3599, 3),      // 1214
-    Shape::structure("Vulnerability", 3602, 11),                    // 1215
-    Shape::structure("VulnerabilityCodeVulnerabilities", 3613, 3),  // 1216
-    Shape::list(
-        "VulnerabilityCodeVulnerabilitiesList",
-        ShapeId(1216),
-        None,
-        None,
-    ), // 1217
-    Shape::string(
-        "VulnerabilityExploitAvailable",
-        &["YES", "NO"],
-        None,
-        None,
-        None,
-    ), // 1218
-    Shape::string(
-        "VulnerabilityFixAvailable",
-        &["YES", "NO", "PARTIAL"],
-        None,
-        None,
-        None,
-    ), // 1219
-    Shape::list("VulnerabilityList", ShapeId(1215), None, None),    // 1220
-    Shape::structure("VulnerabilityVendor", 3616, 5),               // 1221
-    Shape::structure("WafAction", 3621, 1),                         // 1222
-    Shape::structure("WafExcludedRule", 3622, 1),                   // 1223
-    Shape::list("WafExcludedRuleList", ShapeId(1223), None, None),  // 1224
-    Shape::structure("WafOverrideAction", 3623, 1),                 // 1225
-    Shape::structure("Workflow", 3624, 1),                          // 1226
-    Shape::string(
-        "WorkflowState",
-        &["NEW", "ASSIGNED", "IN_PROGRESS", "DEFERRED", "RESOLVED"],
-        None,
-        None,
-        None,
-    ), // 1227
-    Shape::string(
-        "WorkflowStatus",
-        &["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"],
-        None,
-        None,
-        None,
-    ), // 1228
-    Shape::structure("WorkflowUpdate", 3625, 1),                    // 1229
+    Shape::structure("VpcInfoPeeringOptionsDetails", 3599, 3), // 1214
+    Shape::structure("Vulnerability", 3602, 11),        // 1215
+    Shape::structure("VulnerabilityCodeVulnerabilities", 3613, 3), // 1216
+    Shape::list("VulnerabilityCodeVulnerabilitiesList", ShapeId(1216), None, None), // 1217
+    Shape::string("VulnerabilityExploitAvailable", &["YES", "NO"], None, None, None), // 1218
+    Shape::string("VulnerabilityFixAvailable", &["YES", "NO", "PARTIAL"], None, None, None), // 1219
+    Shape::list("VulnerabilityList", ShapeId(1215), None, None), // 1220
+    Shape::structure("VulnerabilityVendor", 3616, 5),   // 1221
+    Shape::structure("WafAction", 3621, 1),             // 1222
+    Shape::structure("WafExcludedRule", 3622, 1),       // 1223
+    Shape::list("WafExcludedRuleList", ShapeId(1223), None, None), // 1224
+    Shape::structure("WafOverrideAction", 3623, 1),     // 1225
+    Shape::structure("Workflow", 3624, 1),              // 1226
+    Shape::string("WorkflowState", &["NEW", "ASSIGNED", "IN_PROGRESS", "DEFERRED", "RESOLVED"], None, None, None), // 1227
+    Shape::string("WorkflowStatus", &["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"], None, None, None), // 1228
+    Shape::structure("WorkflowUpdate", 3625, 1),                                                       // 1229
 ];
 
 pub(crate) static MEMBERS: [Member; 3626] = [
@@ -3237,11 +1837,7 @@ pub(crate) static MEMBERS: [Member; 3626] = [
     Member::new("Name", ShapeId(990), NONE),
     Member::new("OId", ShapeId(990), NONE),
     Member::new("Name", ShapeId(990), NONE),
-    Member::new(
-        "CertificateTransparencyLoggingPreference",
-        ShapeId(990),
-        NONE,
-    ),
+    Member::new("CertificateTransparencyLoggingPreference", ShapeId(990), NONE),
     Member::new("DomainValidationOptions", ShapeId(113), NONE),
     Member::new("RenewalStatus", ShapeId(990), NONE),
     Member::new("RenewalStatusReason", ShapeId(990), NONE),
@@ -3657,11 +2253,7 @@ pub(crate) static MEMBERS: [Member; 3626] = [
     Member::new("MemoryGiBPerVCpu", ShapeId(224), NONE),
     Member::new("MemoryMiB", ShapeId(225), NONE),
     Member::new("NetworkInterfaceCount", ShapeId(226), NONE),
-    Member::new(
-        "OnDemandMaxPricePercentageOverLowestPrice",
-        ShapeId(924),
-        NONE,
-    ),
+    Member::new("OnDemandMaxPricePercentageOverLowestPrice", ShapeId(924), NONE),
     Member::new("RequireHibernateSupport", ShapeId(729), NONE),
     Member::new("SpotMaxPricePercentageOverLowestPrice", ShapeId(924), NONE),
     Member::new("TotalLocalStorageGB", ShapeId(227), NONE),
@@ -5087,16 +3679,8 @@ pub(crate) static MEMBERS: [Member; 3626] = [
     Member::new("CompanyName", ShapeId(1151), NONE),
     Member::new("ComplianceAssociatedStandardsId", ShapeId(1151), NONE),
     Member::new("ComplianceSecurityControlId", ShapeId(1151), NONE),
-    Member::new(
-        "ComplianceSecurityControlParametersName",
-        ShapeId(1151),
-        NONE,
-    ),
-    Member::new(
-        "ComplianceSecurityControlParametersValue",
-        ShapeId(1151),
-        NONE,
-    ),
+    Member::new("ComplianceSecurityControlParametersName", ShapeId(1151), NONE),
+    Member::new("ComplianceSecurityControlParametersValue", ShapeId(1151), NONE),
     Member::new("ComplianceStatus", ShapeId(1151), NONE),
     Member::new("Confidence", ShapeId(995), NONE),
     Member::new("CreatedAt", ShapeId(795), NONE),
@@ -5104,16 +3688,8 @@ pub(crate) static MEMBERS: [Member; 3626] = [
     Member::new("Description", ShapeId(1151), NONE),
     Member::new("FindingProviderFieldsConfidence", ShapeId(995), NONE),
     Member::new("FindingProviderFieldsCriticality", ShapeId(995), NONE),
-    Member::new(
-        "FindingProviderFieldsRelatedFindingsId",
-        ShapeId(1151),
-        NONE,
-    ),
-    Member::new(
-        "FindingProviderFieldsRelatedFindingsProductArn",
-        ShapeId(1151),
-        NONE,
-    ),
+    Member::new("FindingProviderFieldsRelatedFindingsId", ShapeId(1151), NONE),
+    Member::new("FindingProviderFieldsRelatedFindingsProductArn", ShapeId(1151), NONE),
     Member::new("FindingProviderFieldsSeverityLabel", ShapeId(1151), NONE),
     Member::new("FindingProviderFieldsSeverityOriginal", ShapeId(1151), NONE),
     Member::new("FindingProviderFieldsTypes", ShapeId(1151), NONE),
@@ -5156,11 +3732,7 @@ pub(crate) static MEMBERS: [Member; 3626] = [
     Member::new("RelatedFindingsProductArn", ShapeId(1151), NONE),
     Member::new("ResourceApplicationArn", ShapeId(1151), NONE),
     Member::new("ResourceApplicationName", ShapeId(1151), NONE),
-    Member::new(
-        "ResourceAwsEc2InstanceIamInstanceProfileArn",
-        ShapeId(1151),
-        NONE,
-    ),
+    Member::new("ResourceAwsEc2InstanceIamInstanceProfileArn", ShapeId(1151), NONE),
     Member::new("ResourceAwsEc2InstanceImageId", ShapeId(1151), NONE),
     Member::new("ResourceAwsEc2InstanceIpV4Addresses", ShapeId(935), NONE),
     Member::new("ResourceAwsEc2InstanceIpV6Addresses", ShapeId(935), NONE),
@@ -5401,26 +3973,14 @@ pub(crate) static MEMBERS: [Member; 3626] = [
     Member::new("AutomationRulesArns", ShapeId(40), REQUIRED),
     Member::new("Rules", ShapeId(42), NONE),
     Member::new("UnprocessedAutomationRules", ShapeId(1171), NONE),
-    Member::new(
-        "ConfigurationPolicyAssociationIdentifiers",
-        ShapeId(754),
-        REQUIRED,
-    ),
+    Member::new("ConfigurationPolicyAssociationIdentifiers", ShapeId(754), REQUIRED),
     Member::new("ConfigurationPolicyAssociations", ShapeId(750), NONE),
-    Member::new(
-        "UnprocessedConfigurationPolicyAssociations",
-        ShapeId(1173),
-        NONE,
-    ),
+    Member::new("UnprocessedConfigurationPolicyAssociations", ShapeId(1173), NONE),
     Member::new("SecurityControlIds", ShapeId(1152), REQUIRED),
     Member::new("SecurityControls", ShapeId(1088), REQUIRED),
     Member::new("UnprocessedIds", ShapeId(1176), NONE),
     Member::new("StandardsControlAssociationIds", ShapeId(1119), REQUIRED),
-    Member::new(
-        "StandardsControlAssociationDetails",
-        ShapeId(1117),
-        REQUIRED,
-    ),
+    Member::new("StandardsControlAssociationDetails", ShapeId(1117), REQUIRED),
     Member::new("UnprocessedAssociations", ShapeId(1180), NONE),
     Member::new("Findings", ShapeId(719), REQUIRED),
     Member::new("FailedCount", ShapeId(924), REQUIRED),
@@ -5444,11 +4004,7 @@ pub(crate) static MEMBERS: [Member; 3626] = [
     Member::new("ErrorCode", ShapeId(990), REQUIRED),
     Member::new("ErrorMessage", ShapeId(990), REQUIRED),
     Member::new("FindingIdentifier", ShapeId(636), REQUIRED),
-    Member::new(
-        "StandardsControlAssociationUpdates",
-        ShapeId(1123),
-        REQUIRED,
-    ),
+    Member::new("StandardsControlAssociationUpdates", ShapeId(1123), REQUIRED),
     Member::new("UnprocessedAssociationUpdates", ShapeId(1179), NONE),
     Member::new("DefaultValue", ShapeId(729), NONE),
     Member::new("Value", ShapeId(729), NONE),
@@ -5835,11 +4391,7 @@ pub(crate) static MEMBERS: [Member; 3626] = [
     Member::new("Filters", ShapeId(31), NONE),
     Member::new("MaxResults", ShapeId(974), NONE),
     Member::new("NextToken", ShapeId(989), NONE),
-    Member::new(
-        "ConfigurationPolicyAssociationSummaries",
-        ShapeId(753),
-        NONE,
-    ),
+    Member::new("ConfigurationPolicyAssociationSummaries", ShapeId(753), NONE),
     Member::new("NextToken", ShapeId(989), NONE),
     Member::new("ConnectorStatus", ShapeId(778), NONE),
     Member::new("EnablementStatus", ShapeId(781), NONE),
@@ -5881,11 +4433,7 @@ pub(crate) static MEMBERS: [Member; 3626] = [
     Member::new("NextToken", ShapeId(989), NONE),
     Member::new("SecurityControlId", ShapeId(990), REQUIRED),
     Member::new("NextToken", ShapeId(989), NONE),
-    Member::new(
-        "StandardsControlAssociationSummaries",
-        ShapeId(1120),
-        REQUIRED,
-    ),
+    Member::new("StandardsControlAssociationSummaries", ShapeId(1120), REQUIRED),
     Member::new("ResourceArn", ShapeId(1036), REQUIRED),
     Member::new("Tags", ShapeId(1156), NONE),
     Member::new("Code", ShapeId(990), NONE),
@@ -6379,11 +4927,7 @@ pub(crate) static MEMBERS: [Member; 3626] = [
     Member::new("ErrorCode", ShapeId(924), NONE),
     Member::new("ErrorMessage", ShapeId(990), NONE),
     Member::new("RuleArn", ShapeId(990), NONE),
-    Member::new(
-        "ConfigurationPolicyAssociationIdentifiers",
-        ShapeId(749),
-        NONE,
-    ),
+    Member::new("ConfigurationPolicyAssociationIdentifiers", ShapeId(749), NONE),
     Member::new("ErrorCode", ShapeId(990), NONE),
     Member::new("ErrorReason", ShapeId(990), NONE),
     Member::new("ErrorCode", ShapeId(1174), REQUIRED),
@@ -6457,16 +5001,8 @@ pub(crate) static MEMBERS: [Member; 3626] = [
     Member::new("CidrBlock", ShapeId(990), NONE),
     Member::new("Ipv6CidrBlock", ShapeId(990), NONE),
     Member::new("AllowDnsResolutionFromRemoteVpc", ShapeId(729), NONE),
-    Member::new(
-        "AllowEgressFromLocalClassicLinkToRemoteVpc",
-        ShapeId(729),
-        NONE,
-    ),
-    Member::new(
-        "AllowEgressFromLocalVpcToRemoteClassicLink",
-        ShapeId(729),
-        NONE,
-    ),
+    Member::new("AllowEgressFromLocalClassicLinkToRemoteVpc", ShapeId(729), NONE),
+    Member::new("AllowEgressFromLocalVpcToRemoteClassicLink", ShapeId(729), NONE),
     Member::new("CodeVulnerabilities", ShapeId(1217), NONE),
     Member::new("Cvss", ShapeId(792), NONE),
     Member::new("EpssScore", ShapeId(842), NONE),

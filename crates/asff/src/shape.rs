@@ -61,11 +61,7 @@ pub struct Member {
 
 impl Member {
     pub const fn new(name: &'static str, target: ShapeId, flags: u8) -> Self {
-        Member {
-            name,
-            target,
-            flags,
-        }
+        Member { name, target, flags }
     }
 
     pub fn required(&self) -> bool {
@@ -121,53 +117,23 @@ impl Shape {
     }
 
     pub const fn structure(name: &'static str, first_member: u16, member_count: u16) -> Self {
-        Shape {
-            first_member,
-            member_count,
-            ..Self::base(name, ShapeKind::Structure)
-        }
+        Shape { first_member, member_count, ..Self::base(name, ShapeKind::Structure) }
     }
 
     pub const fn union(name: &'static str, first_member: u16, member_count: u16) -> Self {
-        Shape {
-            first_member,
-            member_count,
-            ..Self::base(name, ShapeKind::Union)
-        }
+        Shape { first_member, member_count, ..Self::base(name, ShapeKind::Union) }
     }
 
     pub const fn document(name: &'static str) -> Self {
         Self::base(name, ShapeKind::Document)
     }
 
-    pub const fn list(
-        name: &'static str,
-        member: ShapeId,
-        min: Option<i64>,
-        max: Option<i64>,
-    ) -> Self {
-        Shape {
-            element: member,
-            min,
-            max,
-            ..Self::base(name, ShapeKind::List)
-        }
+    pub const fn list(name: &'static str, member: ShapeId, min: Option<i64>, max: Option<i64>) -> Self {
+        Shape { element: member, min, max, ..Self::base(name, ShapeKind::List) }
     }
 
-    pub const fn map(
-        name: &'static str,
-        key: ShapeId,
-        value: ShapeId,
-        min: Option<i64>,
-        max: Option<i64>,
-    ) -> Self {
-        Shape {
-            element: key,
-            value,
-            min,
-            max,
-            ..Self::base(name, ShapeKind::Map)
-        }
+    pub const fn map(name: &'static str, key: ShapeId, value: ShapeId, min: Option<i64>, max: Option<i64>) -> Self {
+        Shape { element: key, value, min, max, ..Self::base(name, ShapeKind::Map) }
     }
 
     pub const fn string(
@@ -177,33 +143,16 @@ impl Shape {
         max: Option<i64>,
         pattern: Option<&'static str>,
     ) -> Self {
-        Shape {
-            enum_values,
-            min,
-            max,
-            pattern,
-            ..Self::base(name, ShapeKind::String)
-        }
+        Shape { enum_values, min, max, pattern, ..Self::base(name, ShapeKind::String) }
     }
 
-    pub const fn scalar(
-        name: &'static str,
-        kind: ShapeKind,
-        min: Option<i64>,
-        max: Option<i64>,
-    ) -> Self {
-        Shape {
-            min,
-            max,
-            ..Self::base(name, kind)
-        }
+    pub const fn scalar(name: &'static str, kind: ShapeKind, min: Option<i64>, max: Option<i64>) -> Self {
+        Shape { min, max, ..Self::base(name, kind) }
     }
 
     /// This shape's id.
     pub fn id(&self) -> ShapeId {
-        let index = SHAPES
-            .binary_search_by(|s| s.name.cmp(self.name))
-            .unwrap_or(0);
+        let index = SHAPES.binary_search_by(|s| s.name.cmp(self.name)).unwrap_or(0);
         ShapeId(u16::try_from(index).unwrap_or(0))
     }
 
@@ -215,9 +164,7 @@ impl Shape {
     /// The members of a structure or union, sorted by name (bytewise); empty for other kinds.
     pub fn members(&self) -> &'static [Member] {
         let start = usize::from(self.first_member);
-        MEMBERS
-            .get(start..start + usize::from(self.member_count))
-            .unwrap_or(&[])
+        MEMBERS.get(start..start + usize::from(self.member_count)).unwrap_or(&[])
     }
 
     /// The member called `name`, by binary search.
@@ -236,11 +183,7 @@ impl Shape {
     /// [`Shape::find_member`] for a caller that looks up several names, usually in sorted order
     /// (serde_json maps iterate by key): `cursor` (start at 0) remembers where the last one was
     /// found, and the next name is first sought in the few members after it.
-    pub(crate) fn find_member_from(
-        &self,
-        name: &str,
-        cursor: &mut usize,
-    ) -> Option<(usize, &'static Member)> {
+    pub(crate) fn find_member_from(&self, name: &str, cursor: &mut usize) -> Option<(usize, &'static Member)> {
         let members = self.members();
         let mut i = *cursor;
         let end = members.len().min(i + 8);
@@ -277,10 +220,7 @@ impl Shape {
 
 /// The shape called `name`, by binary search.
 pub fn shape(name: &str) -> Option<&'static Shape> {
-    SHAPES
-        .binary_search_by(|s| cmp_bytes(s.name, name))
-        .ok()
-        .map(|i| &SHAPES[i])
+    SHAPES.binary_search_by(|s| cmp_bytes(s.name, name)).ok().map(|i| &SHAPES[i])
 }
 
 /// `a.cmp(b)` for short names, inline rather than through `memcmp`.
@@ -325,12 +265,7 @@ mod tests {
         let f = get("AwsSecurityFinding");
         assert_eq!(f.kind, ShapeKind::Structure);
         assert_eq!(f.members().len(), 45);
-        let required: Vec<&str> = f
-            .members()
-            .iter()
-            .filter(|m| m.required())
-            .map(|m| m.name)
-            .collect();
+        let required: Vec<&str> = f.members().iter().filter(|m| m.required()).map(|m| m.name).collect();
         assert_eq!(
             required,
             [
@@ -355,36 +290,20 @@ mod tests {
         assert!(!title.timestamp());
         assert!(f.member("CreatedAt").expect("CreatedAt").timestamp());
         assert!(f.member("title").is_none());
-        assert_eq!(
-            f.member("Resources").map(|m| m.shape().name),
-            Some("ResourceList")
-        );
+        assert_eq!(f.member("Resources").map(|m| m.shape().name), Some("ResourceList"));
     }
 
     #[test]
     fn kinds_and_facts() {
-        assert_eq!(
-            get("SeverityLabel").enum_values,
-            ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
-        );
+        assert_eq!(get("SeverityLabel").enum_values, ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]);
         assert!(get("SeverityLabel").allows("LOW") && !get("SeverityLabel").allows("low"));
-        assert_eq!(
-            get("TypeList").list_member().map(|id| id.shape().name),
-            Some("NonEmptyString")
-        );
+        assert_eq!(get("TypeList").list_member().map(|id| id.shape().name), Some("NonEmptyString"));
         let (k, v) = get("FieldMap").map_key_value().expect("map");
-        assert_eq!(
-            (k.shape().name, v.shape().name),
-            ("NonEmptyString", "NonEmptyString")
-        );
+        assert_eq!((k.shape().name, v.shape().name), ("NonEmptyString", "NonEmptyString"));
         assert_eq!(get("TagMap").min, Some(1));
         assert_eq!(get("TagMap").max, Some(50));
         assert_eq!(
-            (
-                get("MaxResults").kind,
-                get("MaxResults").min,
-                get("MaxResults").max
-            ),
+            (get("MaxResults").kind, get("MaxResults").min, get("MaxResults").max),
             (ShapeKind::Integer, Some(1), Some(100))
         );
         assert_eq!(get("BatchImportFindingsRequestFindingList").max, Some(100));
@@ -394,10 +313,7 @@ mod tests {
         assert_eq!(get("Timestamp").kind, ShapeKind::Timestamp);
         assert_eq!(get("AzureResourceDetails").kind, ShapeKind::Document);
         assert_eq!(get("ParameterValue").kind, ShapeKind::Union);
-        assert_eq!(
-            get("TypeList").list_member().map(|id| id.shape().kind),
-            Some(ShapeKind::String)
-        );
+        assert_eq!(get("TypeList").list_member().map(|id| id.shape().kind), Some(ShapeKind::String));
         assert_eq!(get("Severity").list_member(), None);
         // V2-only shapes are not in the table.
         assert!(shape("GetFindingsV2Request").is_none());
@@ -410,26 +326,16 @@ mod tests {
         assert!(shapes().windows(2).all(|w| w[0].name < w[1].name));
         for s in shapes() {
             assert_eq!(s.id().shape(), s);
-            assert!(
-                s.members().windows(2).all(|w| w[0].name < w[1].name),
-                "{}",
-                s.name
-            );
+            assert!(s.members().windows(2).all(|w| w[0].name < w[1].name), "{}", s.name);
             let mut cursor = 0;
             for m in s.members() {
                 assert_eq!(s.member(m.name), Some(m));
-                assert_eq!(
-                    s.find_member_from(m.name, &mut cursor).map(|(_, m)| m),
-                    Some(m)
-                );
+                assert_eq!(s.find_member_from(m.name, &mut cursor).map(|(_, m)| m), Some(m));
                 let (gi, found) = s.find_member(m.name).expect("member");
                 assert_eq!(&members()[gi], found);
             }
         }
-        assert_eq!(
-            members().len(),
-            shapes().iter().map(|s| s.members().len()).sum::<usize>()
-        );
+        assert_eq!(members().len(), shapes().iter().map(|s| s.members().len()).sum::<usize>());
     }
 
     #[test]
@@ -449,10 +355,7 @@ mod tests {
             assert!(get(s).member(m).is_some_and(Member::timestamp), "{s}.{m}");
         }
         // Dates the documentation does not tie to the Timestamps section.
-        for (s, m) in [
-            ("Vulnerability", "LastKnownExploitAt"),
-            ("AwsEcsTaskDetails", "CreatedAt"),
-        ] {
+        for (s, m) in [("Vulnerability", "LastKnownExploitAt"), ("AwsEcsTaskDetails", "CreatedAt")] {
             assert!(get(s).member(m).is_some_and(|m| !m.timestamp()), "{s}.{m}");
         }
     }

@@ -24,8 +24,7 @@ use std::sync::OnceLock;
 use serde_json::{Map, Number, Value};
 
 use crate::limits::{
-    EXTRA_MEMBERS, ItemFormat, LIMITS, Limit, TYPE_FORM_PATTERN, TYPE_NAMESPACE_PATTERN,
-    TYPE_NAMESPACES,
+    EXTRA_MEMBERS, ItemFormat, LIMITS, Limit, TYPE_FORM_PATTERN, TYPE_NAMESPACE_PATTERN, TYPE_NAMESPACES,
 };
 use crate::model::{self, Shape, ShapeId, ShapeKind};
 use crate::timestamp::parse_timestamp;
@@ -50,11 +49,7 @@ impl fmt::Display for ValidationError {
         if self.path.is_empty() {
             f.write_str(&self.rule)
         } else {
-            write!(
-                f,
-                "Finding does not adhere to Amazon Finding Format. {} {}",
-                self.path, self.rule
-            )
+            write!(f, "Finding does not adhere to Amazon Finding Format. {} {}", self.path, self.rule)
         }
     }
 }
@@ -63,10 +58,7 @@ impl fmt::Display for ValidationError {
 /// Security Hub uses (`Finding size exceeded 240 KB`).
 pub fn check_finding_size(serialized_len: usize) -> Result<(), ValidationError> {
     if serialized_len > MAX_FINDING_BYTES {
-        return Err(ValidationError {
-            path: String::new(),
-            rule: "Finding size exceeded 240 KB".to_owned(),
-        });
+        return Err(ValidationError { path: String::new(), rule: "Finding size exceeded 240 KB".to_owned() });
     }
     Ok(())
 }
@@ -92,14 +84,8 @@ pub fn validate_finding(doc: &Value) -> Result<(), ValidationError> {
 /// [`validate_finding`] with [`Options`].
 pub fn validate_finding_with(doc: &Value, options: &Options) -> Result<(), ValidationError> {
     let t = tables();
-    let walker = Walker {
-        t,
-        asff: true,
-        strict_types: options.strict_type_namespaces,
-    };
-    walker
-        .value(doc, t.finding, &Extra::NONE)
-        .map_err(|f| f.to_error())
+    let walker = Walker { t, asff: true, strict_types: options.strict_type_namespaces };
+    walker.value(doc, t.finding, &Extra::NONE).map_err(|f| f.to_error())
 }
 
 /// Validates `doc` as an instance of the model shape `shape` (any shape of the table), with the
@@ -111,14 +97,8 @@ pub fn validate_shape(doc: &Value, shape: &str) -> Result<(), ValidationError> {
             rule: format!("has no shape named '{shape}' to match"),
         });
     };
-    let walker = Walker {
-        t: tables(),
-        asff: false,
-        strict_types: false,
-    };
-    walker
-        .value(doc, s.id(), &Extra::NONE)
-        .map_err(|f| f.to_error())
+    let walker = Walker { t: tables(), asff: false, strict_types: false };
+    walker.value(doc, s.id(), &Extra::NONE).map_err(|f| f.to_error())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -162,13 +142,7 @@ fn is_js_space(c: char) -> bool {
     matches!(
         c,
         '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
-            ..='\u{200A}'
-                | '\u{2028}'
-                | '\u{2029}'
-                | '\u{202F}'
-                | '\u{205F}'
-                | '\u{3000}'
-                | '\u{FEFF}'
+            ..='\u{200A}' | '\u{2028}' | '\u{2029}' | '\u{202F}' | '\u{205F}' | '\u{3000}' | '\u{FEFF}'
     )
 }
 
@@ -184,31 +158,22 @@ fn pattern_matches(p: Pat, s: &str) -> bool {
         }
         Pat::AlnumOrNonAscii => {
             !s.is_empty()
-                && s.chars().all(|c| {
-                    !c.is_ascii() || c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ' ')
-                })
+                && s.chars().all(|c| !c.is_ascii() || c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ' '))
         }
-        Pat::PolicyChars => s
-            .chars()
-            .any(|c| matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{A1}'..='\u{FF}')),
-        Pat::ClientToken => {
-            (1..=64).contains(&s.len()) && s.bytes().all(|b| (0x21..=0x7e).contains(&b))
-        }
+        Pat::PolicyChars => s.chars().any(|c| matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{A1}'..='\u{FF}')),
+        Pat::ClientToken => (1..=64).contains(&s.len()) && s.bytes().all(|b| (0x21..=0x7e).contains(&b)),
         Pat::SecurityHubArn => s.starts_with("arn:aws:securityhub:"),
         Pat::TagKey => {
             !s.is_empty()
                 && !s.starts_with("aws:")
-                && s.bytes().all(|b| {
-                    b.is_ascii_alphabetic()
-                        || (b'+'..=b'=').contains(&b)
-                        || matches!(b, b'.' | b'_')
-                })
+                && s.bytes().all(|b| b.is_ascii_alphabetic() || (b'+'..=b'=').contains(&b) || matches!(b, b'.' | b'_'))
         }
     }
 }
 
-/// `^([^/]+)(/[^/]+){0,2}$`: one to three non-empty parts separated by `/`.
-fn type_form_ok(s: &str) -> bool {
+/// Whether a finding type has the form that Security Hub checks, `^([^/]+)(/[^/]+){0,2}$`: one
+/// to three non-empty parts separated by `/` (namespace/category/classifier).
+pub fn type_form_ok(s: &str) -> bool {
     let mut parts = 0;
     for part in s.split('/') {
         parts += 1;
@@ -220,10 +185,7 @@ fn type_form_ok(s: &str) -> bool {
 }
 
 fn type_namespace_ok(s: &str) -> bool {
-    type_form_ok(s)
-        && TYPE_NAMESPACES
-            .iter()
-            .any(|ns| s.split('/').next() == Some(*ns))
+    type_form_ok(s) && TYPE_NAMESPACES.iter().any(|ns| s.split('/').next() == Some(*ns))
 }
 
 struct Tables {
@@ -244,9 +206,7 @@ impl Tables {
         let members = crate::shape::members();
         let mut member_limit = vec![0u16; members.len()];
         for (i, limit) in LIMITS.iter().enumerate() {
-            if let Some((gi, _)) =
-                model::shape(limit.shape).and_then(|s| s.find_member(limit.member))
-            {
+            if let Some((gi, _)) = model::shape(limit.shape).and_then(|s| s.find_member(limit.member)) {
                 member_limit[gi] = u16::try_from(i + 1).unwrap_or(0);
             }
         }
@@ -334,10 +294,7 @@ struct Fail<'a> {
 type R<'a> = Result<(), Box<Fail<'a>>>;
 
 fn fail(rule: Rule<'_>) -> R<'_> {
-    Err(Box::new(Fail {
-        rule,
-        rev_path: Vec::new(),
-    }))
+    Err(Box::new(Fail { rule, rev_path: Vec::new() }))
 }
 
 impl<'a> Fail<'a> {
@@ -365,12 +322,8 @@ fn push_segment(path: &mut String, seg: &Seg<'_>) {
             let _ = write!(path, "[{i}]");
         }
         Seg::Key(k) => {
-            let ident = k
-                .bytes()
-                .next()
-                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'$')
-                && k.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$');
+            let ident = k.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'$')
+                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$');
             if ident {
                 path.push('.');
                 path.push_str(k);
@@ -409,10 +362,9 @@ fn rule_text(rule: &Rule<'_>, path: &str) -> String {
         Rule::MinProperties(n) => format!("should NOT have fewer than {n} properties"),
         Rule::Maximum(n) => format!("should be <= {n}"),
         Rule::Minimum(n) => format!("should be >= {n}"),
-        Rule::PropertyName(inner, key) => format!(
-            "{}, {path} property name '{key}' is invalid",
-            rule_text(inner, path)
-        ),
+        Rule::PropertyName(inner, key) => {
+            format!("{}, {path} property name '{key}' is invalid", rule_text(inner, path))
+        }
         Rule::AnyOfRequired(p) => {
             format!("should have required property '{p}', {path} should match some schema in anyOf")
         }
@@ -463,10 +415,7 @@ impl Extra {
 
     fn member(limit: Option<&'static Limit>, timestamp: bool) -> Extra {
         match limit {
-            None => Extra {
-                timestamp,
-                ..Extra::NONE
-            },
+            None => Extra { timestamp, ..Extra::NONE },
             Some(l) => Extra {
                 min_len: l.min_length,
                 max_len: l.max_length,
@@ -514,10 +463,7 @@ fn shorter_than(s: &str, min: i64) -> bool {
 }
 
 fn is_integer(n: &Number) -> bool {
-    n.is_i64()
-        || n.is_u64()
-        || n.as_f64()
-            .is_some_and(|f| f.is_finite() && f.fract() == 0.0)
+    n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.is_finite() && f.fract() == 0.0)
 }
 
 fn above(n: &Number, max: i64) -> bool {
@@ -570,10 +516,7 @@ impl Walker {
                 let Some(item) = shape.list_member() else {
                     return Ok(());
                 };
-                let ix = Extra {
-                    type_item: x.item_format.is_some(),
-                    ..Extra::NONE
-                };
+                let ix = Extra { type_item: x.item_format.is_some(), ..Extra::NONE };
                 for (i, it) in items.iter().enumerate() {
                     self.value(it, item, &ix).map_err(|f| f.at(Seg::Index(i)))?;
                 }
@@ -595,11 +538,7 @@ impl Walker {
                 };
                 // `propertyNames` first, then the values; in each pass the bytewise-smallest
                 // failing key wins, whatever the key order of `m`.
-                let kx = Extra {
-                    max_len: x.key_max_len,
-                    map_entry: true,
-                    ..Extra::NONE
-                };
+                let kx = Extra { max_len: x.key_max_len, map_entry: true, ..Extra::NONE };
                 let mut first: Option<(&'a str, Box<Fail<'a>>)> = None;
                 for k in m.keys() {
                     if first.as_ref().is_some_and(|(fk, _)| k.as_str() >= *fk) {
@@ -612,11 +551,7 @@ impl Walker {
                 if let Some((k, f)) = first {
                     return fail(Rule::PropertyName(Box::new(f.rule), k));
                 }
-                let vx = Extra {
-                    max_len: x.value_max_len,
-                    map_entry: true,
-                    ..Extra::NONE
-                };
+                let vx = Extra { max_len: x.value_max_len, map_entry: true, ..Extra::NONE };
                 for (k, val) in m {
                     if first.as_ref().is_some_and(|(fk, _)| k.as_str() >= *fk) {
                         continue;
@@ -689,18 +624,10 @@ impl Walker {
             } else {
                 (type_form_ok(s), TYPE_FORM_PATTERN)
             };
-            return if ok {
-                Ok(())
-            } else {
-                fail(Rule::Pattern(pattern))
-            };
+            return if ok { Ok(()) } else { fail(Rule::Pattern(pattern)) };
         }
         let mut min = tighter_min(shape.min, x.min_len);
-        let pat = if x.map_entry && pat == Pat::NonEmpty {
-            Pat::None
-        } else {
-            pat
-        };
+        let pat = if x.map_entry && pat == Pat::NonEmpty { Pat::None } else { pat };
         if pat == Pat::NonEmpty {
             min = Some(min.map_or(1, |m| m.max(1)));
         }
@@ -746,9 +673,7 @@ impl Walker {
                     Some(found) => found,
                     None => {
                         self.required(m, id)?;
-                        return fail(Rule::Additional(
-                            self.smallest_unknown(m, shape).unwrap_or(k),
-                        ));
+                        return fail(Rule::Additional(self.smallest_unknown(m, shape).unwrap_or(k)));
                     }
                 },
             };
@@ -769,10 +694,7 @@ impl Walker {
             if id == self.t.finding {
                 return severity_present(m);
             }
-            if Some(id) == self.t.severity
-                && !m.contains_key("Label")
-                && !m.contains_key("Normalized")
-            {
+            if Some(id) == self.t.severity && !m.contains_key("Label") && !m.contains_key("Normalized") {
                 return fail(Rule::AnyOfRequired("Label"));
             }
         }
@@ -797,9 +719,7 @@ impl Walker {
         if !self.asff {
             return None;
         }
-        let e = EXTRA_MEMBERS
-            .iter()
-            .find(|e| e.member == name && e.shape == shape.name)?;
+        let e = EXTRA_MEMBERS.iter().find(|e| e.member == name && e.shape == shape.name)?;
         let target = model::shape(e.target)?.id();
         Some((target, Extra::member(Some(&e.limit), false)))
     }

@@ -26,38 +26,14 @@ const REJECTED: &[(&str, &str)] = &[];
 const NS: &str = "should match pattern \"^(Software and Configuration Checks|TTPs|Effects|Unusual Behaviors|Sensitive Data Identifications)(/[^/]+){0,2}$\"";
 const REJECTED_STRICT: &[(&str, &str, &str)] = &[
     // "Software and Configuration Check" (singular) in FPF.Types and Types: a typo in the IoT guide.
-    (
-        "iot-device-defender/audit-check-summary.iot-devguide.json",
-        "data.FindingProviderFields.Types[0]",
-        NS,
-    ),
-    (
-        "iot-device-defender/audit-finding.iot-devguide.json",
-        "data.FindingProviderFields.Types[0]",
-        NS,
-    ),
+    ("iot-device-defender/audit-check-summary.iot-devguide.json", "data.FindingProviderFields.Types[0]", NS),
+    ("iot-device-defender/audit-finding.iot-devguide.json", "data.FindingProviderFields.Types[0]", NS),
     // Macie classic (2020) put its native finding type in Types: "Policy:IAMUser/S3Bucket…".
-    (
-        "macie/policy-s3bucketencryptiondisabled.real-export-2020.python-asff.json",
-        "data.Types[0]",
-        NS,
-    ),
-    (
-        "macie/policy-s3bucketpublic.real-export-2020.python-asff.json",
-        "data.Types[0]",
-        NS,
-    ),
+    ("macie/policy-s3bucketencryptiondisabled.real-export-2020.python-asff.json", "data.Types[0]", NS),
+    ("macie/policy-s3bucketpublic.real-export-2020.python-asff.json", "data.Types[0]", NS),
     // Patch Manager writes "Software & Configuration Checks/Patch Management/Compliance".
-    (
-        "patch-manager/noncompliant-instance.real-export-2020.python-asff.json",
-        "data.Types[0]",
-        NS,
-    ),
-    (
-        "patch-manager/typical-finding.ssm-userguide.json",
-        "data.Types[0]",
-        NS,
-    ),
+    ("patch-manager/noncompliant-instance.real-export-2020.python-asff.json", "data.Types[0]", NS),
+    ("patch-manager/typical-finding.ssm-userguide.json", "data.Types[0]", NS),
 ];
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -97,13 +73,8 @@ fn load() -> Vec<(String, usize, Value)> {
     let mut out = Vec::new();
     for p in paths {
         let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        let doc: Value =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        let rel = p
-            .strip_prefix(&root)
-            .expect("under root")
-            .to_string_lossy()
-            .replace('\\', "/");
+        let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let rel = p.strip_prefix(&root).expect("under root").to_string_lossy().replace('\\', "/");
         for (i, f) in findings(doc).into_iter().enumerate() {
             out.push((rel.clone(), i, f));
         }
@@ -114,16 +85,9 @@ fn load() -> Vec<(String, usize, Value)> {
 #[test]
 fn the_file_forms_are_recognised() {
     let one = serde_json::json!({"SchemaVersion": "2018-10-08", "Findings": 1});
-    assert_eq!(
-        findings(one).len(),
-        1,
-        "a finding with an odd member stays a finding"
-    );
+    assert_eq!(findings(one).len(), 1, "a finding with an odd member stays a finding");
     assert_eq!(findings(serde_json::json!([{}, {}])).len(), 2);
-    assert_eq!(
-        findings(serde_json::json!({"Findings": [{}, {}, {}]})).len(),
-        3
-    );
+    assert_eq!(findings(serde_json::json!({"Findings": [{}, {}, {}]})).len(), 3);
 }
 
 #[test]
@@ -132,37 +96,19 @@ fn samples_are_valid_or_rejected_for_the_known_reason() {
     assert_eq!(all.len(), 23, "23 sample findings (one per file today)");
     let mut seen_strict = 0;
     for (file, i, f) in &all {
-        let expected = REJECTED
-            .iter()
-            .find(|(name, _)| name == file)
-            .map(|(_, why)| (*why).to_owned());
+        let expected = REJECTED.iter().find(|(name, _)| name == file).map(|(_, why)| (*why).to_owned());
         let got = validate_finding(f).err().map(|e| e.to_string());
         assert_eq!(got, expected, "{file}[{i}]");
 
-        let strict = validate_finding_with(
-            f,
-            &Options {
-                strict_type_namespaces: true,
-            },
-        )
-        .err();
+        let strict = validate_finding_with(f, &Options { strict_type_namespaces: true }).err();
         match REJECTED_STRICT.iter().find(|(name, _, _)| name == file) {
             Some((_, path, rule)) => {
                 seen_strict += 1;
-                let e = strict
-                    .unwrap_or_else(|| panic!("{file}[{i}] should be rejected in strict mode"));
-                assert_eq!(
-                    (e.path.as_str(), e.rule.as_str()),
-                    (*path, *rule),
-                    "{file}[{i}]"
-                );
+                let e = strict.unwrap_or_else(|| panic!("{file}[{i}] should be rejected in strict mode"));
+                assert_eq!((e.path.as_str(), e.rule.as_str()), (*path, *rule), "{file}[{i}]");
             }
             None => assert_eq!(strict, None, "{file}[{i}] (strict)"),
         }
     }
-    assert_eq!(
-        seen_strict,
-        REJECTED_STRICT.len(),
-        "every file of the strict table exists"
-    );
+    assert_eq!(seen_strict, REJECTED_STRICT.len(), "every file of the strict table exists");
 }

@@ -9,8 +9,7 @@ use serde_json::Value;
 
 fn samples() -> Vec<String> {
     let mut out = Vec::new();
-    let mut stack =
-        vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/asff")];
+    let mut stack = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/asff")];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).expect("samples dir") {
             let p = entry.expect("entry").path();
@@ -29,10 +28,7 @@ fn samples() -> Vec<String> {
 #[ignore = "measurement; run in release with --ignored --nocapture"]
 fn findings_per_second() {
     let texts = samples();
-    let docs: Vec<Value> = texts
-        .iter()
-        .map(|t| serde_json::from_str(t).expect("json"))
-        .collect();
+    let docs: Vec<Value> = texts.iter().map(|t| serde_json::from_str(t).expect("json")).collect();
     let bytes: usize = texts.iter().map(String::len).sum();
     const ROUNDS: usize = 20_000;
     let n = docs.len() * ROUNDS;
@@ -74,22 +70,12 @@ fn findings_per_second() {
     });
     let two = start.elapsed();
 
-    println!(
-        "{} sample findings, {:.1} KB average",
-        docs.len(),
-        bytes as f64 / docs.len() as f64 / 1024.0
-    );
+    println!("{} sample findings, {:.1} KB average", docs.len(), bytes as f64 / docs.len() as f64 / 1024.0);
     println!(
         "validate only, 1 thread: {:.0} findings/s ({:.2} µs each)",
         n as f64 / validate.as_secs_f64(),
         validate.as_secs_f64() * 1e6 / n as f64
     );
-    println!(
-        "parse + validate, 1 thread: {:.0} findings/s",
-        n_pv as f64 / parse_validate.as_secs_f64()
-    );
-    println!(
-        "validate only, 2 threads: {:.0} findings/s",
-        n as f64 / two.as_secs_f64()
-    );
+    println!("parse + validate, 1 thread: {:.0} findings/s", n_pv as f64 / parse_validate.as_secs_f64());
+    println!("validate only, 2 threads: {:.0} findings/s", n as f64 / two.as_secs_f64());
 }

@@ -133,17 +133,12 @@ impl StoredFinding {
     }
 
     pub fn identifier(&self) -> FindingIdentifier {
-        FindingIdentifier {
-            id: self.key.id.clone(),
-            product_arn: self.key.product_arn.clone(),
-        }
+        FindingIdentifier { id: self.key.id.clone(), product_arn: self.key.product_arn.clone() }
     }
 
     /// The size of the document as JSON, for the 240 KB limit.
     pub fn serialized_len(&self) -> usize {
-        serde_json::to_vec(&self.doc)
-            .map(|v| v.len())
-            .unwrap_or(usize::MAX)
+        serde_json::to_vec(&self.doc).map(|v| v.len()).unwrap_or(usize::MAX)
     }
 }
 

@@ -56,30 +56,17 @@ pub fn diff(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<FieldChan
     out
 }
 
-fn diff_objects(
-    prefix: &str,
-    old: &Map<String, Value>,
-    new: &Map<String, Value>,
-    out: &mut Vec<FieldChange>,
-) {
+fn diff_objects(prefix: &str, old: &Map<String, Value>, new: &Map<String, Value>, out: &mut Vec<FieldChange>) {
     for (k, ov) in old {
         let path = join(prefix, k);
         match new.get(k) {
-            None => out.push(FieldChange {
-                field: path,
-                old_value: Some(text(ov)),
-                new_value: None,
-            }),
+            None => out.push(FieldChange { field: path, old_value: Some(text(ov)), new_value: None }),
             Some(nv) => diff_values(&path, ov, nv, out),
         }
     }
     for (k, nv) in new {
         if !old.contains_key(k) {
-            out.push(FieldChange {
-                field: join(prefix, k),
-                old_value: None,
-                new_value: Some(text(nv)),
-            });
+            out.push(FieldChange { field: join(prefix, k), old_value: None, new_value: Some(text(nv)) });
         }
     }
 }
@@ -88,20 +75,12 @@ fn diff_values(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>)
     match (old, new) {
         (Value::Object(o), Value::Object(n)) => diff_objects(path, o, n, out),
         _ if old == new => {}
-        _ => out.push(FieldChange {
-            field: path.to_owned(),
-            old_value: Some(text(old)),
-            new_value: Some(text(new)),
-        }),
+        _ => out.push(FieldChange { field: path.to_owned(), old_value: Some(text(old)), new_value: Some(text(new)) }),
     }
 }
 
 fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{prefix}.{key}")
-    }
+    if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") }
 }
 
 /// A value as history shows it: strings as they are, everything else as JSON.
@@ -126,11 +105,8 @@ mod tests {
 
     #[test]
     fn nested_objects_diff_by_member_and_lists_as_a_whole() {
-        let old =
-            obj(json!({"Title": "a", "Workflow": {"Status": "NEW"}, "Types": ["x"], "Gone": 1}));
-        let new = obj(
-            json!({"Title": "a", "Workflow": {"Status": "NOTIFIED"}, "Types": ["x", "y"], "Added": true}),
-        );
+        let old = obj(json!({"Title": "a", "Workflow": {"Status": "NEW"}, "Types": ["x"], "Gone": 1}));
+        let new = obj(json!({"Title": "a", "Workflow": {"Status": "NOTIFIED"}, "Types": ["x", "y"], "Added": true}));
         let d = diff(&old, &new);
         let fields: Vec<_> = d.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(fields, ["Added", "Gone", "Types", "Workflow.Status"]);

@@ -49,17 +49,11 @@ pub enum ImportOutcome {
 /// Why a (schema-valid) finding cannot be imported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImportError {
-    #[error(
-        "Finding does not adhere to Amazon Finding Format. data.ProductArn is not a valid product ARN"
-    )]
+    #[error("Finding does not adhere to Amazon Finding Format. data.ProductArn is not a valid product ARN")]
     InvalidProductArn,
-    #[error(
-        "Finding does not adhere to Amazon Finding Format. data.{0} should match format \"date-time\""
-    )]
+    #[error("Finding does not adhere to Amazon Finding Format. data.{0} should match format \"date-time\"")]
     InvalidTimestamp(&'static str),
-    #[error(
-        "Finding does not adhere to Amazon Finding Format. data should have required property '{0}'"
-    )]
+    #[error("Finding does not adhere to Amazon Finding Format. data should have required property '{0}'")]
     Missing(&'static str),
 }
 
@@ -70,42 +64,26 @@ pub fn apply_import(
     ctx: &ImportContext<'_>,
 ) -> Result<ImportOutcome, ImportError> {
     let mut doc = incoming;
-    let product_arn = doc
-        .get("ProductArn")
-        .and_then(Value::as_str)
-        .ok_or(ImportError::Missing("ProductArn"))?;
+    let product_arn = doc.get("ProductArn").and_then(Value::as_str).ok_or(ImportError::Missing("ProductArn"))?;
     let arn = ProductArn::parse(product_arn).ok_or(ImportError::InvalidProductArn)?;
     let is_controls = arn.is_security_hub_controls();
     let account_owned = arn.is_account_owned();
-    let names = ctx
-        .product_names
-        .cloned()
-        .unwrap_or_else(|| builtin_names(&arn));
-    let updated_at = doc
-        .get("UpdatedAt")
-        .and_then(Value::as_str)
-        .ok_or(ImportError::Missing("UpdatedAt"))?;
-    let updated_at =
-        parse_timestamp(updated_at).ok_or(ImportError::InvalidTimestamp("UpdatedAt"))?;
+    let names = ctx.product_names.cloned().unwrap_or_else(|| builtin_names(&arn));
+    let updated_at = doc.get("UpdatedAt").and_then(Value::as_str).ok_or(ImportError::Missing("UpdatedAt"))?;
+    let updated_at = parse_timestamp(updated_at).ok_or(ImportError::InvalidTimestamp("UpdatedAt"))?;
     let key = FindingKey::of(&doc, ctx.region).ok_or(ImportError::Missing("Id"))?;
 
-    if let Some(old) = existing {
-        if old.updated_at().is_some_and(|stored| updated_at <= stored) {
-            return Ok(ImportOutcome::Stale);
-        }
+    if let Some(old) = existing
+        && old.updated_at().is_some_and(|stored| updated_at <= stored)
+    {
+        return Ok(ImportOutcome::Stale);
     }
 
     merge_shared_fields(&mut doc, existing);
     match existing {
         None => initialise_customer_fields(&mut doc),
         Some(old) => {
-            for field in [
-                "Note",
-                "UserDefinedFields",
-                "VerificationState",
-                "Workflow",
-                "WorkflowState",
-            ] {
+            for field in ["Note", "UserDefinedFields", "VerificationState", "Workflow", "WorkflowState"] {
                 match old.doc.get(field) {
                     Some(v) => doc.insert(field.to_owned(), v.clone()),
                     None => doc.remove(field),
@@ -163,9 +141,7 @@ fn merge_shared_fields(doc: &mut Map<String, Value>, existing: Option<&StoredFin
         let fpf_given = fpf_in.remove(name);
         let (fpf_new, top_candidate) = match (fpf_given, top_given) {
             // Rule 3, new finding: FindingProviderFields wins for both copies.
-            (Some(p), Some(_)) if existing.is_none() => {
-                (Some(p.clone()), Some(top_from_fpf(field, p)))
-            }
+            (Some(p), Some(_)) if existing.is_none() => (Some(p.clone()), Some(top_from_fpf(field, p))),
             // Rule 3, existing finding: both values are used.
             (Some(p), Some(t)) => (Some(p), Some(t)),
             // Rule 1: the preferred form.
@@ -175,11 +151,7 @@ fn merge_shared_fields(doc: &mut Map<String, Value>, existing: Option<&StoredFin
             (None, None) => (None, None),
         };
         let touched = existing.is_some_and(|e| e.touched.contains(field));
-        let top_new = if touched {
-            existing.and_then(|e| e.doc.get(name).cloned())
-        } else {
-            top_candidate
-        };
+        let top_new = if touched { existing.and_then(|e| e.doc.get(name).cloned()) } else { top_candidate };
         if let Some(p) = fpf_new {
             fpf_out.insert(name.to_owned(), p);
         }
@@ -233,10 +205,7 @@ fn top_from_fpf(field: SharedField, fpf: Value) -> Value {
 }
 
 fn initialise_customer_fields(doc: &mut Map<String, Value>) {
-    let legacy = doc
-        .get("WorkflowState")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let legacy = doc.get("WorkflowState").and_then(Value::as_str).map(str::to_owned);
     if nested_str(doc, "Workflow", "Status").is_none() {
         // The retired WorkflowState maps onto Workflow.Status as the ASFF documentation describes.
         let status = match legacy.as_deref() {
@@ -261,10 +230,7 @@ fn fill_service_fields(
     doc.insert("Region".to_owned(), json!(ctx.region));
     doc.insert("ProcessedAt".to_owned(), json!(format_timestamp(ctx.now)));
     // Only a custom integration (a product of the account itself) may name itself.
-    for (field, value) in [
-        ("ProductName", &names.product_name),
-        ("CompanyName", &names.company_name),
-    ] {
+    for (field, value) in [("ProductName", &names.product_name), ("CompanyName", &names.company_name)] {
         if !(account_owned && doc.get(field).and_then(Value::as_str).is_some()) {
             doc.insert(field.to_owned(), json!(value));
         }
@@ -273,14 +239,10 @@ fn fill_service_fields(
     let company_name = doc.get("CompanyName").cloned().unwrap_or(Value::Null);
     let finding_id = format!(
         "{}/{}",
-        doc.get("ProductArn")
-            .and_then(Value::as_str)
-            .unwrap_or_default(),
+        doc.get("ProductArn").and_then(Value::as_str).unwrap_or_default(),
         doc.get("Id").and_then(Value::as_str).unwrap_or_default()
     );
-    let fields = doc
-        .entry("ProductFields")
-        .or_insert_with(|| Value::Object(Map::new()));
+    let fields = doc.entry("ProductFields").or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(pf) = fields {
         pf.insert("aws/securityhub/FindingId".to_owned(), json!(finding_id));
         pf.insert("aws/securityhub/ProductName".to_owned(), product_name);
@@ -288,24 +250,15 @@ fn fill_service_fields(
     }
 }
 
-fn apply_workflow_rules(
-    doc: &mut Map<String, Value>,
-    existing: Option<&StoredFinding>,
-    is_controls: bool,
-) {
-    let status = nested_str(doc, "Workflow", "Status")
-        .unwrap_or("NEW")
-        .to_owned();
+fn apply_workflow_rules(doc: &mut Map<String, Value>, existing: Option<&StoredFinding>, is_controls: bool) {
+    let status = nested_str(doc, "Workflow", "Status").unwrap_or("NEW").to_owned();
     let compliance = nested_str(doc, "Compliance", "Status").map(str::to_owned);
     let mut next = status.clone();
     if let Some(old) = existing {
         let unarchived = old.str_field("RecordState") == Some("ARCHIVED")
             && doc.get("RecordState").and_then(Value::as_str) == Some("ACTIVE");
         let regressed = nested_str(&old.doc, "Compliance", "Status") == Some("PASSED")
-            && matches!(
-                compliance.as_deref(),
-                Some("FAILED" | "WARNING" | "NOT_AVAILABLE")
-            );
+            && matches!(compliance.as_deref(), Some("FAILED" | "WARNING" | "NOT_AVAILABLE"));
         if (unarchived || regressed) && matches!(status.as_str(), "NOTIFIED" | "RESOLVED") {
             next = "NEW".to_owned();
         }
@@ -321,9 +274,7 @@ fn apply_workflow_rules(
 
 /// Sets Workflow.Status (the retired WorkflowState is left as the provider sent it).
 pub fn set_workflow_status(doc: &mut Map<String, Value>, status: &str) {
-    let workflow = doc
-        .entry("Workflow")
-        .or_insert_with(|| Value::Object(Map::new()));
+    let workflow = doc.entry("Workflow").or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(w) = workflow {
         w.insert("Status".to_owned(), json!(status));
     } else {

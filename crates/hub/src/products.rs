@@ -18,46 +18,24 @@ impl<'a> ProductArn<'a> {
     /// Parses a product ARN, or `None` when it is malformed.
     pub fn parse(arn: &'a str) -> Option<ProductArn<'a>> {
         let mut parts = arn.splitn(6, ':');
-        let (scheme, partition, service, region, account, resource) = (
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-        );
+        let (scheme, partition, service, region, account, resource) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
         if scheme != "arn" || service != "securityhub" || !PARTITIONS.contains(&partition) {
             return None;
         }
-        if region.is_empty()
-            || !region
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
+        if region.is_empty() || !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
             return None;
         }
-        if !(account.is_empty()
-            || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
-        {
+        if !(account.is_empty() || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))) {
             return None;
         }
         let rest = resource.strip_prefix("product/")?;
         let (company, product) = rest.split_once('/')?;
-        let valid = |s: &str| {
-            !s.is_empty()
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        };
+        let valid = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
         if !valid(company) || !valid(product) {
             return None;
         }
-        Some(ProductArn {
-            partition,
-            region,
-            account,
-            company,
-            product,
-        })
+        Some(ProductArn { partition, region, account, company, product })
     }
 
     /// A product that belongs to one account (its `default` product or a custom one): its
@@ -89,16 +67,8 @@ const AWS_PRODUCTS: &[(&str, &str, &str)] = &[
     ("guardduty", "GuardDuty", "Amazon"),
     ("health", "Health", "AWS"),
     ("inspector", "Inspector", "Amazon"),
-    (
-        "iot-device-defender-audit",
-        "IoT Device Defender - Audit",
-        "AWS",
-    ),
-    (
-        "iot-device-defender-detect",
-        "IoT Device Defender - Detect",
-        "AWS",
-    ),
+    ("iot-device-defender-audit", "IoT Device Defender - Audit", "AWS"),
+    ("iot-device-defender-detect", "IoT Device Defender - Detect", "AWS"),
     ("macie", "Macie", "Amazon"),
     ("securityhub", "Security Hub", "AWS"),
     ("ssm-patch-manager", "Systems Manager Patch Manager", "AWS"),
@@ -107,24 +77,15 @@ const AWS_PRODUCTS: &[(&str, &str, &str)] = &[
 /// The names that the built-in catalog knows for a product: AWS's integrations by name, an
 /// account's default product as `Default` / `Personal`; other products are named after their ARN.
 pub fn builtin_names(arn: &ProductArn<'_>) -> ProductNames {
-    if arn.company == "aws" {
-        if let Some((_, name, company)) = AWS_PRODUCTS.iter().find(|(p, _, _)| *p == arn.product) {
-            return ProductNames {
-                product_name: (*name).to_owned(),
-                company_name: (*company).to_owned(),
-            };
-        }
+    if arn.company == "aws"
+        && let Some((_, name, company)) = AWS_PRODUCTS.iter().find(|(p, _, _)| *p == arn.product)
+    {
+        return ProductNames { product_name: (*name).to_owned(), company_name: (*company).to_owned() };
     }
     if arn.is_account_owned() && arn.product == "default" {
-        return ProductNames {
-            product_name: "Default".to_owned(),
-            company_name: "Personal".to_owned(),
-        };
+        return ProductNames { product_name: "Default".to_owned(), company_name: "Personal".to_owned() };
     }
-    ProductNames {
-        product_name: arn.product.to_owned(),
-        company_name: arn.company.to_owned(),
-    }
+    ProductNames { product_name: arn.product.to_owned(), company_name: arn.company.to_owned() }
 }
 
 #[cfg(test)]
@@ -133,21 +94,14 @@ mod tests {
 
     #[test]
     fn parses_the_documented_forms() {
-        let gd = ProductArn::parse("arn:aws:securityhub:us-east-1::product/aws/guardduty")
-            .expect("aws product");
-        assert_eq!(
-            (gd.region, gd.account, gd.company, gd.product),
-            ("us-east-1", "", "aws", "guardduty")
-        );
+        let gd = ProductArn::parse("arn:aws:securityhub:us-east-1::product/aws/guardduty").expect("aws product");
+        assert_eq!((gd.region, gd.account, gd.company, gd.product), ("us-east-1", "", "aws", "guardduty"));
         assert_eq!(builtin_names(&gd).product_name, "GuardDuty");
-        let own = ProductArn::parse(
-            "arn:aws:securityhub:eu-west-1:123456789012:product/123456789012/default",
-        )
-        .expect("default product");
+        let own = ProductArn::parse("arn:aws:securityhub:eu-west-1:123456789012:product/123456789012/default")
+            .expect("default product");
         assert!(own.is_account_owned());
         assert_eq!(builtin_names(&own).company_name, "Personal");
-        let partner = ProductArn::parse("arn:aws:securityhub:eu-west-1::product/prowler/prowler")
-            .expect("partner");
+        let partner = ProductArn::parse("arn:aws:securityhub:eu-west-1::product/prowler/prowler").expect("partner");
         assert!(!partner.is_account_owned());
     }
 

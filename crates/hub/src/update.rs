@@ -96,13 +96,9 @@ const MEMBERS: [&str; 10] = [
 
 /// Parses and checks a BatchUpdateFindings request body.
 pub fn parse_batch_update(req: &Value) -> Result<BatchUpdateRequest, InvalidInput> {
-    let obj = req
-        .as_object()
-        .ok_or_else(|| invalid("The request body must be a JSON object"))?;
+    let obj = req.as_object().ok_or_else(|| invalid("The request body must be a JSON object"))?;
     if let Some(unknown) = obj.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
-        return Err(invalid(format!(
-            "Unknown parameter in input: \"{unknown}\""
-        )));
+        return Err(invalid(format!("Unknown parameter in input: \"{unknown}\"")));
     }
     let ids = obj
         .get("FindingIdentifiers")
@@ -123,12 +119,7 @@ pub fn parse_batch_update(req: &Value) -> Result<BatchUpdateRequest, InvalidInpu
         u.verification_state = Some(enum_value(
             "VerificationState",
             v,
-            &[
-                "UNKNOWN",
-                "TRUE_POSITIVE",
-                "FALSE_POSITIVE",
-                "BENIGN_POSITIVE",
-            ],
+            &["UNKNOWN", "TRUE_POSITIVE", "FALSE_POSITIVE", "BENIGN_POSITIVE"],
         )?);
     }
     if let Some(v) = obj.get("Confidence") {
@@ -144,15 +135,10 @@ pub fn parse_batch_update(req: &Value) -> Result<BatchUpdateRequest, InvalidInpu
         u.user_defined_fields = Some(parse_user_defined_fields(v)?);
     }
     if let Some(w) = obj.get("Workflow") {
-        let w = w
-            .as_object()
-            .ok_or_else(|| invalid("Workflow must be an object"))?;
+        let w = w.as_object().ok_or_else(|| invalid("Workflow must be an object"))?;
         if let Some(status) = w.get("Status") {
-            u.workflow_status = Some(enum_value(
-                "Workflow.Status",
-                status,
-                &["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"],
-            )?);
+            u.workflow_status =
+                Some(enum_value("Workflow.Status", status, &["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"])?);
         }
     }
     if let Some(v) = obj.get("RelatedFindings") {
@@ -162,25 +148,13 @@ pub fn parse_batch_update(req: &Value) -> Result<BatchUpdateRequest, InvalidInpu
     if u == FindingUpdate::default() {
         return Err(invalid("At least one field to update must be given"));
     }
-    Ok(BatchUpdateRequest {
-        identifiers,
-        update: u,
-    })
+    Ok(BatchUpdateRequest { identifiers, update: u })
 }
 
-fn parse_identifiers(
-    v: &Value,
-    name: &str,
-    min: usize,
-    max: usize,
-) -> Result<Vec<FindingIdentifier>, InvalidInput> {
-    let list = v
-        .as_array()
-        .ok_or_else(|| invalid(format!("{name} must be a list")))?;
+fn parse_identifiers(v: &Value, name: &str, min: usize, max: usize) -> Result<Vec<FindingIdentifier>, InvalidInput> {
+    let list = v.as_array().ok_or_else(|| invalid(format!("{name} must be a list")))?;
     if list.len() < min || list.len() > max {
-        return Err(invalid(format!(
-            "{name} must contain between {min} and {max} items"
-        )));
+        return Err(invalid(format!("{name} must contain between {min} and {max} items")));
     }
     list.iter()
         .map(|item| {
@@ -197,17 +171,13 @@ fn required_str(v: &Value, parent: &str, member: &str) -> Result<String, Invalid
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
         Some(Value::String(_)) => Err(invalid(format!("{parent}.{member} must not be blank"))),
         Some(_) => Err(invalid(format!("{parent}.{member} must be a string"))),
-        None => Err(invalid(format!(
-            "Missing required parameter in input: \"{parent}.{member}\""
-        ))),
+        None => Err(invalid(format!("Missing required parameter in input: \"{parent}.{member}\""))),
     }
 }
 
 fn check_len(name: &str, s: &str, max: usize) -> Result<(), InvalidInput> {
     if s.chars().count() > max {
-        return Err(invalid(format!(
-            "{name} should NOT be longer than {max} characters"
-        )));
+        return Err(invalid(format!("{name} should NOT be longer than {max} characters")));
     }
     Ok(())
 }
@@ -215,10 +185,7 @@ fn check_len(name: &str, s: &str, max: usize) -> Result<(), InvalidInput> {
 fn enum_value(name: &str, v: &Value, allowed: &[&str]) -> Result<String, InvalidInput> {
     match v.as_str() {
         Some(s) if allowed.contains(&s) => Ok(s.to_owned()),
-        _ => Err(invalid(format!(
-            "{name} must be one of {}",
-            allowed.join(", ")
-        ))),
+        _ => Err(invalid(format!("{name} must be one of {}", allowed.join(", ")))),
     }
 }
 
@@ -230,9 +197,7 @@ fn ratio(name: &str, v: &Value) -> Result<i64, InvalidInput> {
 }
 
 fn parse_severity(v: &Value) -> Result<Map<String, Value>, InvalidInput> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| invalid("Severity must be an object"))?;
+    let obj = v.as_object().ok_or_else(|| invalid("Severity must be an object"))?;
     let mut out = Map::new();
     for (k, val) in obj {
         match k.as_str() {
@@ -244,22 +209,15 @@ fn parse_severity(v: &Value) -> Result<Map<String, Value>, InvalidInput> {
                 out.insert(k.clone(), json!(ratio("Severity.Normalized", val)?));
             }
             "Product" => {
-                let n = val
-                    .as_f64()
-                    .ok_or_else(|| invalid("Severity.Product must be a number"))?;
+                let n = val.as_f64().ok_or_else(|| invalid("Severity.Product must be a number"))?;
                 out.insert(k.clone(), json!(n));
             }
             other => {
-                return Err(invalid(format!(
-                    "Unknown parameter in input: \"Severity.{other}\""
-                )));
+                return Err(invalid(format!("Unknown parameter in input: \"Severity.{other}\"")));
             }
         }
     }
-    match (
-        out.get("Label").and_then(Value::as_str),
-        out.get("Normalized").and_then(Value::as_i64),
-    ) {
+    match (out.get("Label").and_then(Value::as_str), out.get("Normalized").and_then(Value::as_i64)) {
         (Some(l), None) => {
             if let Some(n) = normalized_from_label(l) {
                 out.insert("Normalized".to_owned(), json!(n));
@@ -275,18 +233,14 @@ fn parse_severity(v: &Value) -> Result<Map<String, Value>, InvalidInput> {
 }
 
 fn parse_types(v: &Value) -> Result<Vec<String>, InvalidInput> {
-    let list = v
-        .as_array()
-        .ok_or_else(|| invalid("Types must be a list"))?;
+    let list = v.as_array().ok_or_else(|| invalid("Types must be a list"))?;
     if list.len() > 50 {
         return Err(invalid("Types should NOT have more than 50 items"));
     }
     list.iter()
         .map(|t| {
-            let s = t
-                .as_str()
-                .ok_or_else(|| invalid("Types must be a list of strings"))?;
-            if !is_valid_finding_type(s) {
+            let s = t.as_str().ok_or_else(|| invalid("Types must be a list of strings"))?;
+            if !findinghub_asff::validate::type_form_ok(s) {
                 return Err(invalid(format!("Types contains an invalid type: \"{s}\"")));
             }
             Ok(s.to_owned())
@@ -295,27 +249,17 @@ fn parse_types(v: &Value) -> Result<Vec<String>, InvalidInput> {
 }
 
 fn parse_user_defined_fields(v: &Value) -> Result<Map<String, Value>, InvalidInput> {
-    let map = v
-        .as_object()
-        .ok_or_else(|| invalid("UserDefinedFields must be a map of strings"))?;
+    let map = v.as_object().ok_or_else(|| invalid("UserDefinedFields must be a map of strings"))?;
     if map.len() > 50 {
-        return Err(invalid(
-            "UserDefinedFields should NOT have more than 50 properties",
-        ));
+        return Err(invalid("UserDefinedFields should NOT have more than 50 properties"));
     }
     for (k, val) in map {
-        let s = val
-            .as_str()
-            .ok_or_else(|| invalid("UserDefinedFields must be a map of strings"))?;
+        let s = val.as_str().ok_or_else(|| invalid("UserDefinedFields must be a map of strings"))?;
         if k.chars().count() > 128 {
-            return Err(invalid(
-                "UserDefinedFields keys should NOT be longer than 128 characters",
-            ));
+            return Err(invalid("UserDefinedFields keys should NOT be longer than 128 characters"));
         }
         if s.chars().count() > 1024 {
-            return Err(invalid(
-                "UserDefinedFields values should NOT be longer than 1024 characters",
-            ));
+            return Err(invalid("UserDefinedFields values should NOT be longer than 1024 characters"));
         }
     }
     Ok(map.clone())
@@ -327,11 +271,7 @@ pub fn deduplicate(ids: &[FindingIdentifier]) -> (Vec<FindingIdentifier>, Vec<Fi
     let mut unique = Vec::new();
     let mut duplicates = Vec::new();
     for id in ids {
-        if seen.insert(id) {
-            unique.push(id.clone())
-        } else {
-            duplicates.push(id.clone())
-        }
+        if seen.insert(id) { unique.push(id.clone()) } else { duplicates.push(id.clone()) }
     }
     (unique, duplicates)
 }
@@ -420,12 +360,4 @@ pub fn apply_legacy_update(
         next.doc.insert("RecordState".to_owned(), json!(state));
     }
     next
-}
-
-/// `namespace[/category[/classifier]]` with a namespace of the ASFF types taxonomy.
-fn is_valid_finding_type(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('/').collect();
-    parts.len() <= 3
-        && parts.iter().all(|p| !p.trim().is_empty())
-        && findinghub_asff::limits::TYPE_NAMESPACES.contains(&parts[0])
 }

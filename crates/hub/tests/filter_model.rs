@@ -49,17 +49,12 @@ fn kind_of_list_shape(list_shape: &str) -> Option<FieldKind> {
 
 /// (member name, filter kind) of a filters structure, sorted by name.
 fn filter_members(model: &Value, structure: &str) -> Vec<(String, FieldKind)> {
-    let members = shape(model, structure)["members"]
-        .as_object()
-        .expect("structure members");
+    let members = shape(model, structure)["members"].as_object().expect("structure members");
     members
         .iter()
         .map(|(name, m)| {
             let list = m["shape"].as_str().expect("member shape");
-            (
-                name.clone(),
-                kind_of_list_shape(list).unwrap_or_else(|| panic!("{name}: {list}")),
-            )
+            (name.clone(), kind_of_list_shape(list).unwrap_or_else(|| panic!("{name}: {list}")))
         })
         .collect()
 }
@@ -70,18 +65,11 @@ fn names_and_kinds_equal_the_model() {
     // serde_json's map is sorted by key, so compare as sorted lists.
     let expected = filter_members(&model, "AwsSecurityFindingFilters");
     assert_eq!(expected.len(), 107);
-    let mut ours: Vec<(String, FieldKind)> = FILTER_FIELDS
-        .iter()
-        .map(|f| (f.name.to_owned(), f.kind))
-        .collect();
+    let mut ours: Vec<(String, FieldKind)> = FILTER_FIELDS.iter().map(|f| (f.name.to_owned(), f.kind)).collect();
     ours.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(ours, expected);
     for f in FILTER_FIELDS {
-        assert!(
-            std::ptr::eq(field(f.name).expect("lookup"), f),
-            "{}",
-            f.name
-        );
+        assert!(std::ptr::eq(field(f.name).expect("lookup"), f), "{}", f.name);
     }
     assert!(field("title").is_none());
     assert!(field("").is_none());
@@ -98,23 +86,13 @@ fn walk<'a>(model: &'a Value, f: &FilterField) -> Result<&'a Value, String> {
         if current["type"] != "structure" {
             return Err(format!("'{segment}': parent is not a structure"));
         }
-        let member = current["members"]
-            .get(name)
-            .ok_or_else(|| format!("no member '{name}'"))?;
-        current = shape(
-            model,
-            member["shape"].as_str().ok_or("member without shape")?,
-        );
+        let member = current["members"].get(name).ok_or_else(|| format!("no member '{name}'"))?;
+        current = shape(model, member["shape"].as_str().ok_or("member without shape")?);
         if each {
             if current["type"] != "list" {
                 return Err(format!("'{segment}' is not a list"));
             }
-            current = shape(
-                model,
-                current["member"]["shape"]
-                    .as_str()
-                    .ok_or("list without member")?,
-            );
+            current = shape(model, current["member"]["shape"].as_str().ok_or("list without member")?);
         } else if current["type"] == "list" {
             return Err(format!("'{segment}' is a list but the path lacks []"));
         }
@@ -137,17 +115,11 @@ fn every_path_exists_in_the_model_with_a_fitting_leaf() {
             FieldKind::Number => matches!(ty, "integer" | "long" | "double" | "float"),
             FieldKind::Boolean => ty == "boolean",
             FieldKind::Map => {
-                ty == "map"
-                    && shape(&model, leaf["value"]["shape"].as_str().unwrap_or(""))["type"]
-                        == "string"
+                ty == "map" && shape(&model, leaf["value"]["shape"].as_str().unwrap_or(""))["type"] == "string"
             }
             FieldKind::Keyword => false,
         };
-        assert!(
-            fits,
-            "{} ({:?}) reaches a {ty} at {}",
-            f.name, f.kind, f.path
-        );
+        assert!(fits, "{} ({:?}) reaches a {ty} at {}", f.name, f.kind, f.path);
     }
 }
 
@@ -156,48 +128,26 @@ fn paths_follow_the_member_documentation_where_it_is_easy_to_get_wrong() {
     let path = |n: &str| field(n).map(|f| f.path);
     assert_eq!(path("Type"), Some("Types[]"));
     assert_eq!(path("SeverityLabel"), Some("Severity.Label"));
-    assert_eq!(
-        path("RecommendationText"),
-        Some("Remediation.Recommendation.Text")
-    );
+    assert_eq!(path("RecommendationText"), Some("Remediation.Recommendation.Text"));
     assert_eq!(path("WorkflowStatus"), Some("Workflow.Status"));
     assert_eq!(path("WorkflowState"), Some("WorkflowState"));
-    assert_eq!(
-        path("ResourceOwnerAccountId"),
-        Some("Resources[].Owner.Account.Id")
-    );
+    assert_eq!(path("ResourceOwnerAccountId"), Some("Resources[].Owner.Account.Id"));
     assert_eq!(path("ResourceOwnerOrgId"), Some("Resources[].Owner.Org.Id"));
-    assert_eq!(
-        path("ResourceAwsIamAccessKeyUserName"),
-        Some("Resources[].Details.AwsIamAccessKey.UserName")
-    );
-    assert_eq!(
-        path("ResourceContainerImageId"),
-        Some("Resources[].Details.Container.ImageId")
-    );
+    assert_eq!(path("ResourceAwsIamAccessKeyUserName"), Some("Resources[].Details.AwsIamAccessKey.UserName"));
+    assert_eq!(path("ResourceContainerImageId"), Some("Resources[].Details.Container.ImageId"));
     assert_eq!(
         path("ComplianceSecurityControlParametersValue"),
         Some("Compliance.SecurityControlParameters[].Value[]")
     );
-    assert_eq!(
-        path("ResourceDetailsOther"),
-        Some("Resources[].Details.Other")
-    );
+    assert_eq!(path("ResourceDetailsOther"), Some("Resources[].Details.Other"));
 }
 
 #[test]
 fn ip_fields_know_their_family() {
-    let ip: Vec<_> = FILTER_FIELDS
-        .iter()
-        .filter(|f| f.kind == FieldKind::Ip)
-        .collect();
+    let ip: Vec<_> = FILTER_FIELDS.iter().filter(|f| f.kind == FieldKind::Ip).collect();
     assert_eq!(ip.len(), 6);
     for f in ip {
-        let expected = if f.name.contains("V4") {
-            IpFamily::V4
-        } else {
-            IpFamily::V6
-        };
+        let expected = if f.name.contains("V4") { IpFamily::V4 } else { IpFamily::V6 };
         assert_eq!(f.ip_family(), Some(expected), "{}", f.name);
     }
     assert_eq!(field("Title").and_then(|f| f.ip_family()), None);
@@ -208,9 +158,7 @@ fn automation_rules_fields_and_limits_equal_the_model() {
     let model = model();
     let members = filter_members(&model, "AutomationRulesFindingFilters");
     assert_eq!(members.len(), 41);
-    let docs = shape(&model, "AutomationRulesFindingFilters")["members"]
-        .as_object()
-        .expect("members");
+    let docs = shape(&model, "AutomationRulesFindingFilters")["members"].as_object().expect("members");
     for (name, kind) in &members {
         let f = field(name).unwrap_or_else(|| panic!("{name} is not a findings filter field"));
         assert_eq!(f.kind, *kind, "{name}");
@@ -221,20 +169,13 @@ fn automation_rules_fields_and_limits_equal_the_model() {
             .and_then(|rest| rest.split_whitespace().next())
             .and_then(|n| n.parse::<usize>().ok())
             .unwrap_or(20);
-        assert_eq!(
-            FilterSet::AutomationRules.max_values(f),
-            Some(documented),
-            "{name}"
-        );
+        assert_eq!(FilterSet::AutomationRules.max_values(f), Some(documented), "{name}");
     }
     let names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
     let mut ours: Vec<&str> = AUTOMATION_RULES_FIELDS.iter().map(|(n, _)| *n).collect();
     ours.sort_unstable();
     assert_eq!(ours, names);
-    let allowed = FILTER_FIELDS
-        .iter()
-        .filter(|f| FilterSet::AutomationRules.allows(f))
-        .count();
+    let allowed = FILTER_FIELDS.iter().filter(|f| FilterSet::AutomationRules.allows(f)).count();
     assert_eq!(allowed, 41);
     assert!(FILTER_FIELDS.iter().all(|f| FilterSet::Findings.allows(f)));
 }

@@ -5,6 +5,7 @@ use findinghub_asff::timestamp::parse_timestamp;
 use findinghub_hub::filter::values_in;
 use findinghub_hub::finding::StoredFinding;
 use serde_json::{Map, Value};
+use std::sync::OnceLock;
 
 /// How a hot column holds its field's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +34,7 @@ const fn hot(field: &'static str, column: &'static str, ty: ColumnType) -> HotCo
 }
 
 /// In the order of the `findings` table's columns after `key_hash`.
-pub const HOT_COLUMNS: &[HotColumn] = &[
+pub static HOT_COLUMNS: &[HotColumn] = &[
     hot("AwsAccountId", "account_id", ColumnType::Text),
     hot("Region", "region", ColumnType::Text),
     hot("ProductArn", "product_arn", ColumnType::Text),
@@ -56,6 +57,20 @@ pub const HOT_COLUMNS: &[HotColumn] = &[
     hot("LastObservedAt", "last_observed_at", ColumnType::Time),
 ];
 
+impl HotColumn {
+    /// The ASFF path of the column's field (looked up once: imports read it for every finding).
+    pub fn path(&self) -> &'static str {
+        static PATHS: OnceLock<Vec<&'static str>> = OnceLock::new();
+        let paths = PATHS.get_or_init(|| {
+            HOT_COLUMNS
+                .iter()
+                .map(|c| findinghub_hub::filter::field(c.field).map(|f| f.path).unwrap_or_default())
+                .collect()
+        });
+        HOT_COLUMNS.iter().position(|c| std::ptr::eq(c, self)).and_then(|i| paths.get(i).copied()).unwrap_or_default()
+    }
+}
+
 pub fn hot_column(field: &str) -> Option<&'static HotColumn> {
     HOT_COLUMNS.iter().find(|c| c.field == field)
 }
@@ -71,20 +86,12 @@ pub enum ColumnValue {
 /// The value of a hot column for a finding: the first value at the field's path, as the sort
 /// order reads it.
 pub fn column_value(col: &HotColumn, doc: &Map<String, Value>) -> ColumnValue {
-    let path = findinghub_hub::filter::field(col.field)
-        .map(|f| f.path)
-        .unwrap_or_default();
-    let first = values_in(doc, path).into_iter().next();
+    let first = values_in(doc, col.path()).into_iter().next();
     match col.ty {
-        ColumnType::Text => {
-            ColumnValue::Text(first.and_then(Value::as_str).unwrap_or_default().to_owned())
+        ColumnType::Text => ColumnValue::Text(first.and_then(Value::as_str).unwrap_or_default().to_owned()),
+        ColumnType::Time => {
+            ColumnValue::Int(first.and_then(Value::as_str).and_then(parse_timestamp).unwrap_or(MISSING_INT))
         }
-        ColumnType::Time => ColumnValue::Int(
-            first
-                .and_then(Value::as_str)
-                .and_then(parse_timestamp)
-                .unwrap_or(MISSING_INT),
-        ),
         ColumnType::Int => match first {
             Some(v) if v.is_i64() => ColumnValue::Int(v.as_i64().unwrap_or(MISSING_INT)),
             Some(v) if v.is_number() => ColumnValue::Real(v.as_f64().unwrap_or(MISSING_INT as f64)),
@@ -98,10 +105,7 @@ pub fn column_value(col: &HotColumn, doc: &Map<String, Value>) -> ColumnValue {
 pub const ATTR_FIELDS: &[(&str, i64)] = &[("ResourceId", 1), ("ResourceType", 2), ("Type", 3)];
 
 pub fn attr_code(field: &str) -> Option<i64> {
-    ATTR_FIELDS
-        .iter()
-        .find(|(f, _)| *f == field)
-        .map(|(_, c)| *c)
+    ATTR_FIELDS.iter().find(|(f, _)| *f == field).map(|(_, c)| *c)
 }
 
 /// The (code, value) pairs that a finding contributes to the attribute table, without repeats.

@@ -8,8 +8,8 @@
 //! Every case starts from an empty store.
 
 use crate::{
-    AccountScope, FindingQuery, FindingStore, HistoryQuery, ImportBatch, ImportStatus,
-    IncomingFinding, LegacyUpdate, RetentionPolicy, Scope, StoreError, UpdateBatch,
+    AccountScope, FindingQuery, FindingStore, HistoryQuery, ImportBatch, ImportStatus, IncomingFinding, LegacyUpdate,
+    RetentionPolicy, Scope, StoreError, UpdateBatch,
 };
 use findinghub_asff::timestamp::{MICROS_PER_DAY, Micros, format_timestamp, parse_timestamp};
 use findinghub_hub::filter::{Filters, parse_filters, parse_sort};
@@ -117,13 +117,7 @@ pub fn batch(findings: Vec<Map<String, Value>>) -> ImportBatch {
     ImportBatch {
         region: REGION.to_owned(),
         now: NOW,
-        findings: findings
-            .into_iter()
-            .map(|doc| IncomingFinding {
-                doc,
-                product_names: None,
-            })
-            .collect(),
+        findings: findings.into_iter().map(|doc| IncomingFinding { doc, product_names: None }).collect(),
     }
 }
 
@@ -131,10 +125,7 @@ pub fn scope() -> Scope {
     Scope::new(AccountScope::one(ACCOUNT), REGION)
 }
 
-pub async fn import(
-    store: &dyn FindingStore,
-    findings: Vec<Map<String, Value>>,
-) -> Vec<ImportStatus> {
+pub async fn import(store: &dyn FindingStore, findings: Vec<Map<String, Value>>) -> Vec<ImportStatus> {
     match store.import(batch(findings)).await {
         Ok(r) => r.statuses,
         Err(e) => panic!("import failed: {e}"),
@@ -151,13 +142,7 @@ pub async fn query(
     let filters = parse_filters(&filters, NOW).expect("valid filters");
     let sort = parse_sort(&sort).expect("valid sort");
     let page = store
-        .get_findings(FindingQuery {
-            scope: scope(),
-            filters,
-            sort,
-            max_results: max,
-            next_token: token,
-        })
+        .get_findings(FindingQuery { scope: scope(), filters, sort, max_results: max, next_token: token })
         .await
         .expect("get_findings");
     (page.findings, page.next_token)
@@ -185,28 +170,13 @@ pub async fn query_all(
 }
 
 pub async fn get(store: &dyn FindingStore, id: &str) -> Map<String, Value> {
-    let (found, _) = query(
-        store,
-        json!({"Id": [{"Value": id, "Comparison": "EQUALS"}]}),
-        json!([]),
-        10,
-        None,
-    )
-    .await;
+    let (found, _) = query(store, json!({"Id": [{"Value": id, "Comparison": "EQUALS"}]}), json!([]), 10, None).await;
     assert_eq!(found.len(), 1, "expected exactly one finding {id}");
     found.into_iter().next().unwrap_or_default()
 }
 
 fn ids(findings: &[Map<String, Value>]) -> Vec<String> {
-    findings
-        .iter()
-        .map(|f| {
-            f.get("Id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect()
+    findings.iter().map(|f| f.get("Id").and_then(Value::as_str).unwrap_or_default().to_owned()).collect()
 }
 
 async fn update(store: &dyn FindingStore, request: Value, scope: Scope) -> crate::UpdateReport {
@@ -229,10 +199,7 @@ fn ident(id: &str) -> Value {
 // ---------------------------------------------------------------------------------------------
 
 pub async fn import_creates_with_service_fields(store: &dyn FindingStore) {
-    assert_eq!(
-        import(store, vec![finding("a", T0)]).await,
-        vec![ImportStatus::Created]
-    );
+    assert_eq!(import(store, vec![finding("a", T0)]).await, vec![ImportStatus::Created]);
     let f = get(store, "a").await;
     assert_eq!(f["Region"], json!(REGION));
     assert_eq!(f["ProcessedAt"], json!(ts(NOW)));
@@ -242,16 +209,10 @@ pub async fn import_creates_with_service_fields(store: &dyn FindingStore) {
     assert_eq!(f["Workflow"], json!({"Status": "NEW"}));
     assert_eq!(f["WorkflowState"], json!("NEW"));
     assert_eq!(f["Severity"], json!({"Label": "HIGH", "Normalized": 70}));
-    assert_eq!(
-        f["FindingProviderFields"]["Severity"],
-        json!({"Label": "HIGH"})
-    );
+    assert_eq!(f["FindingProviderFields"]["Severity"], json!({"Label": "HIGH"}));
     assert_eq!(f["FindingProviderFields"]["Types"], f["Types"]);
     let pf = &f["ProductFields"];
-    assert_eq!(
-        pf["aws/securityhub/FindingId"],
-        json!(format!("{PRODUCT}/a"))
-    );
+    assert_eq!(pf["aws/securityhub/FindingId"], json!(format!("{PRODUCT}/a")));
     assert_eq!(pf["aws/securityhub/ProductName"], json!("Default"));
     assert_eq!(pf["aws/securityhub/CompanyName"], json!("Personal"));
     assert_eq!(store.count().await.expect("count"), 1);
@@ -282,11 +243,7 @@ pub async fn import_round_trips_what_was_sent(store: &dyn FindingStore) {
             _ => assert_eq!(&got[k], v, "member {k} changed"),
         }
     }
-    let service: Vec<&str> = got
-        .keys()
-        .filter(|k| !sent.contains_key(*k))
-        .map(String::as_str)
-        .collect();
+    let service: Vec<&str> = got.keys().filter(|k| !sent.contains_key(*k)).map(String::as_str).collect();
     let mut service = service;
     service.sort_unstable();
     assert_eq!(
@@ -308,27 +265,15 @@ pub async fn stale_imports_are_ignored(store: &dyn FindingStore) {
     import(store, vec![finding("s", T0 + 10 * SEC)]).await;
     let same_time = with(finding("s", T0 + 10 * SEC), json!({"Title": "changed"}));
     let older = with(finding("s", T0 + 5 * SEC), json!({"Title": "older"}));
-    assert_eq!(
-        import(store, vec![same_time, older]).await,
-        vec![ImportStatus::Stale, ImportStatus::Stale]
-    );
+    assert_eq!(import(store, vec![same_time, older]).await, vec![ImportStatus::Stale, ImportStatus::Stale]);
     assert_eq!(get(store, "s").await["Title"], json!("Finding s"));
     // An equal instant written differently is still equal.
     let text = ts(T0 + 10 * SEC);
     let offset = text.replace('Z', "+00:00");
-    let same_instant = with(
-        finding("s", T0),
-        json!({"UpdatedAt": offset, "Title": "offset"}),
-    );
-    assert_eq!(
-        import(store, vec![same_instant]).await,
-        vec![ImportStatus::Stale]
-    );
+    let same_instant = with(finding("s", T0), json!({"UpdatedAt": offset, "Title": "offset"}));
+    assert_eq!(import(store, vec![same_instant]).await, vec![ImportStatus::Stale]);
     let newer = with(finding("s", T0 + 20 * SEC), json!({"Title": "newer"}));
-    assert_eq!(
-        import(store, vec![newer]).await,
-        vec![ImportStatus::Updated]
-    );
+    assert_eq!(import(store, vec![newer]).await, vec![ImportStatus::Updated]);
     assert_eq!(get(store, "s").await["Title"], json!("newer"));
 }
 
@@ -353,10 +298,7 @@ pub async fn import_update_keeps_customer_fields(store: &dyn FindingStore) {
                "Workflow": {"Status": "RESOLVED"}, "Description": null}),
     );
     let second = with(second, json!({"Description": "new description"}));
-    assert_eq!(
-        import(store, vec![second]).await,
-        vec![ImportStatus::Updated]
-    );
+    assert_eq!(import(store, vec![second]).await, vec![ImportStatus::Updated]);
     let f = get(store, "c").await;
     assert_eq!(f["Title"], json!("retitled"));
     assert_eq!(f["Description"], json!("new description"));
@@ -380,10 +322,7 @@ pub async fn provider_fields_rules(store: &dyn FindingStore) {
         "FindingProviderFields": {"Severity": {"Label": "LOW", "Original": "2"}, "Confidence": 30}}),
     );
     // Rule 2: top-level only → FPF copies it.
-    let f2 = with(
-        finding("r2", T0),
-        json!({"Confidence": 40, "Criticality": 50}),
-    );
+    let f2 = with(finding("r2", T0), json!({"Confidence": 40, "Criticality": 50}));
     // Rule 3, new: both → FPF wins for both.
     let f3 = with(
         finding("r3", T0),
@@ -392,15 +331,9 @@ pub async fn provider_fields_rules(store: &dyn FindingStore) {
     );
     import(store, vec![f1, f2, f3]).await;
     let r1 = get(store, "r1").await;
-    assert_eq!(
-        r1["Severity"],
-        json!({"Label": "LOW", "Original": "2", "Normalized": 1})
-    );
+    assert_eq!(r1["Severity"], json!({"Label": "LOW", "Original": "2", "Normalized": 1}));
     assert_eq!(r1["Confidence"], json!(30));
-    assert_eq!(
-        r1["FindingProviderFields"]["Severity"],
-        json!({"Label": "LOW", "Original": "2"})
-    );
+    assert_eq!(r1["FindingProviderFields"]["Severity"], json!({"Label": "LOW", "Original": "2"}));
     let r2 = get(store, "r2").await;
     assert_eq!(r2["FindingProviderFields"]["Confidence"], json!(40));
     assert_eq!(r2["FindingProviderFields"]["Criticality"], json!(50));
@@ -410,10 +343,7 @@ pub async fn provider_fields_rules(store: &dyn FindingStore) {
     assert_eq!(r3["Severity"]["Label"], json!("CRITICAL"));
     assert_eq!(r3["FindingProviderFields"]["Criticality"], json!(90));
     // Rule 3, existing: both values are used.
-    let f3b = with(
-        finding("r3", T0 + SEC),
-        json!({"Criticality": 20, "FindingProviderFields": {"Criticality": 80}}),
-    );
+    let f3b = with(finding("r3", T0 + SEC), json!({"Criticality": 20, "FindingProviderFields": {"Criticality": 80}}));
     import(store, vec![f3b]).await;
     let r3 = get(store, "r3").await;
     assert_eq!(r3["Criticality"], json!(20));
@@ -422,22 +352,12 @@ pub async fn provider_fields_rules(store: &dyn FindingStore) {
     let f4 = with(finding("r4", T0), json!({"Severity": {"Normalized": 95}}));
     import(store, vec![f4]).await;
     let r4 = get(store, "r4").await;
-    assert_eq!(
-        r4["Severity"],
-        json!({"Label": "CRITICAL", "Normalized": 95})
-    );
-    assert_eq!(
-        r4["FindingProviderFields"]["Severity"],
-        json!({"Label": "CRITICAL"})
-    );
+    assert_eq!(r4["Severity"], json!({"Label": "CRITICAL", "Normalized": 95}));
+    assert_eq!(r4["FindingProviderFields"]["Severity"], json!({"Label": "CRITICAL"}));
 }
 
 pub async fn customer_touched_fields_survive_imports(store: &dyn FindingStore) {
-    import(
-        store,
-        vec![with(finding("t", T0), json!({"Confidence": 10}))],
-    )
-    .await;
+    import(store, vec![with(finding("t", T0), json!({"Confidence": 10}))]).await;
     update(
         store,
         json!({"FindingIdentifiers": [ident("t")], "Severity": {"Label": "LOW"}, "Types": ["TTPs/Discovery"]}),
@@ -446,62 +366,26 @@ pub async fn customer_touched_fields_survive_imports(store: &dyn FindingStore) {
     .await;
     let f = get(store, "t").await;
     assert_eq!(f["Severity"], json!({"Label": "LOW", "Normalized": 1}));
-    assert_eq!(
-        f["UpdatedAt"],
-        json!(ts(T0)),
-        "BatchUpdateFindings never changes UpdatedAt"
-    );
+    assert_eq!(f["UpdatedAt"], json!(ts(T0)), "BatchUpdateFindings never changes UpdatedAt");
     let next = with(
         finding("t", T0 + SEC),
         json!({"Confidence": 20, "FindingProviderFields": {"Severity": {"Label": "CRITICAL"}, "Types": ["Effects/Data Exposure"]}, "Severity": null}),
     );
     import(store, vec![next]).await;
     let f = get(store, "t").await;
-    assert_eq!(
-        f["Severity"]["Label"],
-        json!("LOW"),
-        "the customer's severity stays"
-    );
-    assert_eq!(
-        f["FindingProviderFields"]["Severity"]["Label"],
-        json!("CRITICAL")
-    );
+    assert_eq!(f["Severity"]["Label"], json!("LOW"), "the customer's severity stays");
+    assert_eq!(f["FindingProviderFields"]["Severity"]["Label"], json!("CRITICAL"));
     assert_eq!(f["Types"], json!(["TTPs/Discovery"]));
-    assert_eq!(
-        f["FindingProviderFields"]["Types"],
-        json!(["Effects/Data Exposure"])
-    );
-    assert_eq!(
-        f["Confidence"],
-        json!(20),
-        "untouched shared fields follow the provider"
-    );
+    assert_eq!(f["FindingProviderFields"]["Types"], json!(["Effects/Data Exposure"]));
+    assert_eq!(f["Confidence"], json!(20), "untouched shared fields follow the provider");
 }
 
 pub async fn workflow_resets(store: &dyn FindingStore) {
     let cases = [
         // (id, first import patch, customer status, second import patch, expected status)
-        (
-            "w1",
-            json!({"RecordState": "ARCHIVED"}),
-            "NOTIFIED",
-            json!({"RecordState": "ACTIVE"}),
-            "NEW",
-        ),
-        (
-            "w2",
-            json!({"RecordState": "ARCHIVED"}),
-            "RESOLVED",
-            json!({"RecordState": "ACTIVE"}),
-            "NEW",
-        ),
-        (
-            "w3",
-            json!({"RecordState": "ARCHIVED"}),
-            "SUPPRESSED",
-            json!({"RecordState": "ACTIVE"}),
-            "SUPPRESSED",
-        ),
+        ("w1", json!({"RecordState": "ARCHIVED"}), "NOTIFIED", json!({"RecordState": "ACTIVE"}), "NEW"),
+        ("w2", json!({"RecordState": "ARCHIVED"}), "RESOLVED", json!({"RecordState": "ACTIVE"}), "NEW"),
+        ("w3", json!({"RecordState": "ARCHIVED"}), "SUPPRESSED", json!({"RecordState": "ACTIVE"}), "SUPPRESSED"),
         (
             "w4",
             json!({"Compliance": {"Status": "PASSED"}}),
@@ -537,47 +421,26 @@ pub async fn workflow_resets(store: &dyn FindingStore) {
             json!({"Compliance": {"Status": "WARNING"}}),
             "NOTIFIED",
         ),
-        (
-            "w9",
-            json!({"RecordState": "ACTIVE"}),
-            "NOTIFIED",
-            json!({"RecordState": "ACTIVE"}),
-            "NOTIFIED",
-        ),
+        ("w9", json!({"RecordState": "ACTIVE"}), "NOTIFIED", json!({"RecordState": "ACTIVE"}), "NOTIFIED"),
     ];
     for (id, first, status, second, expected) in cases {
         import(store, vec![with(finding(id, T0), first)]).await;
-        update(
-            store,
-            json!({"FindingIdentifiers": [ident(id)], "Workflow": {"Status": status}}),
-            scope(),
-        )
-        .await;
+        update(store, json!({"FindingIdentifiers": [ident(id)], "Workflow": {"Status": status}}), scope()).await;
         import(store, vec![with(finding(id, T0 + SEC), second)]).await;
-        assert_eq!(
-            get(store, id).await["Workflow"]["Status"],
-            json!(expected),
-            "case {id}"
-        );
+        assert_eq!(get(store, id).await["Workflow"]["Status"], json!(expected), "case {id}");
     }
 }
 
 pub async fn control_findings_resolve_when_passed(store: &dyn FindingStore) {
     let control = |id: &str, at: Micros, status: &str| {
-        with(
-            finding(id, at),
-            json!({"ProductArn": CONTROLS, "Compliance": {"Status": status}}),
-        )
+        with(finding(id, at), json!({"ProductArn": CONTROLS, "Compliance": {"Status": status}}))
     };
     import(store, vec![control("ctl", T0, "FAILED")]).await;
     let f = get(store, "ctl").await;
     assert_eq!(f["Workflow"]["Status"], json!("NEW"));
     assert_eq!(f["ProductName"], json!("Security Hub"));
     import(store, vec![control("ctl", T0 + SEC, "PASSED")]).await;
-    assert_eq!(
-        get(store, "ctl").await["Workflow"]["Status"],
-        json!("RESOLVED")
-    );
+    assert_eq!(get(store, "ctl").await["Workflow"]["Status"], json!("RESOLVED"));
     import(store, vec![control("ctl", T0 + 2 * SEC, "FAILED")]).await;
     assert_eq!(get(store, "ctl").await["Workflow"]["Status"], json!("NEW"));
 }
@@ -585,21 +448,10 @@ pub async fn control_findings_resolve_when_passed(store: &dyn FindingStore) {
 pub async fn same_key_twice_in_one_batch(store: &dyn FindingStore) {
     let statuses = import(
         store,
-        vec![
-            finding("d", T0),
-            with(finding("d", T0 + SEC), json!({"Title": "second"})),
-            finding("d", T0),
-        ],
+        vec![finding("d", T0), with(finding("d", T0 + SEC), json!({"Title": "second"})), finding("d", T0)],
     )
     .await;
-    assert_eq!(
-        statuses,
-        vec![
-            ImportStatus::Created,
-            ImportStatus::Updated,
-            ImportStatus::Stale
-        ]
-    );
+    assert_eq!(statuses, vec![ImportStatus::Created, ImportStatus::Updated, ImportStatus::Stale]);
     assert_eq!(get(store, "d").await["Title"], json!("second"));
     assert_eq!(store.count().await.expect("count"), 1);
 }
@@ -608,27 +460,13 @@ pub async fn regions_and_accounts_are_separate(store: &dyn FindingStore) {
     import(store, vec![finding("x", T0)]).await;
     let mut west = batch(vec![finding("x", T0)]);
     west.region = "us-west-2".into();
-    assert_eq!(
-        store.import(west).await.expect("import").statuses,
-        vec![ImportStatus::Created]
-    );
-    let partner = |account: &str| {
-        with(
-            finding("p", T0),
-            json!({"ProductArn": GUARDDUTY, "AwsAccountId": account}),
-        )
-    };
-    assert_eq!(
-        import(store, vec![partner(ACCOUNT), partner(OTHER_ACCOUNT)]).await,
-        vec![ImportStatus::Created; 2]
-    );
+    assert_eq!(store.import(west).await.expect("import").statuses, vec![ImportStatus::Created]);
+    let partner = |account: &str| with(finding("p", T0), json!({"ProductArn": GUARDDUTY, "AwsAccountId": account}));
+    assert_eq!(import(store, vec![partner(ACCOUNT), partner(OTHER_ACCOUNT)]).await, vec![ImportStatus::Created; 2]);
     assert_eq!(store.count().await.expect("count"), 4);
     let all = store
         .get_findings(FindingQuery {
-            scope: Scope {
-                accounts: AccountScope::All,
-                region: None,
-            },
+            scope: Scope { accounts: AccountScope::All, region: None },
             filters: Filters::default(),
             sort: vec![],
             max_results: 100,
@@ -637,24 +475,14 @@ pub async fn regions_and_accounts_are_separate(store: &dyn FindingStore) {
         .await
         .expect("get_findings");
     assert_eq!(all.findings.len(), 4);
-    assert_eq!(
-        query_all(store, json!({}), json!([]), 10).await.len(),
-        2,
-        "one account, one Region"
-    );
+    assert_eq!(query_all(store, json!({}), json!([]), 10).await.len(), 2, "one account, one Region");
 }
 
 pub async fn invalid_product_arn_fails_one_finding(store: &dyn FindingStore) {
-    let bad = with(
-        finding("bad", T0),
-        json!({"ProductArn": "arn:aws::securityhub:us-east-1::product/aws/guardduty"}),
-    );
+    let bad = with(finding("bad", T0), json!({"ProductArn": "arn:aws::securityhub:us-east-1::product/aws/guardduty"}));
     let statuses = import(store, vec![finding("ok", T0), bad]).await;
     assert_eq!(statuses[0], ImportStatus::Created);
-    assert!(
-        matches!(&statuses[1], ImportStatus::Failed { code, .. } if code == "InvalidInput"),
-        "{statuses:?}"
-    );
+    assert!(matches!(&statuses[1], ImportStatus::Failed { code, .. } if code == "InvalidInput"), "{statuses:?}");
     assert_eq!(store.count().await.expect("count"), 1);
 }
 
@@ -670,91 +498,45 @@ pub async fn batch_update_processes_and_reports(store: &dyn FindingStore) {
     .await;
     let processed: Vec<&str> = report.processed.iter().map(|i| i.id.as_str()).collect();
     assert_eq!(processed, ["u1", "u2"]);
-    let mut unprocessed: Vec<(&str, UnprocessedReason)> = report
-        .unprocessed
-        .iter()
-        .map(|(i, r)| (i.id.as_str(), *r))
-        .collect();
+    let mut unprocessed: Vec<(&str, UnprocessedReason)> =
+        report.unprocessed.iter().map(|(i, r)| (i.id.as_str(), *r)).collect();
     unprocessed.sort_by_key(|(id, _)| *id);
     assert_eq!(
         unprocessed,
-        [
-            ("missing", UnprocessedReason::FindingNotFound),
-            ("u1", UnprocessedReason::DuplicatedFindingIdentifier)
-        ]
+        [("missing", UnprocessedReason::FindingNotFound), ("u1", UnprocessedReason::DuplicatedFindingIdentifier)]
     );
     assert_eq!(report.changed.len(), 2);
     let f = get(store, "u1").await;
-    assert_eq!(
-        f["Note"],
-        json!({"Text": "looked at it", "UpdatedBy": "analyst", "UpdatedAt": ts(NOW)})
-    );
+    assert_eq!(f["Note"], json!({"Text": "looked at it", "UpdatedBy": "analyst", "UpdatedAt": ts(NOW)}));
     assert_eq!(f["Confidence"], json!(77));
     assert_eq!(f["Criticality"], json!(12));
     assert_eq!(f["RelatedFindings"], json!([ident("u2")]));
     assert_eq!(f["UpdatedAt"], json!(ts(T0)));
-    assert!(
-        f["FindingProviderFields"].get("Confidence").is_none(),
-        "customers never write FindingProviderFields"
-    );
+    assert!(f["FindingProviderFields"].get("Confidence").is_none(), "customers never write FindingProviderFields");
 }
 
 pub async fn batch_update_respects_account_scope(store: &dyn FindingStore) {
-    import(
-        store,
-        vec![with(
-            finding("o", T0),
-            json!({"AwsAccountId": OTHER_ACCOUNT}),
-        )],
-    )
-    .await;
+    import(store, vec![with(finding("o", T0), json!({"AwsAccountId": OTHER_ACCOUNT}))]).await;
     let other = |id: &str| json!({"Id": id, "ProductArn": PRODUCT});
-    let report = update(
-        store,
-        json!({"FindingIdentifiers": [other("o")], "Workflow": {"Status": "SUPPRESSED"}}),
-        scope(),
-    )
-    .await;
+    let report =
+        update(store, json!({"FindingIdentifiers": [other("o")], "Workflow": {"Status": "SUPPRESSED"}}), scope()).await;
     assert_eq!(report.unprocessed.len(), 1);
-    assert_eq!(
-        report.unprocessed[0].1,
-        UnprocessedReason::FindingNotFound,
-        "another account's finding is invisible"
-    );
-    let admin = Scope {
-        accounts: AccountScope::All,
-        region: Some(REGION.into()),
-    };
-    let report = update(
-        store,
-        json!({"FindingIdentifiers": [other("o")], "Workflow": {"Status": "SUPPRESSED"}}),
-        admin,
-    )
-    .await;
+    assert_eq!(report.unprocessed[0].1, UnprocessedReason::FindingNotFound, "another account's finding is invisible");
+    let admin = Scope { accounts: AccountScope::All, region: Some(REGION.into()) };
+    let report =
+        update(store, json!({"FindingIdentifiers": [other("o")], "Workflow": {"Status": "SUPPRESSED"}}), admin).await;
     assert_eq!(report.processed.len(), 1, "the administrator may update it");
 }
 
 pub async fn history_records_every_change(store: &dyn FindingStore) {
     import(store, vec![finding("h", T0)]).await;
-    import(
-        store,
-        vec![with(finding("h", T0 + SEC), json!({"Title": "new title"}))],
-    )
-    .await;
-    update(
-        store,
-        json!({"FindingIdentifiers": [ident("h")], "Workflow": {"Status": "NOTIFIED"}}),
-        scope(),
-    )
-    .await;
+    import(store, vec![with(finding("h", T0 + SEC), json!({"Title": "new title"}))]).await;
+    update(store, json!({"FindingIdentifiers": [ident("h")], "Workflow": {"Status": "NOTIFIED"}}), scope()).await;
     import(store, vec![finding("h", T0)]).await; // stale: no record
     let page = store
         .finding_history(HistoryQuery {
             scope: scope(),
-            identifier: FindingIdentifier {
-                id: "h".into(),
-                product_arn: PRODUCT.into(),
-            },
+            identifier: FindingIdentifier { id: "h".into(), product_arn: PRODUCT.into() },
             start: None,
             end: None,
             max_results: 100,
@@ -767,27 +549,15 @@ pub async fn history_records_every_change(store: &dyn FindingStore) {
     // Newest first: the customer's update, the provider's update, the creation.
     let update_rec = &page.records[0].entry;
     assert_eq!(update_rec.source, UpdateSourceType::BatchUpdateFindings);
-    assert_eq!(
-        update_rec.identity,
-        format!("arn:aws:iam::{ACCOUNT}:user/analyst")
-    );
-    let fields: Vec<&str> = update_rec
-        .updates
-        .iter()
-        .map(|u| u.field.as_str())
-        .collect();
+    assert_eq!(update_rec.identity, format!("arn:aws:iam::{ACCOUNT}:user/analyst"));
+    let fields: Vec<&str> = update_rec.updates.iter().map(|u| u.field.as_str()).collect();
     assert_eq!(fields, ["Workflow.Status"]);
     assert_eq!(update_rec.updates[0].old_value.as_deref(), Some("NEW"));
     assert_eq!(update_rec.updates[0].new_value.as_deref(), Some("NOTIFIED"));
     let import_rec = &page.records[1].entry;
     assert_eq!(import_rec.source, UpdateSourceType::BatchImportFindings);
     assert_eq!(import_rec.identity, PRODUCT);
-    assert!(
-        import_rec
-            .updates
-            .iter()
-            .any(|u| u.field == "Title" && u.new_value.as_deref() == Some("new title"))
-    );
+    assert!(import_rec.updates.iter().any(|u| u.field == "Title" && u.new_value.as_deref() == Some("new title")));
     assert!(import_rec.updates.iter().any(|u| u.field == "UpdatedAt"));
     let created = &page.records[2].entry;
     assert!(created.finding_created);
@@ -796,10 +566,7 @@ pub async fn history_records_every_change(store: &dyn FindingStore) {
     let other = store
         .finding_history(HistoryQuery {
             scope: Scope::new(AccountScope::one(OTHER_ACCOUNT), REGION),
-            identifier: FindingIdentifier {
-                id: "h".into(),
-                product_arn: PRODUCT.into(),
-            },
+            identifier: FindingIdentifier { id: "h".into(), product_arn: PRODUCT.into() },
             start: None,
             end: None,
             max_results: 100,
@@ -812,19 +579,13 @@ pub async fn history_records_every_change(store: &dyn FindingStore) {
 
 pub async fn history_pages_and_windows(store: &dyn FindingStore) {
     for i in 0..7 {
-        let mut b = batch(vec![with(
-            finding("hp", T0 + i * SEC),
-            json!({"Title": format!("v{i}")}),
-        )]);
+        let mut b = batch(vec![with(finding("hp", T0 + i * SEC), json!({"Title": format!("v{i}")}))]);
         b.now = NOW + i * 1_000_000;
         store.import(b).await.expect("import");
     }
     let q = |start: Option<Micros>, end: Option<Micros>, token: Option<String>| HistoryQuery {
         scope: scope(),
-        identifier: FindingIdentifier {
-            id: "hp".into(),
-            product_arn: PRODUCT.into(),
-        },
+        identifier: FindingIdentifier { id: "hp".into(), product_arn: PRODUCT.into() },
         start,
         end,
         max_results: 3,
@@ -833,10 +594,7 @@ pub async fn history_pages_and_windows(store: &dyn FindingStore) {
     let mut times = Vec::new();
     let mut token = None;
     loop {
-        let page = store
-            .finding_history(q(None, None, token))
-            .await
-            .expect("history");
+        let page = store.finding_history(q(None, None, token)).await.expect("history");
         assert!(page.records.len() <= 3);
         times.extend(page.records.iter().map(|r| r.entry.update_time));
         match page.next_token {
@@ -846,15 +604,10 @@ pub async fn history_pages_and_windows(store: &dyn FindingStore) {
     }
     let expected: Vec<Micros> = (0..7).rev().map(|i| NOW + i * 1_000_000).collect();
     assert_eq!(times, expected);
-    let window = store
-        .finding_history(q(Some(NOW + 2_000_000), Some(NOW + 4_000_000), None))
-        .await
-        .expect("history");
+    let window = store.finding_history(q(Some(NOW + 2_000_000), Some(NOW + 4_000_000), None)).await.expect("history");
     let times: Vec<Micros> = window.records.iter().map(|r| r.entry.update_time).collect();
     assert_eq!(times, [NOW + 4_000_000, NOW + 3_000_000, NOW + 2_000_000]);
-    let bad = store
-        .finding_history(q(None, None, Some("not-a-token".into())))
-        .await;
+    let bad = store.finding_history(q(None, None, Some("not-a-token".into()))).await;
     assert!(matches!(bad, Err(StoreError::InvalidToken)));
 }
 
@@ -895,54 +648,24 @@ pub async fn get_findings_filters(store: &dyn FindingStore) {
     import(store, corpus()).await;
     let cases: Vec<(Value, Vec<&str>)> = vec![
         (json!({}), vec!["f4", "f3", "f2", "f1"]),
-        (
-            json!({"SeverityLabel": [{"Value": "CRITICAL", "Comparison": "EQUALS"}]}),
-            vec!["f4", "f1"],
-        ),
+        (json!({"SeverityLabel": [{"Value": "CRITICAL", "Comparison": "EQUALS"}]}), vec!["f4", "f1"]),
         (
             json!({"SeverityLabel": [{"Value": "CRITICAL", "Comparison": "EQUALS"}, {"Value": "LOW", "Comparison": "EQUALS"}]}),
             vec!["f4", "f3", "f1"],
         ),
-        (
-            json!({"SeverityLabel": [{"Value": "CRITICAL", "Comparison": "NOT_EQUALS"}]}),
-            vec!["f3", "f2"],
-        ),
+        (json!({"SeverityLabel": [{"Value": "CRITICAL", "Comparison": "NOT_EQUALS"}]}), vec!["f3", "f2"]),
         (
             json!({"Title": [{"Value": "Open port", "Comparison": "PREFIX"}, {"Value": "Open port 22", "Comparison": "NOT_EQUALS"}]}),
             vec!["f4"],
         ),
-        (
-            json!({"Title": [{"Value": "port", "Comparison": "CONTAINS"}]}),
-            vec!["f4", "f1"],
-        ),
-        (
-            json!({"Title": [{"Value": "port", "Comparison": "NOT_CONTAINS"}]}),
-            vec!["f3", "f2"],
-        ),
-        (
-            json!({"ResourceType": [{"Value": "AwsS3Bucket", "Comparison": "EQUALS"}]}),
-            vec!["f2", "f1"],
-        ),
-        (
-            json!({"ResourceType": [{"Value": "AwsS3Bucket", "Comparison": "NOT_EQUALS"}]}),
-            vec!["f4", "f3"],
-        ),
-        (
-            json!({"ResourceId": [{"Value": "arn:aws:s3:::", "Comparison": "PREFIX"}]}),
-            vec!["f2", "f1"],
-        ),
-        (
-            json!({"ResourceId": [{"Value": "i-", "Comparison": "PREFIX_NOT_EQUALS"}]}),
-            vec!["f3", "f2"],
-        ),
-        (
-            json!({"Type": [{"Value": "TTPs/", "Comparison": "PREFIX"}]}),
-            vec!["f1"],
-        ),
-        (
-            json!({"ComplianceStatus": [{"Value": "FAILED", "Comparison": "NOT_EQUALS"}]}),
-            vec!["f4", "f3", "f1"],
-        ),
+        (json!({"Title": [{"Value": "port", "Comparison": "CONTAINS"}]}), vec!["f4", "f1"]),
+        (json!({"Title": [{"Value": "port", "Comparison": "NOT_CONTAINS"}]}), vec!["f3", "f2"]),
+        (json!({"ResourceType": [{"Value": "AwsS3Bucket", "Comparison": "EQUALS"}]}), vec!["f2", "f1"]),
+        (json!({"ResourceType": [{"Value": "AwsS3Bucket", "Comparison": "NOT_EQUALS"}]}), vec!["f4", "f3"]),
+        (json!({"ResourceId": [{"Value": "arn:aws:s3:::", "Comparison": "PREFIX"}]}), vec!["f2", "f1"]),
+        (json!({"ResourceId": [{"Value": "i-", "Comparison": "PREFIX_NOT_EQUALS"}]}), vec!["f3", "f2"]),
+        (json!({"Type": [{"Value": "TTPs/", "Comparison": "PREFIX"}]}), vec!["f1"]),
+        (json!({"ComplianceStatus": [{"Value": "FAILED", "Comparison": "NOT_EQUALS"}]}), vec!["f4", "f3", "f1"]),
         (
             json!({"RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}], "SeverityLabel": [{"Value": "LOW", "Comparison": "EQUALS"}]}),
             vec![],
@@ -951,44 +674,23 @@ pub async fn get_findings_filters(store: &dyn FindingStore) {
             json!({"UpdatedAt": [{"Start": ts(T0 + 2 * MICROS_PER_DAY), "End": ts(T0 + 3 * MICROS_PER_DAY)}]}),
             vec!["f3", "f2"],
         ),
-        (
-            json!({"UpdatedAt": [{"DateRange": {"Value": 97, "Unit": "DAYS"}}]}),
-            vec!["f4", "f3"],
-        ),
+        (json!({"UpdatedAt": [{"DateRange": {"Value": 97, "Unit": "DAYS"}}]}), vec!["f4", "f3"]),
         (
             json!({"UpdatedAt": [{"DateRange": {"Value": 97, "Unit": "DAYS", "Comparison": "OLDER_THAN"}}]}),
             vec!["f2", "f1"],
         ),
         (json!({"Confidence": [{"Gte": 40, "Lt": 90}]}), vec!["f2"]),
-        (
-            json!({"Confidence": [{"Eq": 90}, {"Eq": 40}]}),
-            vec!["f2", "f1"],
-        ),
-        (
-            json!({"SeverityNormalized": [{"Gte": 70}]}),
-            vec!["f4", "f2", "f1"],
-        ),
+        (json!({"Confidence": [{"Eq": 90}, {"Eq": 40}]}), vec!["f2", "f1"]),
+        (json!({"SeverityNormalized": [{"Gte": 70}]}), vec!["f4", "f2", "f1"]),
         (json!({"NetworkSourcePort": [{"Lte": 100}]}), vec!["f1"]),
-        (
-            json!({"NetworkSourceIpV4": [{"Cidr": "10.0.0.0/8"}]}),
-            vec!["f1"],
-        ),
-        (
-            json!({"NetworkSourceIpV4": [{"Cidr": "192.168.1.1"}]}),
-            vec!["f3"],
-        ),
-        (
-            json!({"ResourceTags": [{"Key": "env", "Value": "prod", "Comparison": "EQUALS"}]}),
-            vec!["f1"],
-        ),
+        (json!({"NetworkSourceIpV4": [{"Cidr": "10.0.0.0/8"}]}), vec!["f1"]),
+        (json!({"NetworkSourceIpV4": [{"Cidr": "192.168.1.1"}]}), vec!["f3"]),
+        (json!({"ResourceTags": [{"Key": "env", "Value": "prod", "Comparison": "EQUALS"}]}), vec!["f1"]),
         (
             json!({"ResourceTags": [{"Key": "env", "Value": "prod", "Comparison": "NOT_EQUALS"}]}),
             vec!["f4", "f3", "f2"],
         ),
-        (
-            json!({"ProductFields": [{"Key": "rule", "Value": "rd", "Comparison": "CONTAINS"}]}),
-            vec!["f4"],
-        ),
+        (json!({"ProductFields": [{"Key": "rule", "Value": "rd", "Comparison": "CONTAINS"}]}), vec!["f4"]),
         (
             json!({"WorkflowStatus": [{"Value": "NEW", "Comparison": "EQUALS"}], "Title": [{"Value": "Open", "Comparison": "PREFIX"}]}),
             vec!["f4", "f1"],
@@ -1006,33 +708,16 @@ pub async fn get_findings_filters(store: &dyn FindingStore) {
 }
 
 pub async fn get_findings_scope(store: &dyn FindingStore) {
-    import(
-        store,
-        vec![
-            finding("mine", T0),
-            with(
-                finding("theirs", T0),
-                json!({"AwsAccountId": OTHER_ACCOUNT}),
-            ),
-        ],
-    )
-    .await;
+    import(store, vec![finding("mine", T0), with(finding("theirs", T0), json!({"AwsAccountId": OTHER_ACCOUNT}))]).await;
     let mine = query_all(store, json!({}), json!([]), 10).await;
     assert_eq!(ids(&mine), ["mine"]);
-    let theirs = query_all(
-        store,
-        json!({"AwsAccountId": [{"Value": OTHER_ACCOUNT, "Comparison": "EQUALS"}]}),
-        json!([]),
-        10,
-    )
-    .await;
+    let theirs =
+        query_all(store, json!({"AwsAccountId": [{"Value": OTHER_ACCOUNT, "Comparison": "EQUALS"}]}), json!([]), 10)
+            .await;
     assert!(theirs.is_empty(), "a filter never widens the account scope");
     let both = store
         .get_findings(FindingQuery {
-            scope: Scope::new(
-                AccountScope::Only([ACCOUNT.to_owned(), OTHER_ACCOUNT.to_owned()].into()),
-                REGION,
-            ),
+            scope: Scope::new(AccountScope::Only([ACCOUNT.to_owned(), OTHER_ACCOUNT.to_owned()].into()), REGION),
             filters: Filters::default(),
             sort: vec![],
             max_results: 10,
@@ -1055,7 +740,10 @@ fn many(n: i64) -> Vec<Map<String, Value>> {
                 f.insert("Confidence".into(), json!(i % 11));
             }
             if i % 4 == 0 {
-                f.insert("Resources".into(), json!([{"Type": "AwsEc2Instance", "Id": format!("i-{}", i % 9), "Region": format!("r{}", i % 6)}]));
+                f.insert(
+                    "Resources".into(),
+                    json!([{"Type": "AwsEc2Instance", "Id": format!("i-{}", i % 9), "Region": format!("r{}", i % 6)}]),
+                );
             }
             f
         })
@@ -1063,37 +751,18 @@ fn many(n: i64) -> Vec<Map<String, Value>> {
 }
 
 /// Pages through `sort`, checking that the sequence equals the reference order.
-async fn check_paging(
-    store: &dyn FindingStore,
-    sort: Value,
-    page_size: usize,
-    expected_len: usize,
-) {
+async fn check_paging(store: &dyn FindingStore, sort: Value, page_size: usize, expected_len: usize) {
     let got = query_all(store, json!({}), sort.clone(), page_size).await;
-    assert_eq!(
-        got.len(),
-        expected_len,
-        "sort {sort}: every finding exactly once"
-    );
+    assert_eq!(got.len(), expected_len, "sort {sort}: every finding exactly once");
     let mut seen = std::collections::HashSet::new();
     for f in &got {
-        assert!(
-            seen.insert(f["Id"].to_string()),
-            "sort {sort}: duplicate {}",
-            f["Id"]
-        );
+        assert!(seen.insert(f["Id"].to_string()), "sort {sort}: duplicate {}", f["Id"]);
     }
     let criteria = parse_sort(&sort).expect("valid sort");
     let docs: Vec<Value> = got.iter().cloned().map(Value::Object).collect();
     for pair in docs.windows(2) {
         let ord = findinghub_hub::filter::compare_findings(&criteria, &pair[0], &pair[1]);
-        assert_ne!(
-            ord,
-            std::cmp::Ordering::Greater,
-            "sort {sort}: {} before {}",
-            pair[0]["Id"],
-            pair[1]["Id"]
-        );
+        assert_ne!(ord, std::cmp::Ordering::Greater, "sort {sort}: {} before {}", pair[0]["Id"], pair[1]["Id"]);
     }
 }
 
@@ -1102,14 +771,8 @@ pub async fn pagination_default_order(store: &dyn FindingStore) {
     import(store, many(230).split_off(100)).await;
     check_paging(store, json!([]), 37, 230).await;
     let got = query_all(store, json!({}), json!([]), 100).await;
-    let first = got
-        .first()
-        .and_then(|f| f["UpdatedAt"].as_str())
-        .and_then(parse_timestamp);
-    let last = got
-        .last()
-        .and_then(|f| f["UpdatedAt"].as_str())
-        .and_then(parse_timestamp);
+    let first = got.first().and_then(|f| f["UpdatedAt"].as_str()).and_then(parse_timestamp);
+    let last = got.last().and_then(|f| f["UpdatedAt"].as_str()).and_then(parse_timestamp);
     assert!(first >= last, "the default order is UpdatedAt descending");
 }
 
@@ -1137,10 +800,7 @@ pub async fn pagination_survives_concurrent_imports(store: &dyn FindingStore) {
         let (page, next) = query(store, json!({}), sort.clone(), 7, token).await;
         got.extend(ids(&page));
         // Findings arrive between the pages, and existing ones change.
-        let arriving = with(
-            finding(&format!("new{round}"), T0),
-            json!({"Title": format!("title {}", round % 23)}),
-        );
+        let arriving = with(finding(&format!("new{round}"), T0), json!({"Title": format!("title {}", round % 23)}));
         import(store, vec![arriving]).await;
         round += 1;
         match next {
@@ -1169,10 +829,7 @@ pub async fn invalid_token_is_refused(store: &dyn FindingStore) {
                 next_token: Some(token.into()),
             })
             .await;
-        assert!(
-            matches!(result, Err(StoreError::InvalidToken)),
-            "token {token:?}"
-        );
+        assert!(matches!(result, Err(StoreError::InvalidToken)), "token {token:?}");
     }
     // A token from one sort order is refused for another.
     let (_, next) = query(store, json!({}), json!([]), 2, None).await;
@@ -1191,41 +848,27 @@ pub async fn invalid_token_is_refused(store: &dyn FindingStore) {
 
 pub async fn legacy_update_sets_note_and_record_state(store: &dyn FindingStore) {
     import(store, corpus()).await;
-    let filters = parse_filters(
-        &json!({"SeverityLabel": [{"Value": "CRITICAL", "Comparison": "EQUALS"}]}),
-        NOW,
-    )
-    .expect("filters");
+    let filters = parse_filters(&json!({"SeverityLabel": [{"Value": "CRITICAL", "Comparison": "EQUALS"}]}), NOW)
+        .expect("filters");
     let n = store
         .legacy_update(LegacyUpdate {
             scope: scope(),
             now: NOW,
             filters,
-            note: Some(findinghub_hub::update::NoteUpdate {
-                text: "bulk".into(),
-                updated_by: "ops".into(),
-            }),
+            note: Some(findinghub_hub::update::NoteUpdate { text: "bulk".into(), updated_by: "ops".into() }),
             record_state: Some("ARCHIVED".into()),
         })
         .await
         .expect("legacy update");
     assert_eq!(n, 2);
-    let archived = query_all(
-        store,
-        json!({"RecordState": [{"Value": "ARCHIVED", "Comparison": "EQUALS"}]}),
-        json!([]),
-        10,
-    )
-    .await;
+    let archived =
+        query_all(store, json!({"RecordState": [{"Value": "ARCHIVED", "Comparison": "EQUALS"}]}), json!([]), 10).await;
     assert_eq!(ids(&archived), ["f4", "f3", "f1"]);
     assert_eq!(get(store, "f1").await["Note"]["Text"], json!("bulk"));
     let history = store
         .finding_history(HistoryQuery {
             scope: scope(),
-            identifier: FindingIdentifier {
-                id: "f1".into(),
-                product_arn: PRODUCT.into(),
-            },
+            identifier: FindingIdentifier { id: "f1".into(), product_arn: PRODUCT.into() },
             start: None,
             end: None,
             max_results: 10,
@@ -1242,14 +885,8 @@ pub async fn retention_purges_expired_findings(store: &dyn FindingStore) {
     let findings = vec![
         finding("active-old", now - 91 * day),
         finding("active-young", now - 89 * day),
-        with(
-            finding("archived-old", now - 31 * day),
-            json!({"RecordState": "ARCHIVED"}),
-        ),
-        with(
-            finding("archived-young", now - 29 * day),
-            json!({"RecordState": "ARCHIVED"}),
-        ),
+        with(finding("archived-old", now - 31 * day), json!({"RecordState": "ARCHIVED"})),
+        with(finding("archived-young", now - 29 * day), json!({"RecordState": "ARCHIVED"})),
     ];
     import(store, findings).await;
     let policy = RetentionPolicy::default();
@@ -1262,21 +899,12 @@ pub async fn retention_purges_expired_findings(store: &dyn FindingStore) {
         }
     }
     assert_eq!(total, 2);
-    let left = query_all(
-        store,
-        json!({}),
-        json!([{"Field": "Id", "SortOrder": "asc"}]),
-        10,
-    )
-    .await;
+    let left = query_all(store, json!({}), json!([{"Field": "Id", "SortOrder": "asc"}]), 10).await;
     assert_eq!(ids(&left), ["active-young", "archived-young"]);
     let history = store
         .finding_history(HistoryQuery {
             scope: scope(),
-            identifier: FindingIdentifier {
-                id: "active-old".into(),
-                product_arn: PRODUCT.into(),
-            },
+            identifier: FindingIdentifier { id: "active-old".into(), product_arn: PRODUCT.into() },
             start: None,
             end: None,
             max_results: 10,
@@ -1285,13 +913,7 @@ pub async fn retention_purges_expired_findings(store: &dyn FindingStore) {
         .await
         .expect("history");
     assert!(history.records.is_empty(), "history goes with the finding");
-    let short = RetentionPolicy {
-        active_days: 1,
-        archived_days: 1,
-    };
-    assert_eq!(
-        store.purge_expired(&short, now, 100).await.expect("purge"),
-        2
-    );
+    let short = RetentionPolicy { active_days: 1, archived_days: 1 };
+    assert_eq!(store.purge_expired(&short, now, 100).await.expect("purge"), 2);
     assert_eq!(store.count().await.expect("count"), 0);
 }

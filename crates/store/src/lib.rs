@@ -54,18 +54,11 @@ pub struct Scope {
 
 impl Scope {
     pub fn new(accounts: AccountScope, region: impl Into<String>) -> Self {
-        Scope {
-            accounts,
-            region: Some(region.into()),
-        }
+        Scope { accounts, region: Some(region.into()) }
     }
 
     pub fn allows(&self, finding: &StoredFinding) -> bool {
-        self.accounts.allows(&finding.key.account_id)
-            && self
-                .region
-                .as_deref()
-                .is_none_or(|r| r == finding.key.region)
+        self.accounts.allows(&finding.key.account_id) && self.region.as_deref().is_none_or(|r| r == finding.key.region)
     }
 }
 
@@ -204,12 +197,7 @@ pub trait FindingStore: Send + Sync {
 
     /// Deletes up to `limit` findings that retention has expired (with their history); returns how
     /// many it deleted. Callers repeat it in small batches so that imports are never blocked.
-    async fn purge_expired(
-        &self,
-        policy: &RetentionPolicy,
-        now: Micros,
-        limit: usize,
-    ) -> Result<u64, StoreError>;
+    async fn purge_expired(&self, policy: &RetentionPolicy, now: Micros, limit: usize) -> Result<u64, StoreError>;
 
     /// How many findings the store holds (all accounts, all Regions).
     async fn count(&self) -> Result<u64, StoreError>;

@@ -27,19 +27,14 @@ fn fingerprint(sort: &[SortCriterion]) -> String {
 
 pub fn encode(cursor: &Cursor, sort: &[SortCriterion]) -> String {
     let values: Vec<Value> = cursor.values.iter().map(value_to_json).collect();
-    let body =
-        json!({"v": 1, "o": fingerprint(sort), "k": values, "h": cursor.key_hash, "s": cursor.seq});
+    let body = json!({"v": 1, "o": fingerprint(sort), "k": values, "h": cursor.key_hash, "s": cursor.seq});
     URL_SAFE_NO_PAD.encode(body.to_string())
 }
 
 pub fn decode(token: &str, sort: &[SortCriterion]) -> Result<Cursor, StoreError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(token.trim())
-        .map_err(|_| StoreError::InvalidToken)?;
+    let bytes = URL_SAFE_NO_PAD.decode(token.trim()).map_err(|_| StoreError::InvalidToken)?;
     let body: Value = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidToken)?;
-    if body.get("v") != Some(&json!(1))
-        || body.get("o").and_then(Value::as_str) != Some(&fingerprint(sort))
-    {
+    if body.get("v") != Some(&json!(1)) || body.get("o").and_then(Value::as_str) != Some(&fingerprint(sort)) {
         return Err(StoreError::InvalidToken);
     }
     let values = body
@@ -53,19 +48,9 @@ pub fn decode(token: &str, sort: &[SortCriterion]) -> Result<Cursor, StoreError>
     if values.len() != sort.len() {
         return Err(StoreError::InvalidToken);
     }
-    let key_hash = body
-        .get("h")
-        .and_then(Value::as_i64)
-        .ok_or(StoreError::InvalidToken)?;
-    let seq = body
-        .get("s")
-        .and_then(Value::as_i64)
-        .ok_or(StoreError::InvalidToken)?;
-    Ok(Cursor {
-        values,
-        key_hash,
-        seq,
-    })
+    let key_hash = body.get("h").and_then(Value::as_i64).ok_or(StoreError::InvalidToken)?;
+    let seq = body.get("s").and_then(Value::as_i64).ok_or(StoreError::InvalidToken)?;
+    Ok(Cursor { values, key_hash, seq })
 }
 
 fn value_to_json(v: &SortValue) -> Value {
@@ -106,11 +91,7 @@ pub fn compare(a: &Cursor, b: &Cursor, sort: &[SortCriterion]) -> Ordering {
         }
     }
     let tie = a.key_hash.cmp(&b.key_hash).then(a.seq.cmp(&b.seq));
-    if tiebreak_descending(sort) {
-        tie.reverse()
-    } else {
-        tie
-    }
+    if tiebreak_descending(sort) { tie.reverse() } else { tie }
 }
 
 /// Ties are broken in the direction of the first criterion.

@@ -15,10 +15,7 @@ pub struct RetentionPolicy {
 
 impl Default for RetentionPolicy {
     fn default() -> Self {
-        RetentionPolicy {
-            active_days: 90,
-            archived_days: 30,
-        }
+        RetentionPolicy { active_days: 90, archived_days: 30 }
     }
 }
 
@@ -44,11 +41,7 @@ pub struct RetentionSchedule {
 
 impl Default for RetentionSchedule {
     fn default() -> Self {
-        RetentionSchedule {
-            interval: Duration::from_secs(3600),
-            batch: 500,
-            pause: Duration::from_millis(50),
-        }
+        RetentionSchedule { interval: Duration::from_secs(3600), batch: 500, pause: Duration::from_millis(50) }
     }
 }
 

@@ -14,12 +14,7 @@ const LABELS: [&str; 5] = ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 const WORDS: [&str; 6] = ["open", "port", "bucket", "root", "S3", "Open"];
 const RTYPES: [&str; 4] = ["AwsEc2Instance", "AwsS3Bucket", "AwsIamUser", "Other"];
 const RIDS: [&str; 5] = ["i-1", "i-2", "arn:aws:s3:::a", "arn:aws:s3:::b", "root"];
-const TYPES: [&str; 4] = [
-    "TTPs/Discovery",
-    "TTPs/Initial Access",
-    "Effects/Data Exposure",
-    "Unusual Behaviors/User",
-];
+const TYPES: [&str; 4] = ["TTPs/Discovery", "TTPs/Initial Access", "Effects/Data Exposure", "Unusual Behaviors/User"];
 const IPS: [&str; 4] = ["10.0.0.1", "10.1.2.3", "192.168.0.9", "172.16.5.5"];
 const STATES: [&str; 2] = ["ACTIVE", "ARCHIVED"];
 const COMPLIANCE: [&str; 4] = ["PASSED", "FAILED", "WARNING", "NOT_AVAILABLE"];
@@ -33,44 +28,46 @@ fn arb_finding(i: usize) -> impl Strategy<Value = Map<String, Value>> {
         (prop::option::of(0..101i64), prop::option::of(0..4usize), 0..2usize, prop::option::of(0..4usize)),
         prop::option::of(0..3usize),
     )
-        .prop_map(move |((label, words, t, workflow), resources, types, (confidence, ip, state, compliance), pf)| {
-            let mut f = finding(&format!("f{i}"), T0 + t * SEC);
-            f.insert("Severity".into(), json!({"Label": LABELS[label]}));
-            let title: Vec<&str> = words.iter().map(|w| WORDS[*w]).collect();
-            f.insert("Title".into(), json!(title.join(" ")));
-            f.insert("Workflow".into(), json!({"Status": WORKFLOW[workflow]}));
-            f.insert("RecordState".into(), json!(STATES[state]));
-            let res: Vec<Value> = resources
-                .iter()
-                .map(|(ty, id, region, tagged)| {
-                    let mut r = json!({"Type": RTYPES[*ty], "Id": RIDS[*id], "Region": format!("r{region}")});
-                    if *tagged {
-                        r["Tags"] = json!({"env": if *id % 2 == 0 { "prod" } else { "dev" }});
-                    }
-                    r
-                })
-                .collect();
-            f.insert("Resources".into(), Value::Array(res));
-            let types: Vec<&str> = types.iter().map(|t| TYPES[*t]).collect();
-            if types.is_empty() {
-                f.remove("Types");
-            } else {
-                f.insert("Types".into(), json!(types));
-            }
-            if let Some(c) = confidence {
-                f.insert("Confidence".into(), json!(c));
-            }
-            if let Some(ip) = ip {
-                f.insert("Network".into(), json!({"SourceIpV4": IPS[ip]}));
-            }
-            if let Some(c) = compliance {
-                f.insert("Compliance".into(), json!({"Status": COMPLIANCE[c]}));
-            }
-            if let Some(p) = pf {
-                f.insert("ProductFields".into(), json!({"k": format!("v{p}")}));
-            }
-            f
-        })
+        .prop_map(
+            move |((label, words, t, workflow), resources, types, (confidence, ip, state, compliance), pf)| {
+                let mut f = finding(&format!("f{i}"), T0 + t * SEC);
+                f.insert("Severity".into(), json!({"Label": LABELS[label]}));
+                let title: Vec<&str> = words.iter().map(|w| WORDS[*w]).collect();
+                f.insert("Title".into(), json!(title.join(" ")));
+                f.insert("Workflow".into(), json!({"Status": WORKFLOW[workflow]}));
+                f.insert("RecordState".into(), json!(STATES[state]));
+                let res: Vec<Value> = resources
+                    .iter()
+                    .map(|(ty, id, region, tagged)| {
+                        let mut r = json!({"Type": RTYPES[*ty], "Id": RIDS[*id], "Region": format!("r{region}")});
+                        if *tagged {
+                            r["Tags"] = json!({"env": if *id % 2 == 0 { "prod" } else { "dev" }});
+                        }
+                        r
+                    })
+                    .collect();
+                f.insert("Resources".into(), Value::Array(res));
+                let types: Vec<&str> = types.iter().map(|t| TYPES[*t]).collect();
+                if types.is_empty() {
+                    f.remove("Types");
+                } else {
+                    f.insert("Types".into(), json!(types));
+                }
+                if let Some(c) = confidence {
+                    f.insert("Confidence".into(), json!(c));
+                }
+                if let Some(ip) = ip {
+                    f.insert("Network".into(), json!({"SourceIpV4": IPS[ip]}));
+                }
+                if let Some(c) = compliance {
+                    f.insert("Compliance".into(), json!({"Status": COMPLIANCE[c]}));
+                }
+                if let Some(p) = pf {
+                    f.insert("ProductFields".into(), json!({"k": format!("v{p}")}));
+                }
+                f
+            },
+        )
 }
 
 /// One field's filter list, respecting the rules on mixing comparisons.
@@ -86,20 +83,9 @@ fn string_filter(values: &'static [&'static str]) -> impl Strategy<Value = Value
             _ => chars[n / 3..].iter().collect(),
         }
     });
-    let positive = prop::collection::vec(
-        (
-            value.clone(),
-            prop::sample::select(vec!["EQUALS", "PREFIX"]),
-        ),
-        0..3,
-    );
-    let negative = prop::collection::vec(
-        (
-            value.clone(),
-            prop::sample::select(vec!["NOT_EQUALS", "PREFIX_NOT_EQUALS"]),
-        ),
-        0..2,
-    );
+    let positive = prop::collection::vec((value.clone(), prop::sample::select(vec!["EQUALS", "PREFIX"])), 0..3);
+    let negative =
+        prop::collection::vec((value.clone(), prop::sample::select(vec!["NOT_EQUALS", "PREFIX_NOT_EQUALS"])), 0..2);
     let contains = prop::collection::vec(value.clone(), 1..3);
     prop_oneof![
         (positive, negative).prop_filter_map("some comparison", |(p, n)| {
@@ -109,23 +95,14 @@ fn string_filter(values: &'static [&'static str]) -> impl Strategy<Value = Value
             if !has_eq {
                 all.extend(n);
             }
-            (!all.is_empty()).then(|| {
-                Value::Array(
-                    all.into_iter()
-                        .map(|(v, c)| json!({"Value": v, "Comparison": c}))
-                        .collect(),
-                )
-            })
+            (!all.is_empty())
+                .then(|| Value::Array(all.into_iter().map(|(v, c)| json!({"Value": v, "Comparison": c})).collect()))
         }),
         contains.clone().prop_map(|vs| Value::Array(
-            vs.into_iter()
-                .map(|v| json!({"Value": v, "Comparison": "CONTAINS"}))
-                .collect()
+            vs.into_iter().map(|v| json!({"Value": v, "Comparison": "CONTAINS"})).collect()
         )),
         contains.prop_map(|vs| Value::Array(
-            vs.into_iter()
-                .map(|v| json!({"Value": v, "Comparison": "NOT_CONTAINS"}))
-                .collect()
+            vs.into_iter().map(|v| json!({"Value": v, "Comparison": "NOT_CONTAINS"})).collect()
         )),
     ]
 }
@@ -141,31 +118,20 @@ fn arb_filters() -> impl Strategy<Value = Value> {
         string_filter(&STATES).prop_map(|f| ("RecordState", f)),
         string_filter(&COMPLIANCE).prop_map(|f| ("ComplianceStatus", f)),
         string_filter(&["r0", "r1", "r2"]).prop_map(|f| ("ResourceRegion", f)),
-        (0..101i64, 0..101i64)
-            .prop_map(|(a, b)| ("Confidence", json!([{"Gte": a.min(b), "Lte": a.max(b)}]))),
+        (0..101i64, 0..101i64).prop_map(|(a, b)| ("Confidence", json!([{"Gte": a.min(b), "Lte": a.max(b)}]))),
         (0..6i64, 0..6i64).prop_map(|(a, b)| (
             "UpdatedAt",
             json!([{"Start": ts(T0 + a.min(b) * SEC), "End": ts(T0 + a.max(b) * SEC)}])
         )),
-        prop::sample::select(vec![
-            "10.0.0.0/8",
-            "10.1.0.0/16",
-            "192.168.0.9",
-            "0.0.0.0/0"
-        ])
-        .prop_map(|c| ("NetworkSourceIpV4", json!([{"Cidr": c}]))),
+        prop::sample::select(vec!["10.0.0.0/8", "10.1.0.0/16", "192.168.0.9", "0.0.0.0/0"])
+            .prop_map(|c| ("NetworkSourceIpV4", json!([{"Cidr": c}]))),
         (0..3usize, any::<bool>()).prop_map(|(v, neg)| {
             let value = ["prod", "dev", "x"][v];
             let comparison = if neg { "NOT_EQUALS" } else { "EQUALS" };
-            (
-                "ResourceTags",
-                json!([{"Key": "env", "Value": value, "Comparison": comparison}]),
-            )
+            ("ResourceTags", json!([{"Key": "env", "Value": value, "Comparison": comparison}]))
         }),
-        (0..3usize).prop_map(|p| (
-            "ProductFields",
-            json!([{"Key": "k", "Value": format!("v{p}"), "Comparison": "EQUALS"}])
-        )),
+        (0..3usize)
+            .prop_map(|p| ("ProductFields", json!([{"Key": "k", "Value": format!("v{p}"), "Comparison": "EQUALS"}]))),
     ];
     prop::collection::vec(fields, 0..4).prop_map(|fs| {
         let mut m = Map::new();
@@ -200,8 +166,7 @@ fn reference(stored: &[Map<String, Value>], filters: &Value, sort: &Value) -> Ve
     let parsed = parse_filters(filters, NOW).expect("generated filters are valid");
     let mut criteria = parse_sort(sort).expect("generated sort is valid");
     if criteria.is_empty() {
-        criteria = parse_sort(&json!([{"Field": "UpdatedAt", "SortOrder": "desc"}]))
-            .expect("default sort");
+        criteria = parse_sort(&json!([{"Field": "UpdatedAt", "SortOrder": "desc"}])).expect("default sort");
     }
     let descending = criteria[0].descending;
     let mut hits: Vec<(usize, Value)> = stored
@@ -218,9 +183,7 @@ fn reference(stored: &[Map<String, Value>], filters: &Value, sort: &Value) -> Ve
             if descending { tie.reverse() } else { tie }
         })
     });
-    hits.into_iter()
-        .map(|(_, v)| v["Id"].as_str().unwrap_or_default().to_owned())
-        .collect()
+    hits.into_iter().map(|(_, v)| v["Id"].as_str().unwrap_or_default().to_owned()).collect()
 }
 
 fn arb_corpus() -> impl Strategy<Value = Vec<Map<String, Value>>> {
@@ -264,16 +227,9 @@ fn the_generators_make_valid_findings() {
     // Every generated finding passes the validator, so the property above tests real findings.
     let mut runner = proptest::test_runner::TestRunner::default();
     for i in 0..50 {
-        let f = arb_finding(i)
-            .new_tree(&mut runner)
-            .expect("tree")
-            .current();
+        let f = arb_finding(i).new_tree(&mut runner).expect("tree").current();
         let v = Value::Object(f);
-        assert!(
-            findinghub_asff::validate_finding(&v).is_ok(),
-            "{:?}",
-            findinghub_asff::validate_finding(&v)
-        );
+        assert!(findinghub_asff::validate_finding(&v).is_ok(), "{:?}", findinghub_asff::validate_finding(&v));
     }
     let _ = obj(json!({}));
 }

@@ -37,11 +37,7 @@ fn put(doc: &mut Value, pointer: &str, v: Value) {
             if cur.is_null() {
                 *cur = json!({});
             }
-            cur = cur
-                .as_object_mut()
-                .expect("object on the way")
-                .entry(seg.to_owned())
-                .or_insert(Value::Null);
+            cur = cur.as_object_mut().expect("object on the way").entry(seg.to_owned()).or_insert(Value::Null);
         }
     }
     *cur = v;
@@ -49,10 +45,7 @@ fn put(doc: &mut Value, pointer: &str, v: Value) {
 
 fn remove(doc: &mut Value, pointer: &str) {
     let (parent, key) = pointer.rsplit_once('/').expect("pointer");
-    doc.pointer_mut(parent)
-        .and_then(Value::as_object_mut)
-        .expect("parent object")
-        .remove(key);
+    doc.pointer_mut(parent).and_then(Value::as_object_mut).expect("parent object").remove(key);
 }
 
 /// The Ajv path of a JSON pointer whose keys are identifiers.
@@ -79,9 +72,7 @@ fn with(pre: &[(&str, Value)], pointer: &str, v: Value) -> Value {
 }
 
 fn message(doc: &Value) -> Option<String> {
-    validate_finding(doc)
-        .err()
-        .map(|e| format!("{} {}", e.path, e.rule))
+    validate_finding(doc).err().map(|e| format!("{} {}", e.path, e.rule))
 }
 
 /// Members to set first (parents' required members).
@@ -148,26 +139,16 @@ fn string_lengths_at_and_past_each_limit() {
     ];
     for (pointer, pre, min, max) in cases {
         let path = ajv_path(pointer);
-        assert_eq!(
-            message(&with(pre, pointer, a(*max))),
-            None,
-            "{pointer} at max {max}"
-        );
+        assert_eq!(message(&with(pre, pointer, a(*max))), None, "{pointer} at max {max}");
         assert_eq!(
             message(&with(pre, pointer, a(max + 1))),
             Some(format!("{path} should NOT be longer than {max} characters")),
             "{pointer}"
         );
-        assert_eq!(
-            message(&with(pre, pointer, a(*min))),
-            None,
-            "{pointer} at min {min}"
-        );
+        assert_eq!(message(&with(pre, pointer, a(*min))), None, "{pointer} at min {min}");
         assert_eq!(
             message(&with(pre, pointer, a(min - 1))),
-            Some(format!(
-                "{path} should NOT be shorter than {min} characters"
-            )),
+            Some(format!("{path} should NOT be shorter than {min} characters")),
             "{pointer}"
         );
     }
@@ -194,8 +175,7 @@ fn lengths_count_code_points() {
 #[test]
 fn item_counts_at_and_past_each_limit() {
     let resource = json!({"Type": "Other", "Id": "x"});
-    let related =
-        json!({"ProductArn": "arn:aws:securityhub:us-east-1::product/aws/guardduty", "Id": "f"});
+    let related = json!({"ProductArn": "arn:aws:securityhub:us-east-1::product/aws/guardduty", "Id": "f"});
     let ty = json!("Effects/Data Exposure");
     #[rustfmt::skip]
     let cases: Vec<(&str, Value, usize, usize)> = vec![
@@ -216,21 +196,13 @@ fn item_counts_at_and_past_each_limit() {
     for (pointer, item, min, max) in cases {
         let path = ajv_path(pointer);
         let list = |n: usize| Value::Array(vec![item.clone(); n]);
-        assert_eq!(
-            message(&with(&[], pointer, list(max))),
-            None,
-            "{pointer} at max"
-        );
+        assert_eq!(message(&with(&[], pointer, list(max))), None, "{pointer} at max");
         assert_eq!(
             message(&with(&[], pointer, list(max + 1))),
             Some(format!("{path} should NOT have more than {max} items")),
             "{pointer}"
         );
-        assert_eq!(
-            message(&with(&[], pointer, list(min))),
-            None,
-            "{pointer} at min"
-        );
+        assert_eq!(message(&with(&[], pointer, list(min))), None, "{pointer} at min");
         if min > 0 {
             assert_eq!(
                 message(&with(&[], pointer, list(min - 1))),
@@ -271,14 +243,8 @@ fn numeric_ranges_at_and_past_each_limit() {
     }
     // An integral float is an integer (as in JavaScript); a fraction is not.
     assert_eq!(message(&with(&[], "/Confidence", json!(50.0))), None);
-    assert_eq!(
-        message(&with(&[], "/Confidence", json!(100.5))),
-        Some("data.Confidence should be integer".into())
-    );
-    assert_eq!(
-        message(&with(&[], "/Confidence", json!(u64::MAX))),
-        Some("data.Confidence should be <= 100".into())
-    );
+    assert_eq!(message(&with(&[], "/Confidence", json!(100.5))), Some("data.Confidence should be integer".into()));
+    assert_eq!(message(&with(&[], "/Confidence", json!(u64::MAX))), Some("data.Confidence should be <= 100".into()));
 }
 
 #[test]
@@ -289,9 +255,7 @@ fn maps_limit_entries_keys_and_values() {
         assert_eq!(message(&with(&[], &pointer, map(50))), None);
         assert_eq!(
             message(&with(&[], &pointer, map(51))),
-            Some(format!(
-                "data.{field} should NOT have more than 50 properties"
-            ))
+            Some(format!("data.{field} should NOT have more than 50 properties"))
         );
         let key = |n: usize| json!({ "k".repeat(n): "v" });
         assert_eq!(message(&with(&[], &pointer, key(128))), None);
@@ -306,20 +270,11 @@ fn maps_limit_entries_keys_and_values() {
         assert_eq!(message(&with(&[], &pointer, value(value_max))), None);
         assert_eq!(
             message(&with(&[], &pointer, value(value_max + 1))),
-            Some(format!(
-                "data.{field}['aws/securityhub/Key'] should NOT be longer than {value_max} characters"
-            ))
+            Some(format!("data.{field}['aws/securityhub/Key'] should NOT be longer than {value_max} characters"))
         );
     }
     // Empty values are kept as the service stores them (GuardDuty's `aws/guardduty/service/evidence`).
-    assert_eq!(
-        message(&with(
-            &[],
-            "/ProductFields",
-            json!({"aws/guardduty/service/evidence": ""})
-        )),
-        None
-    );
+    assert_eq!(message(&with(&[], "/ProductFields", json!({"aws/guardduty/service/evidence": ""}))), None);
     assert_eq!(
         message(&with(&[], "/ProductFields", json!({"k": 1}))),
         Some("data.ProductFields.k should be string".into())
@@ -353,25 +308,14 @@ fn unknown_members_are_named() {
         Some("data.Resources[0].Details.AwsEc2Instance should NOT have additional properties ('Foo')".into())
     );
     let d = with(&[], "/Resources/0/Foo", json!("x"));
-    assert_eq!(
-        message(&d),
-        Some("data.Resources[0] should NOT have additional properties ('Foo')".into())
-    );
+    assert_eq!(message(&d), Some("data.Resources[0] should NOT have additional properties ('Foo')".into()));
     // Member names are case-sensitive.
     assert_eq!(
         message(&with(&[], "/title", json!("x"))),
         Some("data should NOT have additional properties ('title')".into())
     );
     // A non-identifier name is still reported verbatim.
-    assert_eq!(
-        message(&with(
-            &[],
-            "/Resources/0/Details/Other",
-            json!({"a b": "c"})
-        )),
-        None,
-        "Other is a free map"
-    );
+    assert_eq!(message(&with(&[], "/Resources/0/Details/Other", json!({"a b": "c"}))), None, "Other is a free map");
 }
 
 #[test]
@@ -379,16 +323,10 @@ fn unknown_members_are_reported_before_bad_values() {
     // Ajv checks additionalProperties before the properties' own schemas.
     let mut d = with(&[], "/Zzz", json!(1));
     put(&mut d, "/Title", json!(""));
-    assert_eq!(
-        message(&d),
-        Some("data should NOT have additional properties ('Zzz')".into())
-    );
+    assert_eq!(message(&d), Some("data should NOT have additional properties ('Zzz')".into()));
     // Of several unknown members, the bytewise-smallest.
     put(&mut d, "/Aaa", json!(1));
-    assert_eq!(
-        message(&d),
-        Some("data should NOT have additional properties ('Aaa')".into())
-    );
+    assert_eq!(message(&d), Some("data should NOT have additional properties ('Aaa')".into()));
 }
 
 #[test]
@@ -396,10 +334,7 @@ fn the_first_error_does_not_depend_on_key_order() {
     let mut d = base();
     put(&mut d, "/Title", a(257));
     put(&mut d, "/Description", a(1025));
-    assert_eq!(
-        message(&d),
-        Some("data.Description should NOT be longer than 1024 characters".into())
-    );
+    assert_eq!(message(&d), Some("data.Description should NOT be longer than 1024 characters".into()));
     let mut e = base();
     put(&mut e, "/Description", a(1025));
     put(&mut e, "/Title", a(257));
@@ -422,32 +357,15 @@ fn required_members() {
     ] {
         let mut d = base();
         remove(&mut d, &format!("/{member}"));
-        assert_eq!(
-            message(&d),
-            Some(format!("data should have required property '{member}'")),
-            "{member}"
-        );
+        assert_eq!(message(&d), Some(format!("data should have required property '{member}'")), "{member}");
     }
     let mut d = base();
     remove(&mut d, "/Resources/0/Id");
-    assert_eq!(
-        message(&d),
-        Some("data.Resources[0] should have required property 'Id'".into())
-    );
-    let d = with(
-        &[],
-        "/Note",
-        json!({"Text": "t", "UpdatedAt": "2024-01-02T03:04:05Z"}),
-    );
-    assert_eq!(
-        message(&d),
-        Some("data.Note should have required property 'UpdatedBy'".into())
-    );
+    assert_eq!(message(&d), Some("data.Resources[0] should have required property 'Id'".into()));
+    let d = with(&[], "/Note", json!({"Text": "t", "UpdatedAt": "2024-01-02T03:04:05Z"}));
+    assert_eq!(message(&d), Some("data.Note should have required property 'UpdatedBy'".into()));
     let d = with(&[], "/RelatedFindings", json!([{"Id": "x"}]));
-    assert_eq!(
-        message(&d),
-        Some("data.RelatedFindings[0] should have required property 'ProductArn'".into())
-    );
+    assert_eq!(message(&d), Some("data.RelatedFindings[0] should have required property 'ProductArn'".into()));
 }
 
 #[test]
@@ -494,10 +412,7 @@ fn enums() {
         assert_eq!(message(&with(&[], pointer, json!(good))), None, "{pointer}");
         assert_eq!(
             message(&with(&[], pointer, json!(bad))),
-            Some(format!(
-                "{} should be equal to one of the allowed values",
-                ajv_path(pointer)
-            )),
+            Some(format!("{} should be equal to one of the allowed values", ajv_path(pointer))),
             "{pointer}"
         );
     }
@@ -506,14 +421,8 @@ fn enums() {
 #[test]
 fn blank_strings() {
     let blank = "data.Title should match pattern \".*\\S.*\"";
-    assert_eq!(
-        message(&with(&[], "/Title", json!(" "))),
-        Some(blank.into())
-    );
-    assert_eq!(
-        message(&with(&[], "/Title", json!("\t\n\u{3000}\u{FEFF}"))),
-        Some(blank.into())
-    );
+    assert_eq!(message(&with(&[], "/Title", json!(" "))), Some(blank.into()));
+    assert_eq!(message(&with(&[], "/Title", json!("\t\n\u{3000}\u{FEFF}"))), Some(blank.into()));
     assert_eq!(
         message(&with(&[], "/Title", json!(""))),
         Some("data.Title should NOT be shorter than 1 characters".into())
@@ -535,56 +444,21 @@ fn blank_strings() {
 
 #[test]
 fn timestamps() {
-    let bad = |pointer: &str| {
-        Some(format!(
-            "{} should match format \"date-time\"",
-            ajv_path(pointer)
-        ))
-    };
-    for pointer in [
-        "/CreatedAt",
-        "/UpdatedAt",
-        "/FirstObservedAt",
-        "/LastObservedAt",
-        "/ProcessedAt",
-        "/Process/LaunchedAt",
-    ] {
-        assert_eq!(
-            message(&with(&[], pointer, json!("2020-03-22T13:22:13+01:00"))),
-            None,
-            "{pointer}"
-        );
-        assert_eq!(
-            message(&with(&[], pointer, json!("2020-03-22 13:22:13Z"))),
-            bad(pointer),
-            "{pointer}"
-        );
-        assert_eq!(
-            message(&with(&[], pointer, json!("yesterday"))),
-            bad(pointer),
-            "{pointer}"
-        );
+    let bad = |pointer: &str| Some(format!("{} should match format \"date-time\"", ajv_path(pointer)));
+    for pointer in
+        ["/CreatedAt", "/UpdatedAt", "/FirstObservedAt", "/LastObservedAt", "/ProcessedAt", "/Process/LaunchedAt"]
+    {
+        assert_eq!(message(&with(&[], pointer, json!("2020-03-22T13:22:13+01:00"))), None, "{pointer}");
+        assert_eq!(message(&with(&[], pointer, json!("2020-03-22 13:22:13Z"))), bad(pointer), "{pointer}");
+        assert_eq!(message(&with(&[], pointer, json!("yesterday"))), bad(pointer), "{pointer}");
     }
     let pointer = "/Resources/0/Details/AwsEc2Instance/LaunchedAt";
-    assert_eq!(
-        message(&with(&[], pointer, json!("2020-02-30T00:00:00Z"))),
-        bad(pointer)
-    );
+    assert_eq!(message(&with(&[], pointer, json!("2020-02-30T00:00:00Z"))), bad(pointer));
     let note = [("/Note/Text", json!("t")), ("/Note/UpdatedBy", json!("me"))];
-    assert_eq!(
-        message(&with(&note, "/Note/UpdatedAt", json!("2020-03-22"))),
-        bad("/Note/UpdatedAt")
-    );
+    assert_eq!(message(&with(&note, "/Note/UpdatedAt", json!("2020-03-22"))), bad("/Note/UpdatedAt"));
     // Not documented as a timestamp: any non-blank string.
     let vuln = [("/Vulnerabilities/0/Id", json!("CVE-2024-0001"))];
-    assert_eq!(
-        message(&with(
-            &vuln,
-            "/Vulnerabilities/0/LastKnownExploitAt",
-            json!("last week")
-        )),
-        None
-    );
+    assert_eq!(message(&with(&vuln, "/Vulnerabilities/0/LastKnownExploitAt", json!("last week"))), None);
     // A blank timestamp fails the pattern first.
     assert_eq!(
         message(&with(&[], "/CreatedAt", json!(" "))),
@@ -599,8 +473,7 @@ fn severity_is_required_somewhere() {
     assert_eq!(
         message(&d),
         Some(
-            "data should have required property 'FindingProviderFields', data should match some schema in anyOf"
-                .into()
+            "data should have required property 'FindingProviderFields', data should match some schema in anyOf".into()
         )
     );
     assert_eq!(
@@ -618,11 +491,7 @@ fn severity_is_required_somewhere() {
                 .into()
         )
     );
-    put(
-        &mut fpf,
-        "/FindingProviderFields/Severity",
-        json!({"Original": "8"}),
-    );
+    put(&mut fpf, "/FindingProviderFields/Severity", json!({"Original": "8"}));
     assert_eq!(
         message(&fpf),
         Some(
@@ -631,37 +500,26 @@ fn severity_is_required_somewhere() {
                 .into()
         )
     );
-    put(
-        &mut fpf,
-        "/FindingProviderFields/Severity/Label",
-        json!("LOW"),
-    );
+    put(&mut fpf, "/FindingProviderFields/Severity/Label", json!("LOW"));
     assert_eq!(message(&fpf), None);
     // The documented (not modelled) FindingProviderSeverity.Normalized and Product.
-    put(
-        &mut fpf,
-        "/FindingProviderFields/Severity",
-        json!({"Normalized": 40, "Product": 4.5}),
-    );
+    put(&mut fpf, "/FindingProviderFields/Severity", json!({"Normalized": 40, "Product": 4.5}));
     assert_eq!(message(&fpf), None);
     put(&mut fpf, "/FindingProviderFields/Severity/Foo", json!(1));
     assert_eq!(
         message(&fpf),
-        Some(
-            "data.FindingProviderFields.Severity should NOT have additional properties ('Foo')"
-                .into()
-        )
+        Some("data.FindingProviderFields.Severity should NOT have additional properties ('Foo')".into())
     );
     // A top-level Severity needs Label or Normalized.
     let d = with(&[], "/Severity", json!({"Original": "8"}));
     assert_eq!(
         message(&d),
-        Some("data.Severity should have required property 'Label', data.Severity should match some schema in anyOf".into())
+        Some(
+            "data.Severity should have required property 'Label', data.Severity should match some schema in anyOf"
+                .into()
+        )
     );
-    assert_eq!(
-        message(&with(&[], "/Severity", json!({"Normalized": 0}))),
-        None
-    );
+    assert_eq!(message(&with(&[], "/Severity", json!({"Normalized": 0}))), None);
 }
 
 #[test]
@@ -674,18 +532,10 @@ fn type_taxonomy() {
         "Policy:IAMUser/S3BucketPublic",
     ] {
         assert_eq!(message(&with(&[], "/Types/0", json!(good))), None, "{good}");
-        assert_eq!(
-            message(&with(&[], "/FindingProviderFields/Types/0", json!(good))),
-            None,
-            "{good}"
-        );
+        assert_eq!(message(&with(&[], "/FindingProviderFields/Types/0", json!(good))), None, "{good}");
     }
     for bad in ["", "a/b/c/d", "/Effects", "Effects/", "Effects//x"] {
-        assert_eq!(
-            message(&with(&[], "/Types/0", json!(bad))),
-            Some(format!("data.Types[0] {form}")),
-            "{bad:?}"
-        );
+        assert_eq!(message(&with(&[], "/Types/0", json!(bad))), Some(format!("data.Types[0] {form}")), "{bad:?}");
         assert_eq!(
             message(&with(&[], "/FindingProviderFields/Types/0", json!(bad))),
             Some(format!("data.FindingProviderFields.Types[0] {form}")),
@@ -693,28 +543,16 @@ fn type_taxonomy() {
         );
     }
     // GeneratorDetails.Labels shares the TypeList shape but not the taxonomy.
-    assert_eq!(
-        message(&with(&[], "/GeneratorDetails/Labels/0", json!("a/b/c/d"))),
-        None
-    );
+    assert_eq!(message(&with(&[], "/GeneratorDetails/Labels/0", json!("a/b/c/d"))), None);
 
-    let strict = Options {
-        strict_type_namespaces: true,
-    };
-    let check = |v: &str| {
-        validate_finding_with(&with(&[], "/Types/0", json!(v)), &strict)
-            .err()
-            .map(|e| e.rule)
-    };
+    let strict = Options { strict_type_namespaces: true };
+    let check = |v: &str| validate_finding_with(&with(&[], "/Types/0", json!(v)), &strict).err().map(|e| e.rule);
     for ns in TYPE_NAMESPACES {
         assert_eq!(check(&format!("{ns}/Category/Classifier")), None, "{ns}");
     }
     let ns = format!("should match pattern \"{TYPE_NAMESPACE_PATTERN}\"");
     assert_eq!(check("Policy:IAMUser/S3BucketPublic"), Some(ns.clone()));
-    assert_eq!(
-        check("Software & Configuration Checks/Patch Management"),
-        Some(ns.clone())
-    );
+    assert_eq!(check("Software & Configuration Checks/Patch Management"), Some(ns.clone()));
     assert_eq!(check("Effects/a/b/c"), Some(ns));
 }
 
@@ -738,13 +576,7 @@ fn display_and_size() {
 #[test]
 fn path_segments_follow_ajv() {
     let mut p = String::from("data");
-    for seg in [
-        Seg::Key("ProductFields"),
-        Seg::Key("aws/x"),
-        Seg::Index(3),
-        Seg::Key("_a$1"),
-        Seg::Key("1a"),
-    ] {
+    for seg in [Seg::Key("ProductFields"), Seg::Key("aws/x"), Seg::Index(3), Seg::Key("_a$1"), Seg::Key("1a")] {
         push_segment(&mut p, &seg);
     }
     assert_eq!(p, "data.ProductFields['aws/x'][3]._a$1['1a']");
@@ -766,10 +598,7 @@ fn native_patterns() {
     assert!(pattern_matches(Pat::ClientToken, "abc-123"));
     assert!(!pattern_matches(Pat::ClientToken, "a b"));
     assert!(!pattern_matches(Pat::ClientToken, &"a".repeat(65)));
-    assert!(pattern_matches(
-        Pat::SecurityHubArn,
-        "arn:aws:securityhub:us-east-1:123456789012:hub/default"
-    ));
+    assert!(pattern_matches(Pat::SecurityHubArn, "arn:aws:securityhub:us-east-1:123456789012:hub/default"));
     assert!(!pattern_matches(Pat::SecurityHubArn, "arn:aws:s3:::bucket"));
     assert!(pattern_matches(Pat::TagKey, "team:Owner/x=1"));
     assert!(!pattern_matches(Pat::TagKey, "aws:owner"));
@@ -780,13 +609,7 @@ fn native_patterns() {
 fn every_model_pattern_is_implemented() {
     let t = tables();
     for s in model::shapes() {
-        assert_ne!(
-            t.pattern(s.id()),
-            Pat::Unknown,
-            "{} has pattern {:?}",
-            s.name,
-            s.pattern
-        );
+        assert_ne!(t.pattern(s.id()), Pat::Unknown, "{} has pattern {:?}", s.name, s.pattern);
     }
 }
 
@@ -801,25 +624,11 @@ fn every_limit_names_a_member_of_the_right_kind() {
         let count = l.min_count.is_some() || l.max_count.is_some() || l.item_format.is_some();
         let map = l.max_key_length.is_some() || l.max_value_length.is_some();
         let number = l.minimum.is_some() || l.maximum.is_some();
-        assert!(
-            !string || kind == ShapeKind::String,
-            "{}.{}",
-            l.shape,
-            l.member
-        );
-        assert!(
-            !count || matches!(kind, ShapeKind::List | ShapeKind::Map),
-            "{}.{}",
-            l.shape,
-            l.member
-        );
+        assert!(!string || kind == ShapeKind::String, "{}.{}", l.shape, l.member);
+        assert!(!count || matches!(kind, ShapeKind::List | ShapeKind::Map), "{}.{}", l.shape, l.member);
         assert!(!map || kind == ShapeKind::Map, "{}.{}", l.shape, l.member);
         assert!(
-            !number
-                || matches!(
-                    kind,
-                    ShapeKind::Integer | ShapeKind::Long | ShapeKind::Double
-                ),
+            !number || matches!(kind, ShapeKind::Integer | ShapeKind::Long | ShapeKind::Double),
             "{}.{}",
             l.shape,
             l.member
@@ -832,46 +641,33 @@ fn every_limit_names_a_member_of_the_right_kind() {
     assert_eq!(keys.len(), n, "duplicate limit entries");
     for e in EXTRA_MEMBERS {
         let s = model::shape(e.shape).expect("extra member's shape");
-        assert!(
-            s.member(e.member).is_none(),
-            "{}.{} is in the model now: drop the extra",
-            e.shape,
-            e.member
-        );
+        assert!(s.member(e.member).is_none(), "{}.{} is in the model now: drop the extra", e.shape, e.member);
         assert!(model::shape(e.target).is_some(), "{}", e.target);
     }
 }
 
 #[test]
 fn validate_shape_applies_model_rules_only() {
-    assert_eq!(
-        validate_shape(&json!({"MaxResults": 100}), "GetFindingsRequest"),
-        Ok(())
-    );
+    assert_eq!(validate_shape(&json!({"MaxResults": 100}), "GetFindingsRequest"), Ok(()));
     let e = validate_shape(&json!({"MaxResults": 101}), "GetFindingsRequest").expect_err("max");
-    assert_eq!(
-        (e.path.as_str(), e.rule.as_str()),
-        ("data.MaxResults", "should be <= 100")
-    );
-    let e = validate_shape(&json!({"Findings": []}), "BatchImportFindingsRequest")
-        .expect_err("min items");
+    assert_eq!((e.path.as_str(), e.rule.as_str()), ("data.MaxResults", "should be <= 100"));
+    let e = validate_shape(&json!({"Findings": []}), "BatchImportFindingsRequest").expect_err("min items");
     assert_eq!(
         e.to_string(),
         "Finding does not adhere to Amazon Finding Format. data.Findings should NOT have fewer than 1 items"
     );
     let e = validate_shape(&json!({"Start": "soon"}), "DateFilter").expect_err("date");
-    assert_eq!(
-        (e.path.as_str(), e.rule.as_str()),
-        ("data.Start", "should match format \"date-time\"")
-    );
-    let e = validate_shape(&json!({"ResourceArn": "arn:aws:securityhub:us-east-1:1:hub/default", "Tags": {"aws:x": "y"}}), "TagResourceRequest")
-        .expect_err("tag key");
+    assert_eq!((e.path.as_str(), e.rule.as_str()), ("data.Start", "should match format \"date-time\""));
+    let e = validate_shape(
+        &json!({"ResourceArn": "arn:aws:securityhub:us-east-1:1:hub/default", "Tags": {"aws:x": "y"}}),
+        "TagResourceRequest",
+    )
+    .expect_err("tag key");
     assert_eq!(
         e.rule,
         "should match pattern \"^(?!aws:)[a-zA-Z+-=._:/]+$\", data.Tags property name 'aws:x' is invalid"
     );
-    let e = validate_shape(&json!({"Integer": 1, "Boolean": true}), "ParameterValue")
-        .expect_err("union");
+    let e = validate_shape(&json!({"Integer": 1, "Boolean": true}), "ParameterValue").expect_err("union");
     assert_eq!(e.rule, "should NOT have more than 1 properties");
     let e = validate_shape(&json!({}), "ParameterValue").expect_err("union");
     assert_eq!(e.rule, "should NOT have fewer than 1 properties");
@@ -881,11 +677,7 @@ fn validate_shape_applies_model_rules_only() {
     remove(&mut f, "/Severity");
     assert_eq!(validate_shape(&f, "AwsSecurityFinding"), Ok(()));
     // Nor are the documented extra members.
-    put(
-        &mut f,
-        "/FindingProviderFields/Severity/Normalized",
-        json!(1),
-    );
+    put(&mut f, "/FindingProviderFields/Severity/Normalized", json!(1));
     assert_eq!(
         validate_shape(&f, "AwsSecurityFinding").map_err(|e| e.rule),
         Err("should NOT have additional properties ('Normalized')".into())

@@ -38,10 +38,7 @@ impl Cidr {
                 n
             }
         };
-        Some(Cidr {
-            network: mask(addr, prefix_len),
-            prefix_len,
-        })
+        Some(Cidr { network: mask(addr, prefix_len), prefix_len })
     }
 
     /// The first address of the block.
@@ -58,15 +55,11 @@ impl Cidr {
     pub fn last(&self) -> IpAddr {
         match self.network {
             IpAddr::V4(a) => {
-                let host = u32::MAX
-                    .checked_shr(u32::from(self.prefix_len))
-                    .unwrap_or(0);
+                let host = u32::MAX.checked_shr(u32::from(self.prefix_len)).unwrap_or(0);
                 IpAddr::V4(Ipv4Addr::from(u32::from(a) | host))
             }
             IpAddr::V6(a) => {
-                let host = u128::MAX
-                    .checked_shr(u32::from(self.prefix_len))
-                    .unwrap_or(0);
+                let host = u128::MAX.checked_shr(u32::from(self.prefix_len)).unwrap_or(0);
                 IpAddr::V6(Ipv6Addr::from(u128::from(a) | host))
             }
         }
@@ -98,15 +91,11 @@ impl fmt::Display for Cidr {
 fn mask(addr: IpAddr, prefix_len: u8) -> IpAddr {
     match addr {
         IpAddr::V4(a) => {
-            let m = u32::MAX
-                .checked_shl(32 - u32::from(prefix_len.min(32)))
-                .unwrap_or(0);
+            let m = u32::MAX.checked_shl(32 - u32::from(prefix_len.min(32))).unwrap_or(0);
             IpAddr::V4(Ipv4Addr::from(u32::from(a) & m))
         }
         IpAddr::V6(a) => {
-            let m = u128::MAX
-                .checked_shl(128 - u32::from(prefix_len.min(128)))
-                .unwrap_or(0);
+            let m = u128::MAX.checked_shl(128 - u32::from(prefix_len.min(128))).unwrap_or(0);
             IpAddr::V6(Ipv6Addr::from(u128::from(a) & m))
         }
     }
@@ -125,26 +114,11 @@ mod tests {
         let c = Cidr::parse("10.1.2.3/8").expect("valid");
         assert_eq!(c.to_string(), "10.0.0.0/8");
         assert_eq!(c.last(), ip("10.255.255.255"));
-        assert_eq!(
-            Cidr::parse("10.1.2.3").map(|c| c.to_string()).as_deref(),
-            Some("10.1.2.3/32")
-        );
-        assert_eq!(
-            Cidr::parse("2001:db8::1").map(|c| c.to_string()).as_deref(),
-            Some("2001:db8::1/128")
-        );
-        assert_eq!(
-            Cidr::parse("0.0.0.0/0").map(|c| c.last()),
-            Some(ip("255.255.255.255"))
-        );
-        assert_eq!(
-            Cidr::parse("::/0").map(|c| c.last()),
-            Some(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"))
-        );
-        assert_eq!(
-            Cidr::parse("2001:db8::/32").map(|c| c.last()),
-            Some(ip("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"))
-        );
+        assert_eq!(Cidr::parse("10.1.2.3").map(|c| c.to_string()).as_deref(), Some("10.1.2.3/32"));
+        assert_eq!(Cidr::parse("2001:db8::1").map(|c| c.to_string()).as_deref(), Some("2001:db8::1/128"));
+        assert_eq!(Cidr::parse("0.0.0.0/0").map(|c| c.last()), Some(ip("255.255.255.255")));
+        assert_eq!(Cidr::parse("::/0").map(|c| c.last()), Some(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")));
+        assert_eq!(Cidr::parse("2001:db8::/32").map(|c| c.last()), Some(ip("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff")));
     }
 
     #[test]

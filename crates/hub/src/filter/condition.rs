@@ -21,10 +21,7 @@ impl Filters {
 
     /// The condition on a field, if any (a parsed filter has at most one per field).
     pub fn condition(&self, name: &str) -> Option<&Condition> {
-        self.conditions
-            .iter()
-            .find(|c| c.field.name == name)
-            .map(|c| &c.condition)
+        self.conditions.iter().find(|c| c.field.name == name).map(|c| &c.condition)
     }
 }
 
@@ -43,16 +40,10 @@ pub enum Condition {
     /// passes some positive test) and no string value at the path passes any test of `negative`.
     /// `negative` holds the positive forms of NOT_EQUALS (Equals), PREFIX_NOT_EQUALS (Prefix) and
     /// NOT_CONTAINS (Contains). `positive` and `negative` are not both empty.
-    String {
-        positive: Vec<StringTest>,
-        negative: Vec<StringTest>,
-    },
+    String { positive: Vec<StringTest>, negative: Vec<StringTest> },
     /// `MapFilter`s. As `String`, where the values tested are, for each map (JSON object) at the
     /// path, the string entry under the test's key.
-    Map {
-        positive: Vec<MapTest>,
-        negative: Vec<MapTest>,
-    },
+    Map { positive: Vec<MapTest>, negative: Vec<MapTest> },
     /// `NumberFilter`s, ORed: matches when some JSON number at the path lies in some range.
     Number(Vec<NumberRange>),
     /// `DateFilter`s, ORed: matches when some timestamp at the path (parsed with

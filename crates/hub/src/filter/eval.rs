@@ -29,18 +29,13 @@ impl FieldCondition {
             }
             Condition::Map { positive, negative } => {
                 let hit = |t: &MapTest| {
-                    values.iter().any(|m| {
-                        m.get(&t.key)
-                            .and_then(Value::as_str)
-                            .is_some_and(|s| t.op.test(s, &t.value))
-                    })
+                    values.iter().any(|m| m.get(&t.key).and_then(Value::as_str).is_some_and(|s| t.op.test(s, &t.value)))
                 };
                 (positive.is_empty() || positive.iter().any(hit)) && !negative.iter().any(hit)
             }
-            Condition::Number(ranges) => values
-                .iter()
-                .filter_map(|v| v.as_f64())
-                .any(|x| ranges.iter().any(|r| r.contains(x))),
+            Condition::Number(ranges) => {
+                values.iter().filter_map(|v| v.as_f64()).any(|x| ranges.iter().any(|r| r.contains(x)))
+            }
             Condition::Date(intervals) => values
                 .iter()
                 .filter_map(|v| v.as_str().and_then(parse_timestamp))
@@ -61,16 +56,10 @@ impl FieldCondition {
                 if values.is_empty() {
                     wanted.contains(&false)
                 } else {
-                    values
-                        .iter()
-                        .filter_map(|v| v.as_bool())
-                        .any(|b| wanted.contains(&b))
+                    values.iter().filter_map(|v| v.as_bool()).any(|b| wanted.contains(&b))
                 }
             }
-            Condition::Keyword(words) => values
-                .iter()
-                .filter_map(|v| v.as_str())
-                .any(|s| words.iter().any(|w| w == s)),
+            Condition::Keyword(words) => values.iter().filter_map(|v| v.as_str()).any(|s| words.iter().any(|w| w == s)),
         }
     }
 }

@@ -38,10 +38,7 @@ impl FieldKind {
     /// Whether `SortCriteria` may name a field of this kind. Map, IP and keyword fields have no
     /// single comparable value and are not sortable.
     pub fn is_sortable(self) -> bool {
-        matches!(
-            self,
-            FieldKind::String | FieldKind::Date | FieldKind::Number | FieldKind::Boolean
-        )
+        matches!(self, FieldKind::String | FieldKind::Date | FieldKind::Number | FieldKind::Boolean)
     }
 }
 
@@ -101,21 +98,13 @@ pub static FILTER_FIELDS: &[FilterField] = &[
     f("CreatedAt", FieldKind::Date, "CreatedAt"),
     f("UpdatedAt", FieldKind::Date, "UpdatedAt"),
     f("SeverityProduct", FieldKind::Number, "Severity.Product"),
-    f(
-        "SeverityNormalized",
-        FieldKind::Number,
-        "Severity.Normalized",
-    ),
+    f("SeverityNormalized", FieldKind::Number, "Severity.Normalized"),
     f("SeverityLabel", FieldKind::String, "Severity.Label"),
     f("Confidence", FieldKind::Number, "Confidence"),
     f("Criticality", FieldKind::Number, "Criticality"),
     f("Title", FieldKind::String, "Title"),
     f("Description", FieldKind::String, "Description"),
-    f(
-        "RecommendationText",
-        FieldKind::String,
-        "Remediation.Recommendation.Text",
-    ),
+    f("RecommendationText", FieldKind::String, "Remediation.Recommendation.Text"),
     f("SourceUrl", FieldKind::String, "SourceUrl"),
     f("ProductFields", FieldKind::Map, "ProductFields"),
     f("ProductName", FieldKind::String, "ProductName"),
@@ -130,297 +119,89 @@ pub static FILTER_FIELDS: &[FilterField] = &[
     f("NetworkSourceIpV4", FieldKind::Ip, "Network.SourceIpV4"),
     f("NetworkSourceIpV6", FieldKind::Ip, "Network.SourceIpV6"),
     f("NetworkSourcePort", FieldKind::Number, "Network.SourcePort"),
-    f(
-        "NetworkSourceDomain",
-        FieldKind::String,
-        "Network.SourceDomain",
-    ),
+    f("NetworkSourceDomain", FieldKind::String, "Network.SourceDomain"),
     f("NetworkSourceMac", FieldKind::String, "Network.SourceMac"),
-    f(
-        "NetworkDestinationIpV4",
-        FieldKind::Ip,
-        "Network.DestinationIpV4",
-    ),
-    f(
-        "NetworkDestinationIpV6",
-        FieldKind::Ip,
-        "Network.DestinationIpV6",
-    ),
-    f(
-        "NetworkDestinationPort",
-        FieldKind::Number,
-        "Network.DestinationPort",
-    ),
-    f(
-        "NetworkDestinationDomain",
-        FieldKind::String,
-        "Network.DestinationDomain",
-    ),
+    f("NetworkDestinationIpV4", FieldKind::Ip, "Network.DestinationIpV4"),
+    f("NetworkDestinationIpV6", FieldKind::Ip, "Network.DestinationIpV6"),
+    f("NetworkDestinationPort", FieldKind::Number, "Network.DestinationPort"),
+    f("NetworkDestinationDomain", FieldKind::String, "Network.DestinationDomain"),
     f("ProcessName", FieldKind::String, "Process.Name"),
     f("ProcessPath", FieldKind::String, "Process.Path"),
     f("ProcessPid", FieldKind::Number, "Process.Pid"),
     f("ProcessParentPid", FieldKind::Number, "Process.ParentPid"),
     f("ProcessLaunchedAt", FieldKind::Date, "Process.LaunchedAt"),
-    f(
-        "ProcessTerminatedAt",
-        FieldKind::Date,
-        "Process.TerminatedAt",
-    ),
-    f(
-        "ThreatIntelIndicatorType",
-        FieldKind::String,
-        "ThreatIntelIndicators[].Type",
-    ),
-    f(
-        "ThreatIntelIndicatorValue",
-        FieldKind::String,
-        "ThreatIntelIndicators[].Value",
-    ),
-    f(
-        "ThreatIntelIndicatorCategory",
-        FieldKind::String,
-        "ThreatIntelIndicators[].Category",
-    ),
-    f(
-        "ThreatIntelIndicatorLastObservedAt",
-        FieldKind::Date,
-        "ThreatIntelIndicators[].LastObservedAt",
-    ),
-    f(
-        "ThreatIntelIndicatorSource",
-        FieldKind::String,
-        "ThreatIntelIndicators[].Source",
-    ),
-    f(
-        "ThreatIntelIndicatorSourceUrl",
-        FieldKind::String,
-        "ThreatIntelIndicators[].SourceUrl",
-    ),
+    f("ProcessTerminatedAt", FieldKind::Date, "Process.TerminatedAt"),
+    f("ThreatIntelIndicatorType", FieldKind::String, "ThreatIntelIndicators[].Type"),
+    f("ThreatIntelIndicatorValue", FieldKind::String, "ThreatIntelIndicators[].Value"),
+    f("ThreatIntelIndicatorCategory", FieldKind::String, "ThreatIntelIndicators[].Category"),
+    f("ThreatIntelIndicatorLastObservedAt", FieldKind::Date, "ThreatIntelIndicators[].LastObservedAt"),
+    f("ThreatIntelIndicatorSource", FieldKind::String, "ThreatIntelIndicators[].Source"),
+    f("ThreatIntelIndicatorSourceUrl", FieldKind::String, "ThreatIntelIndicators[].SourceUrl"),
     f("ResourceType", FieldKind::String, "Resources[].Type"),
     f("ResourceId", FieldKind::String, "Resources[].Id"),
-    f(
-        "ResourcePartition",
-        FieldKind::String,
-        "Resources[].Partition",
-    ),
+    f("ResourcePartition", FieldKind::String, "Resources[].Partition"),
     f("ResourceRegion", FieldKind::String, "Resources[].Region"),
     f("ResourceTags", FieldKind::Map, "Resources[].Tags"),
-    f(
-        "ResourceAwsEc2InstanceType",
-        FieldKind::String,
-        "Resources[].Details.AwsEc2Instance.Type",
-    ),
-    f(
-        "ResourceAwsEc2InstanceImageId",
-        FieldKind::String,
-        "Resources[].Details.AwsEc2Instance.ImageId",
-    ),
-    f(
-        "ResourceAwsEc2InstanceIpV4Addresses",
-        FieldKind::Ip,
-        "Resources[].Details.AwsEc2Instance.IpV4Addresses[]",
-    ),
-    f(
-        "ResourceAwsEc2InstanceIpV6Addresses",
-        FieldKind::Ip,
-        "Resources[].Details.AwsEc2Instance.IpV6Addresses[]",
-    ),
-    f(
-        "ResourceAwsEc2InstanceKeyName",
-        FieldKind::String,
-        "Resources[].Details.AwsEc2Instance.KeyName",
-    ),
+    f("ResourceAwsEc2InstanceType", FieldKind::String, "Resources[].Details.AwsEc2Instance.Type"),
+    f("ResourceAwsEc2InstanceImageId", FieldKind::String, "Resources[].Details.AwsEc2Instance.ImageId"),
+    f("ResourceAwsEc2InstanceIpV4Addresses", FieldKind::Ip, "Resources[].Details.AwsEc2Instance.IpV4Addresses[]"),
+    f("ResourceAwsEc2InstanceIpV6Addresses", FieldKind::Ip, "Resources[].Details.AwsEc2Instance.IpV6Addresses[]"),
+    f("ResourceAwsEc2InstanceKeyName", FieldKind::String, "Resources[].Details.AwsEc2Instance.KeyName"),
     f(
         "ResourceAwsEc2InstanceIamInstanceProfileArn",
         FieldKind::String,
         "Resources[].Details.AwsEc2Instance.IamInstanceProfileArn",
     ),
-    f(
-        "ResourceAwsEc2InstanceVpcId",
-        FieldKind::String,
-        "Resources[].Details.AwsEc2Instance.VpcId",
-    ),
-    f(
-        "ResourceAwsEc2InstanceSubnetId",
-        FieldKind::String,
-        "Resources[].Details.AwsEc2Instance.SubnetId",
-    ),
-    f(
-        "ResourceAwsEc2InstanceLaunchedAt",
-        FieldKind::Date,
-        "Resources[].Details.AwsEc2Instance.LaunchedAt",
-    ),
-    f(
-        "ResourceAwsS3BucketOwnerId",
-        FieldKind::String,
-        "Resources[].Details.AwsS3Bucket.OwnerId",
-    ),
-    f(
-        "ResourceAwsS3BucketOwnerName",
-        FieldKind::String,
-        "Resources[].Details.AwsS3Bucket.OwnerName",
-    ),
-    f(
-        "ResourceAwsIamAccessKeyUserName",
-        FieldKind::String,
-        "Resources[].Details.AwsIamAccessKey.UserName",
-    ),
-    f(
-        "ResourceAwsIamAccessKeyPrincipalName",
-        FieldKind::String,
-        "Resources[].Details.AwsIamAccessKey.PrincipalName",
-    ),
-    f(
-        "ResourceAwsIamAccessKeyStatus",
-        FieldKind::String,
-        "Resources[].Details.AwsIamAccessKey.Status",
-    ),
-    f(
-        "ResourceAwsIamAccessKeyCreatedAt",
-        FieldKind::Date,
-        "Resources[].Details.AwsIamAccessKey.CreatedAt",
-    ),
-    f(
-        "ResourceAwsIamUserUserName",
-        FieldKind::String,
-        "Resources[].Details.AwsIamUser.UserName",
-    ),
-    f(
-        "ResourceContainerName",
-        FieldKind::String,
-        "Resources[].Details.Container.Name",
-    ),
-    f(
-        "ResourceContainerImageId",
-        FieldKind::String,
-        "Resources[].Details.Container.ImageId",
-    ),
-    f(
-        "ResourceContainerImageName",
-        FieldKind::String,
-        "Resources[].Details.Container.ImageName",
-    ),
-    f(
-        "ResourceContainerLaunchedAt",
-        FieldKind::Date,
-        "Resources[].Details.Container.LaunchedAt",
-    ),
-    f(
-        "ResourceDetailsOther",
-        FieldKind::Map,
-        "Resources[].Details.Other",
-    ),
+    f("ResourceAwsEc2InstanceVpcId", FieldKind::String, "Resources[].Details.AwsEc2Instance.VpcId"),
+    f("ResourceAwsEc2InstanceSubnetId", FieldKind::String, "Resources[].Details.AwsEc2Instance.SubnetId"),
+    f("ResourceAwsEc2InstanceLaunchedAt", FieldKind::Date, "Resources[].Details.AwsEc2Instance.LaunchedAt"),
+    f("ResourceAwsS3BucketOwnerId", FieldKind::String, "Resources[].Details.AwsS3Bucket.OwnerId"),
+    f("ResourceAwsS3BucketOwnerName", FieldKind::String, "Resources[].Details.AwsS3Bucket.OwnerName"),
+    f("ResourceAwsIamAccessKeyUserName", FieldKind::String, "Resources[].Details.AwsIamAccessKey.UserName"),
+    f("ResourceAwsIamAccessKeyPrincipalName", FieldKind::String, "Resources[].Details.AwsIamAccessKey.PrincipalName"),
+    f("ResourceAwsIamAccessKeyStatus", FieldKind::String, "Resources[].Details.AwsIamAccessKey.Status"),
+    f("ResourceAwsIamAccessKeyCreatedAt", FieldKind::Date, "Resources[].Details.AwsIamAccessKey.CreatedAt"),
+    f("ResourceAwsIamUserUserName", FieldKind::String, "Resources[].Details.AwsIamUser.UserName"),
+    f("ResourceContainerName", FieldKind::String, "Resources[].Details.Container.Name"),
+    f("ResourceContainerImageId", FieldKind::String, "Resources[].Details.Container.ImageId"),
+    f("ResourceContainerImageName", FieldKind::String, "Resources[].Details.Container.ImageName"),
+    f("ResourceContainerLaunchedAt", FieldKind::Date, "Resources[].Details.Container.LaunchedAt"),
+    f("ResourceDetailsOther", FieldKind::Map, "Resources[].Details.Other"),
     f("ComplianceStatus", FieldKind::String, "Compliance.Status"),
     f("VerificationState", FieldKind::String, "VerificationState"),
     f("WorkflowState", FieldKind::String, "WorkflowState"),
     f("WorkflowStatus", FieldKind::String, "Workflow.Status"),
     f("RecordState", FieldKind::String, "RecordState"),
-    f(
-        "RelatedFindingsProductArn",
-        FieldKind::String,
-        "RelatedFindings[].ProductArn",
-    ),
-    f(
-        "RelatedFindingsId",
-        FieldKind::String,
-        "RelatedFindings[].Id",
-    ),
+    f("RelatedFindingsProductArn", FieldKind::String, "RelatedFindings[].ProductArn"),
+    f("RelatedFindingsId", FieldKind::String, "RelatedFindings[].Id"),
     f("NoteText", FieldKind::String, "Note.Text"),
     f("NoteUpdatedAt", FieldKind::Date, "Note.UpdatedAt"),
     f("NoteUpdatedBy", FieldKind::String, "Note.UpdatedBy"),
     f("Keyword", FieldKind::Keyword, "**"),
-    f(
-        "FindingProviderFieldsConfidence",
-        FieldKind::Number,
-        "FindingProviderFields.Confidence",
-    ),
-    f(
-        "FindingProviderFieldsCriticality",
-        FieldKind::Number,
-        "FindingProviderFields.Criticality",
-    ),
-    f(
-        "FindingProviderFieldsRelatedFindingsId",
-        FieldKind::String,
-        "FindingProviderFields.RelatedFindings[].Id",
-    ),
+    f("FindingProviderFieldsConfidence", FieldKind::Number, "FindingProviderFields.Confidence"),
+    f("FindingProviderFieldsCriticality", FieldKind::Number, "FindingProviderFields.Criticality"),
+    f("FindingProviderFieldsRelatedFindingsId", FieldKind::String, "FindingProviderFields.RelatedFindings[].Id"),
     f(
         "FindingProviderFieldsRelatedFindingsProductArn",
         FieldKind::String,
         "FindingProviderFields.RelatedFindings[].ProductArn",
     ),
-    f(
-        "FindingProviderFieldsSeverityLabel",
-        FieldKind::String,
-        "FindingProviderFields.Severity.Label",
-    ),
-    f(
-        "FindingProviderFieldsSeverityOriginal",
-        FieldKind::String,
-        "FindingProviderFields.Severity.Original",
-    ),
-    f(
-        "FindingProviderFieldsTypes",
-        FieldKind::String,
-        "FindingProviderFields.Types[]",
-    ),
+    f("FindingProviderFieldsSeverityLabel", FieldKind::String, "FindingProviderFields.Severity.Label"),
+    f("FindingProviderFieldsSeverityOriginal", FieldKind::String, "FindingProviderFields.Severity.Original"),
+    f("FindingProviderFieldsTypes", FieldKind::String, "FindingProviderFields.Types[]"),
     f("Sample", FieldKind::Boolean, "Sample"),
-    f(
-        "ComplianceSecurityControlId",
-        FieldKind::String,
-        "Compliance.SecurityControlId",
-    ),
-    f(
-        "ComplianceAssociatedStandardsId",
-        FieldKind::String,
-        "Compliance.AssociatedStandards[].StandardsId",
-    ),
-    f(
-        "VulnerabilitiesExploitAvailable",
-        FieldKind::String,
-        "Vulnerabilities[].ExploitAvailable",
-    ),
-    f(
-        "VulnerabilitiesFixAvailable",
-        FieldKind::String,
-        "Vulnerabilities[].FixAvailable",
-    ),
-    f(
-        "ComplianceSecurityControlParametersName",
-        FieldKind::String,
-        "Compliance.SecurityControlParameters[].Name",
-    ),
-    f(
-        "ComplianceSecurityControlParametersValue",
-        FieldKind::String,
-        "Compliance.SecurityControlParameters[].Value[]",
-    ),
+    f("ComplianceSecurityControlId", FieldKind::String, "Compliance.SecurityControlId"),
+    f("ComplianceAssociatedStandardsId", FieldKind::String, "Compliance.AssociatedStandards[].StandardsId"),
+    f("VulnerabilitiesExploitAvailable", FieldKind::String, "Vulnerabilities[].ExploitAvailable"),
+    f("VulnerabilitiesFixAvailable", FieldKind::String, "Vulnerabilities[].FixAvailable"),
+    f("ComplianceSecurityControlParametersName", FieldKind::String, "Compliance.SecurityControlParameters[].Name"),
+    f("ComplianceSecurityControlParametersValue", FieldKind::String, "Compliance.SecurityControlParameters[].Value[]"),
     f("AwsAccountName", FieldKind::String, "AwsAccountName"),
-    f(
-        "ResourceApplicationName",
-        FieldKind::String,
-        "Resources[].ApplicationName",
-    ),
-    f(
-        "ResourceApplicationArn",
-        FieldKind::String,
-        "Resources[].ApplicationArn",
-    ),
-    f(
-        "ResourceOwnerAccountId",
-        FieldKind::String,
-        "Resources[].Owner.Account.Id",
-    ),
-    f(
-        "ResourceOwnerOrgId",
-        FieldKind::String,
-        "Resources[].Owner.Org.Id",
-    ),
-    f(
-        "ResourceProvider",
-        FieldKind::String,
-        "Resources[].Provider",
-    ),
+    f("ResourceApplicationName", FieldKind::String, "Resources[].ApplicationName"),
+    f("ResourceApplicationArn", FieldKind::String, "Resources[].ApplicationArn"),
+    f("ResourceOwnerAccountId", FieldKind::String, "Resources[].Owner.Account.Id"),
+    f("ResourceOwnerOrgId", FieldKind::String, "Resources[].Owner.Org.Id"),
+    f("ResourceProvider", FieldKind::String, "Resources[].Provider"),
 ];
 
 /// Looks a filter field up by its `AwsSecurityFindingFilters` member name (case-sensitive).
@@ -506,10 +287,9 @@ impl FilterSet {
     pub fn max_values(self, field: &FilterField) -> Option<usize> {
         match self {
             FilterSet::Findings => Some(20),
-            FilterSet::AutomationRules => AUTOMATION_RULES_FIELDS
-                .iter()
-                .find(|(name, _)| *name == field.name)
-                .map(|(_, max)| *max),
+            FilterSet::AutomationRules => {
+                AUTOMATION_RULES_FIELDS.iter().find(|(name, _)| *name == field.name).map(|(_, max)| *max)
+            }
         }
     }
 

@@ -91,12 +91,8 @@ mod path;
 mod sort;
 
 pub use cidr::Cidr;
-pub use condition::{
-    Condition, DateInterval, FieldCondition, Filters, MapTest, NumberRange, StringOp, StringTest,
-};
-pub use fields::{
-    AUTOMATION_RULES_FIELDS, FILTER_FIELDS, FieldKind, FilterField, FilterSet, IpFamily, field,
-};
+pub use condition::{Condition, DateInterval, FieldCondition, Filters, MapTest, NumberRange, StringOp, StringTest};
+pub use fields::{AUTOMATION_RULES_FIELDS, FILTER_FIELDS, FieldKind, FilterField, FilterSet, IpFamily, field};
 pub use parse::{FilterError, parse_filters, parse_filters_for};
 pub use path::{values_at, values_in};
 pub use sort::{SortCriterion, SortValue, compare_findings, parse_sort, sort_value};

@@ -5,9 +5,7 @@ use findinghub_asff::timestamp::{MICROS_PER_DAY, Micros, parse_timestamp};
 use serde_json::{Map, Value};
 
 use super::cidr::Cidr;
-use super::condition::{
-    Condition, DateInterval, FieldCondition, Filters, MapTest, NumberRange, StringOp, StringTest,
-};
+use super::condition::{Condition, DateInterval, FieldCondition, Filters, MapTest, NumberRange, StringOp, StringTest};
 use super::fields::{FieldKind, FilterField, FilterSet, field};
 
 /// A filter the service refuses. `message` is the message of the `InvalidInputException` that the
@@ -20,9 +18,7 @@ pub struct FilterError {
 
 impl FilterError {
     pub(crate) fn new(message: impl Into<String>) -> Self {
-        FilterError {
-            message: message.into(),
-        }
+        FilterError { message: message.into() }
     }
 }
 
@@ -33,19 +29,12 @@ pub fn parse_filters(json: &Value, now: Micros) -> Result<Filters, FilterError> 
 }
 
 /// Parses the filter structure `set` (see [`FilterSet`] for how the sets differ).
-pub fn parse_filters_for(
-    json: &Value,
-    now: Micros,
-    set: FilterSet,
-) -> Result<Filters, FilterError> {
+pub fn parse_filters_for(json: &Value, now: Micros, set: FilterSet) -> Result<Filters, FilterError> {
     let obj = match json {
         Value::Null => return Ok(Filters::default()),
         Value::Object(obj) => obj,
         _ => {
-            return Err(FilterError::new(format!(
-                "{} must be a JSON object",
-                set.shape_name()
-            )));
+            return Err(FilterError::new(format!("{} must be a JSON object", set.shape_name())));
         }
     };
     let mut present: Vec<(&'static FilterField, &Vec<Value>)> = Vec::new();
@@ -54,10 +43,7 @@ pub fn parse_filters_for(
             return Err(FilterError::new(format!("Unknown filter field '{name}'")));
         };
         let Some(max_values) = set.max_values(f) else {
-            return Err(FilterError::new(format!(
-                "Filter field '{name}' is not supported in {}",
-                set.shape_name()
-            )));
+            return Err(FilterError::new(format!("Filter field '{name}' is not supported in {}", set.shape_name())));
         };
         let items = match value {
             Value::Null => continue,
@@ -71,9 +57,7 @@ pub fn parse_filters_for(
         };
         if items.is_empty() {
             if set.rejects_empty_lists() {
-                return Err(FilterError::new(format!(
-                    "Filter field '{name}' must have at least 1 value"
-                )));
+                return Err(FilterError::new(format!("Filter field '{name}' must have at least 1 value")));
             }
             continue;
         }
@@ -104,10 +88,7 @@ pub fn parse_filters_for(
             FieldKind::Boolean => Condition::Bool(each(f, items, parse_bool)?),
             FieldKind::Keyword => Condition::Keyword(each(f, items, parse_keyword)?),
         };
-        conditions.push(FieldCondition {
-            field: f,
-            condition,
-        });
+        conditions.push(FieldCondition { field: f, condition });
     }
     Ok(Filters { conditions })
 }
@@ -122,17 +103,10 @@ fn each<T>(
 
 /// The object of one filter value, with its members checked against `allowed`. Members set to
 /// `null` count as absent.
-fn members<'a>(
-    f: &FilterField,
-    value: &'a Value,
-    allowed: &[&str],
-) -> Result<&'a Map<String, Value>, FilterError> {
+fn members<'a>(f: &FilterField, value: &'a Value, allowed: &[&str]) -> Result<&'a Map<String, Value>, FilterError> {
     let shape = f.kind.shape_name();
     let Some(obj) = value.as_object() else {
-        return Err(FilterError::new(format!(
-            "Filter field '{}' must be a list of {shape} objects",
-            f.name
-        )));
+        return Err(FilterError::new(format!("Filter field '{}' must be a list of {shape} objects", f.name)));
     };
     if let Some(unknown) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(FilterError::new(format!(
@@ -149,27 +123,15 @@ fn get<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
 }
 
 fn missing(f: &FilterField, member: &str) -> FilterError {
-    FilterError::new(format!(
-        "{} of filter field '{}' requires {member}",
-        f.kind.shape_name(),
-        f.name
-    ))
+    FilterError::new(format!("{} of filter field '{}' requires {member}", f.kind.shape_name(), f.name))
 }
 
 /// A required `NonEmptyString` member (the model's pattern `.*\S.*`: at least one character that
 /// is not white space).
-fn non_empty_string<'a>(
-    f: &FilterField,
-    obj: &'a Map<String, Value>,
-    member: &str,
-) -> Result<&'a str, FilterError> {
+fn non_empty_string<'a>(f: &FilterField, obj: &'a Map<String, Value>, member: &str) -> Result<&'a str, FilterError> {
     let v = get(obj, member).ok_or_else(|| missing(f, member))?;
     let s = v.as_str().ok_or_else(|| {
-        FilterError::new(format!(
-            "{member} in {} of filter field '{}' must be a string",
-            f.kind.shape_name(),
-            f.name
-        ))
+        FilterError::new(format!("{member} in {} of filter field '{}' must be a string", f.kind.shape_name(), f.name))
     })?;
     if !s.chars().any(|c| !c.is_whitespace()) {
         return Err(FilterError::new(format!(
@@ -217,21 +179,11 @@ impl Cmp {
     }
 }
 
-const STRING_CMPS: [Cmp; 6] = [
-    Cmp::Equals,
-    Cmp::Prefix,
-    Cmp::NotEquals,
-    Cmp::PrefixNotEquals,
-    Cmp::Contains,
-    Cmp::NotContains,
-];
+const STRING_CMPS: [Cmp; 6] =
+    [Cmp::Equals, Cmp::Prefix, Cmp::NotEquals, Cmp::PrefixNotEquals, Cmp::Contains, Cmp::NotContains];
 const MAP_CMPS: [Cmp; 4] = [Cmp::Equals, Cmp::NotEquals, Cmp::Contains, Cmp::NotContains];
 
-fn comparison(
-    f: &FilterField,
-    obj: &Map<String, Value>,
-    allowed: &[Cmp],
-) -> Result<Cmp, FilterError> {
+fn comparison(f: &FilterField, obj: &Map<String, Value>, allowed: &[Cmp]) -> Result<Cmp, FilterError> {
     let s = get(obj, "Comparison").ok_or_else(|| missing(f, "Comparison"))?;
     let name = s.as_str().unwrap_or("");
     if let Some(c) = allowed.iter().find(|c| c.name() == name) {
@@ -256,12 +208,7 @@ fn comparison(
 fn check_mix(f: &FilterField, used: &[Cmp]) -> Result<(), FilterError> {
     let has = |c: Cmp| used.contains(&c);
     let conflict = |a: Cmp, b: Cmp| {
-        FilterError::new(format!(
-            "Filter field '{}' cannot combine {} and {} comparisons",
-            f.name,
-            a.name(),
-            b.name()
-        ))
+        FilterError::new(format!("Filter field '{}' cannot combine {} and {} comparisons", f.name, a.name(), b.name()))
     };
     if has(Cmp::Contains) && has(Cmp::NotContains) {
         return Err(conflict(Cmp::Contains, Cmp::NotContains));
@@ -298,15 +245,8 @@ fn parse_string(f: &'static FilterField, items: &[Value]) -> Result<Condition, F
         let cmp = comparison(f, obj, &STRING_CMPS)?;
         used.push(cmp);
         let (neg, op) = cmp.split();
-        let test = StringTest {
-            op,
-            value: value.to_owned(),
-        };
-        if neg {
-            negative.push(test)
-        } else {
-            positive.push(test)
-        }
+        let test = StringTest { op, value: value.to_owned() };
+        if neg { negative.push(test) } else { positive.push(test) }
     }
     check_mix(f, &used)?;
     Ok(Condition::String { positive, negative })
@@ -323,16 +263,8 @@ fn parse_map(f: &'static FilterField, items: &[Value]) -> Result<Condition, Filt
         let cmp = comparison(f, obj, &MAP_CMPS)?;
         used.push(cmp);
         let (neg, op) = cmp.split();
-        let test = MapTest {
-            key: key.to_owned(),
-            op,
-            value: value.to_owned(),
-        };
-        if neg {
-            negative.push(test)
-        } else {
-            positive.push(test)
-        }
+        let test = MapTest { key: key.to_owned(), op, value: value.to_owned() };
+        if neg { negative.push(test) } else { positive.push(test) }
     }
     check_mix(f, &used)?;
     Ok(Condition::Map { positive, negative })
@@ -343,25 +275,13 @@ fn parse_number(f: &'static FilterField, item: &Value) -> Result<NumberRange, Fi
     let bound = |member: &str| -> Result<Option<f64>, FilterError> {
         match get(obj, member) {
             None => Ok(None),
-            Some(v) => v
-                .as_f64()
-                .filter(|x| x.is_finite())
-                .map(Some)
-                .ok_or_else(|| {
-                    FilterError::new(format!(
-                        "{member} in NumberFilter of filter field '{}' must be a number",
-                        f.name
-                    ))
-                }),
+            Some(v) => v.as_f64().filter(|x| x.is_finite()).map(Some).ok_or_else(|| {
+                FilterError::new(format!("{member} in NumberFilter of filter field '{}' must be a number", f.name))
+            }),
         }
     };
-    let range = NumberRange {
-        eq: bound("Eq")?,
-        gt: bound("Gt")?,
-        gte: bound("Gte")?,
-        lt: bound("Lt")?,
-        lte: bound("Lte")?,
-    };
+    let range =
+        NumberRange { eq: bound("Eq")?, gt: bound("Gt")?, gte: bound("Gte")?, lt: bound("Lt")?, lte: bound("Lte")? };
     if range == NumberRange::default() {
         return Err(FilterError::new(format!(
             "NumberFilter of filter field '{}' requires at least one of Eq, Gt, Gte, Lt, Lte",
@@ -371,11 +291,7 @@ fn parse_number(f: &'static FilterField, item: &Value) -> Result<NumberRange, Fi
     Ok(range)
 }
 
-fn parse_date(
-    f: &'static FilterField,
-    item: &Value,
-    now: Micros,
-) -> Result<DateInterval, FilterError> {
+fn parse_date(f: &'static FilterField, item: &Value, now: Micros) -> Result<DateInterval, FilterError> {
     let obj = members(f, item, &["Start", "End", "DateRange"])?;
     let timestamp = |member: &str| -> Result<Option<Micros>, FilterError> {
         if get(obj, member).is_none() {
@@ -425,28 +341,15 @@ fn min_opt(a: Option<Micros>, b: Option<Micros>) -> Option<Micros> {
 }
 
 fn parse_date_range(f: &FilterField, r: &Value, now: Micros) -> Result<DateInterval, FilterError> {
-    let bad = |what: &str| {
-        FilterError::new(format!(
-            "DateRange in DateFilter of filter field '{}' {what}",
-            f.name
-        ))
-    };
+    let bad = |what: &str| FilterError::new(format!("DateRange in DateFilter of filter field '{}' {what}", f.name));
     let Some(obj) = r.as_object() else {
         return Err(bad("must be an object"));
     };
-    if let Some(unknown) = obj
-        .keys()
-        .find(|k| !["Value", "Unit", "Comparison"].contains(&k.as_str()))
-    {
-        return Err(bad(&format!(
-            "has unknown member '{unknown}'; expected Value, Unit, Comparison"
-        )));
+    if let Some(unknown) = obj.keys().find(|k| !["Value", "Unit", "Comparison"].contains(&k.as_str())) {
+        return Err(bad(&format!("has unknown member '{unknown}'; expected Value, Unit, Comparison")));
     }
     let value = get(obj, "Value").ok_or_else(|| bad("requires Value"))?;
-    let days = value
-        .as_i64()
-        .and_then(|n| i32::try_from(n).ok())
-        .ok_or_else(|| bad("requires an integer Value"))?;
+    let days = value.as_i64().and_then(|n| i32::try_from(n).ok()).ok_or_else(|| bad("requires an integer Value"))?;
     if days < 0 {
         return Err(bad("requires a Value of 0 or more"));
     }
@@ -460,44 +363,28 @@ fn parse_date_range(f: &FilterField, r: &Value, now: Micros) -> Result<DateInter
         Some(c) if c.as_str() == Some("WITHIN") => false,
         Some(c) if c.as_str() == Some("OLDER_THAN") => true,
         Some(c) => {
-            return Err(bad(&format!(
-                "has invalid Comparison {c}; expected WITHIN or OLDER_THAN"
-            )));
+            return Err(bad(&format!("has invalid Comparison {c}; expected WITHIN or OLDER_THAN")));
         }
     };
     let boundary = now.saturating_sub(i64::from(days).saturating_mul(MICROS_PER_DAY));
     Ok(if older {
-        DateInterval {
-            start: None,
-            end: Some(boundary.saturating_sub(1)),
-        }
+        DateInterval { start: None, end: Some(boundary.saturating_sub(1)) }
     } else {
-        DateInterval {
-            start: Some(boundary),
-            end: None,
-        }
+        DateInterval { start: Some(boundary), end: None }
     })
 }
 
 fn parse_ip(f: &'static FilterField, item: &Value) -> Result<Cidr, FilterError> {
     let obj = members(f, item, &["Cidr"])?;
     let s = non_empty_string(f, obj, "Cidr")?;
-    Cidr::parse(s).ok_or_else(|| {
-        FilterError::new(format!(
-            "Invalid Cidr {s} in IpFilter of filter field '{}'",
-            f.name
-        ))
-    })
+    Cidr::parse(s).ok_or_else(|| FilterError::new(format!("Invalid Cidr {s} in IpFilter of filter field '{}'", f.name)))
 }
 
 fn parse_bool(f: &'static FilterField, item: &Value) -> Result<bool, FilterError> {
     let obj = members(f, item, &["Value"])?;
     let v = get(obj, "Value").ok_or_else(|| missing(f, "Value"))?;
     v.as_bool().ok_or_else(|| {
-        FilterError::new(format!(
-            "Value in BooleanFilter of filter field '{}' must be true or false",
-            f.name
-        ))
+        FilterError::new(format!("Value in BooleanFilter of filter field '{}' must be true or false", f.name))
     })
 }
 

@@ -48,12 +48,7 @@ fn walk<'a>(value: &'a Value, segments: &[&str], out: &mut Vec<&'a Value>) {
 }
 
 /// Follows one segment (`Name` or `Name[]`) from an object, then the rest of the path.
-fn step<'a>(
-    object: &'a Map<String, Value>,
-    segment: &str,
-    rest: &[&str],
-    out: &mut Vec<&'a Value>,
-) {
+fn step<'a>(object: &'a Map<String, Value>, segment: &str, rest: &[&str], out: &mut Vec<&'a Value>) {
     let (name, each) = match segment.strip_suffix("[]") {
         Some(name) => (name, true),
         None => (segment, false),
@@ -102,10 +97,7 @@ mod tests {
             ]
         });
         let got = values_at(&doc, "Resources[].Details.AwsEc2Instance.IpV4Addresses[]");
-        assert_eq!(
-            got,
-            vec![&json!("10.0.0.1"), &json!("10.0.0.2"), &json!("10.0.0.3")]
-        );
+        assert_eq!(got, vec![&json!("10.0.0.1"), &json!("10.0.0.2"), &json!("10.0.0.3")]);
     }
 
     #[test]
@@ -126,18 +118,12 @@ mod tests {
     #[test]
     fn maps_are_returned_whole() {
         let doc = json!({"Resources": [{"Tags": {"a": "1"}}, {"Tags": {"b": "2"}}]});
-        assert_eq!(
-            values_at(&doc, "Resources[].Tags"),
-            vec![&json!({"a": "1"}), &json!({"b": "2"})]
-        );
+        assert_eq!(values_at(&doc, "Resources[].Tags"), vec![&json!({"a": "1"}), &json!({"b": "2"})]);
     }
 
     #[test]
     fn double_star_reaches_every_scalar_leaf() {
         let doc = json!({"a": "x", "b": [1, {"c": true, "d": null}], "e": {"f": "y"}});
-        assert_eq!(
-            values_at(&doc, "**"),
-            vec![&json!("x"), &json!(1), &json!(true), &json!("y")]
-        );
+        assert_eq!(values_at(&doc, "**"), vec![&json!("x"), &json!(1), &json!(true), &json!("y")]);
     }
 }

@@ -24,9 +24,7 @@ pub fn parse_sort(json: &Value) -> Result<Vec<SortCriterion>, FilterError> {
         Value::Null => return Ok(Vec::new()),
         Value::Array(items) => items,
         _ => {
-            return Err(FilterError::new(
-                "SortCriteria must be a list of SortCriterion objects",
-            ));
+            return Err(FilterError::new("SortCriteria must be a list of SortCriterion objects"));
         }
     };
     items.iter().map(parse_criterion).collect()
@@ -34,14 +32,9 @@ pub fn parse_sort(json: &Value) -> Result<Vec<SortCriterion>, FilterError> {
 
 fn parse_criterion(item: &Value) -> Result<SortCriterion, FilterError> {
     let Some(obj) = item.as_object() else {
-        return Err(FilterError::new(
-            "SortCriteria must be a list of SortCriterion objects",
-        ));
+        return Err(FilterError::new("SortCriteria must be a list of SortCriterion objects"));
     };
-    if let Some(unknown) = obj
-        .keys()
-        .find(|k| !["Field", "SortOrder"].contains(&k.as_str()))
-    {
+    if let Some(unknown) = obj.keys().find(|k| !["Field", "SortOrder"].contains(&k.as_str())) {
         return Err(FilterError::new(format!(
             "Unknown member '{unknown}' in SortCriterion; expected Field, SortOrder"
         )));
@@ -70,10 +63,7 @@ fn parse_criterion(item: &Value) -> Result<SortCriterion, FilterError> {
             )));
         }
     };
-    Ok(SortCriterion {
-        field: f,
-        descending,
-    })
+    Ok(SortCriterion { field: f, descending })
 }
 
 /// The sort key of a finding for one field. Ordered totally: `Missing` < `Bool` < `Number` <

@@ -21,11 +21,7 @@ pub struct Clause {
 
 impl Clause {
     pub fn where_sql(&self) -> String {
-        if self.sql.is_empty() {
-            "1".to_owned()
-        } else {
-            self.sql.join(" AND ")
-        }
+        if self.sql.is_empty() { "1".to_owned() } else { self.sql.join(" AND ") }
     }
 }
 
@@ -38,12 +34,8 @@ pub fn scope_clause(scope: &Scope, out: &mut Clause) {
         if accounts.is_empty() {
             out.sql.push("0".to_owned());
         } else {
-            out.sql.push(format!(
-                "f.account_id IN ({})",
-                vec!["?"; accounts.len()].join(", ")
-            ));
-            out.params
-                .extend(accounts.iter().map(|a| Sql::Text(a.clone())));
+            out.sql.push(format!("f.account_id IN ({})", vec!["?"; accounts.len()].join(", ")));
+            out.params.extend(accounts.iter().map(|a| Sql::Text(a.clone())));
         }
     }
 }
@@ -51,11 +43,7 @@ pub fn scope_clause(scope: &Scope, out: &mut Clause) {
 pub fn filter_clause(filters: &Filters, out: &mut Clause) {
     out.exact = true;
     for fc in &filters.conditions {
-        let rendered = match (
-            hot_column(fc.field.name),
-            attr_code(fc.field.name),
-            &fc.condition,
-        ) {
+        let rendered = match (hot_column(fc.field.name), attr_code(fc.field.name), &fc.condition) {
             (Some(col), _, cond) => column_condition(col, cond, &mut out.params),
             (None, Some(code), Condition::String { positive, negative }) => {
                 Some(attr_condition(code, positive, negative, &mut out.params))
@@ -98,24 +86,14 @@ fn column_condition(col: &HotColumn, cond: &Condition, params: &mut Vec<Sql>) ->
                     format!("({})", bounds.join(" AND "))
                 })
                 .collect();
-            Some(if alts.is_empty() {
-                "0".to_owned()
-            } else {
-                format!("({})", alts.join(" OR "))
-            })
+            Some(if alts.is_empty() { "0".to_owned() } else { format!("({})", alts.join(" OR ")) })
         }
         (ColumnType::Int, Condition::Number(ranges)) => {
             let alts: Vec<String> = ranges
                 .iter()
                 .map(|r| {
                     let mut bounds = vec![format!("{c} != {MISSING_INT}")];
-                    for (op, b) in [
-                        ("=", r.eq),
-                        (">", r.gt),
-                        (">=", r.gte),
-                        ("<", r.lt),
-                        ("<=", r.lte),
-                    ] {
+                    for (op, b) in [("=", r.eq), (">", r.gt), (">=", r.gte), ("<", r.lt), ("<=", r.lte)] {
                         if let Some(b) = b {
                             bounds.push(format!("{c} {op} ?"));
                             params.push(Sql::Real(b));
@@ -124,11 +102,7 @@ fn column_condition(col: &HotColumn, cond: &Condition, params: &mut Vec<Sql>) ->
                     format!("({})", bounds.join(" AND "))
                 })
                 .collect();
-            Some(if alts.is_empty() {
-                "0".to_owned()
-            } else {
-                format!("({})", alts.join(" OR "))
-            })
+            Some(if alts.is_empty() { "0".to_owned() } else { format!("({})", alts.join(" OR ")) })
         }
         _ => None,
     }
@@ -149,12 +123,7 @@ fn any_test(col: &str, tests: &[StringTest], params: &mut Vec<Sql>) -> String {
         .join(" OR ")
 }
 
-fn attr_condition(
-    code: i64,
-    positive: &[StringTest],
-    negative: &[StringTest],
-    params: &mut Vec<Sql>,
-) -> String {
+fn attr_condition(code: i64, positive: &[StringTest], negative: &[StringTest], params: &mut Vec<Sql>) -> String {
     let mut parts = Vec::new();
     for (tests, op) in [(positive, "IN"), (negative, "NOT IN")] {
         if tests.is_empty() {
@@ -217,21 +186,11 @@ pub fn sortable_in_sql(sort: &[SortCriterion]) -> bool {
 
 /// The ORDER BY list and the sort columns (hot columns only).
 pub fn order_by(sort: &[SortCriterion]) -> String {
-    let tie = if crate::page::tiebreak_descending(sort) {
-        "DESC"
-    } else {
-        "ASC"
-    };
+    let tie = if crate::page::tiebreak_descending(sort) { "DESC" } else { "ASC" };
     let mut parts: Vec<String> = sort
         .iter()
         .filter_map(|c| {
-            hot_column(c.field.name).map(|h| {
-                format!(
-                    "f.{} {}",
-                    h.column,
-                    if c.descending { "DESC" } else { "ASC" }
-                )
-            })
+            hot_column(c.field.name).map(|h| format!("f.{} {}", h.column, if c.descending { "DESC" } else { "ASC" }))
         })
         .collect();
     parts.push(format!("f.key_hash {tie}"));
@@ -245,28 +204,16 @@ pub fn keyset_clause(sort: &[SortCriterion], cursor: &Cursor, out: &mut Clause) 
     let mut cols: Vec<(String, bool, Sql)> = Vec::new();
     for (c, v) in sort.iter().zip(&cursor.values) {
         if let Some(h) = hot_column(c.field.name) {
-            cols.push((
-                format!("f.{}", h.column),
-                c.descending,
-                column_param(h.ty, v),
-            ));
+            cols.push((format!("f.{}", h.column), c.descending, column_param(h.ty, v)));
         }
     }
-    cols.push((
-        "f.key_hash".to_owned(),
-        tie_desc,
-        Sql::Integer(cursor.key_hash),
-    ));
+    cols.push(("f.key_hash".to_owned(), tie_desc, Sql::Integer(cursor.key_hash)));
     cols.push(("f.seq".to_owned(), tie_desc, Sql::Integer(cursor.seq)));
     if cols.iter().all(|(_, d, _)| *d == tie_desc) {
         // One direction: a row-value comparison, which SQLite serves from the index.
         let names: Vec<&str> = cols.iter().map(|(n, _, _)| n.as_str()).collect();
         let op = if tie_desc { "<" } else { ">" };
-        out.sql.push(format!(
-            "({}) {op} ({})",
-            names.join(", "),
-            vec!["?"; cols.len()].join(", ")
-        ));
+        out.sql.push(format!("({}) {op} ({})", names.join(", "), vec!["?"; cols.len()].join(", ")));
         out.params.extend(cols.into_iter().map(|(_, _, v)| v));
         return;
     }
@@ -303,14 +250,11 @@ mod tests {
     #[test]
     fn prefix_bounds_cover_every_extension() {
         assert_eq!(prefix_upper_bound("abc").as_deref(), Some("abd"));
-        assert_eq!(
-            prefix_upper_bound("a\u{D7FF}").as_deref(),
-            Some("a\u{E000}")
-        );
+        assert_eq!(prefix_upper_bound("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
         assert_eq!(prefix_upper_bound("a\u{10FFFF}").as_deref(), Some("b"));
         assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
         for s in ["abc", "abcz", "abc\u{10FFFF}x"] {
-            assert!(s >= "abc" && s < "abd");
+            assert!(("abc".."abd").contains(&s));
         }
     }
 }

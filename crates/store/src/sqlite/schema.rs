@@ -48,23 +48,20 @@ CREATE TABLE finding_attrs (
     PRIMARY KEY (field, value, seq)
 ) WITHOUT ROWID;
 CREATE TABLE finding_history (
-    id INTEGER PRIMARY KEY,
     seq INTEGER NOT NULL,
     update_time INTEGER NOT NULL,
+    id INTEGER NOT NULL,
     created INTEGER NOT NULL,
     source TEXT NOT NULL,
     identity TEXT NOT NULL,
-    updates TEXT NOT NULL
-);
-CREATE INDEX finding_history_by_finding ON finding_history (seq, update_time);
+    updates TEXT NOT NULL,
+    PRIMARY KEY (seq, update_time, id)
+) WITHOUT ROWID;
 "#];
 
 /// Brings the database to the newest schema, one migration per transaction.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let version: usize = conn
-        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?
-        .try_into()
-        .unwrap_or(0);
+    let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
@@ -77,12 +74,16 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 /// The settings of every connection: WAL (readers never block the writer), NORMAL sync (durable
 /// at each checkpoint; a power cut loses at most the last transactions, never consistency).
 pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // Imports use a dozen statements; keep every one of them prepared.
+    conn.set_prepared_statement_cache_capacity(128);
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA busy_timeout = 10000;
          PRAGMA cache_size = -65536;
          PRAGMA temp_store = MEMORY;
-         PRAGMA mmap_size = 1073741824;",
+         PRAGMA mmap_size = 1073741824;
+         PRAGMA wal_autocheckpoint = 0; -- checkpoints run on a connection of their own
+         PRAGMA journal_size_limit = 67108864;",
     )
 }
