@@ -140,8 +140,9 @@ fn merge_shared_fields(doc: &mut Map<String, Value>, existing: Option<&StoredFin
         let top_given = doc.remove(name).map(|v| normalise_top(field, v));
         let fpf_given = fpf_in.remove(name);
         let (fpf_new, top_candidate) = match (fpf_given, top_given) {
-            // Rule 3, new finding: FindingProviderFields wins for both copies.
-            (Some(p), Some(_)) if existing.is_none() => (Some(p.clone()), Some(top_from_fpf(field, p))),
+            // Rule 3, new finding: FindingProviderFields wins for both copies (the deprecated
+            // Severity members that FindingProviderFields lacks stay as sent).
+            (Some(p), Some(t)) if existing.is_none() => (Some(p.clone()), Some(overlay_fpf(field, t, p))),
             // Rule 3, existing finding: both values are used.
             (Some(p), Some(t)) => (Some(p), Some(t)),
             // Rule 1: the preferred form.
@@ -202,6 +203,30 @@ fn fpf_from_top(field: SharedField, top: &Value) -> Value {
 
 fn top_from_fpf(field: SharedField, fpf: Value) -> Value {
     normalise_top(field, fpf)
+}
+
+/// The top-level value with FindingProviderFields' members laid over it. For Severity, a
+/// Normalized that no longer agrees with the Label is derived again from the Label.
+fn overlay_fpf(field: SharedField, top: Value, fpf: Value) -> Value {
+    match (field, top, fpf) {
+        (SharedField::Severity, Value::Object(mut t), Value::Object(p)) => {
+            for (k, v) in p {
+                t.insert(k, v);
+            }
+            let label = t.get("Label").and_then(Value::as_str).map(str::to_owned);
+            let normalized = t.get("Normalized").and_then(Value::as_i64);
+            if let Some(l) = label
+                && normalized.is_none_or(|n| label_from_normalized(n) != l)
+            {
+                match normalized_from_label(&l) {
+                    Some(n) => t.insert("Normalized".to_owned(), json!(n)),
+                    None => t.remove("Normalized"),
+                };
+            }
+            normalise_top(field, Value::Object(t))
+        }
+        (_, _, p) => top_from_fpf(field, p),
+    }
 }
 
 fn initialise_customer_fields(doc: &mut Map<String, Value>) {
