@@ -80,10 +80,7 @@ fn import_rules(incoming: Map<String, Value>) {
         return;
     };
     let after = apply_import(Some(&touched), later, &later_ctx);
-    assert!(
-        matches!(after, Ok(ImportOutcome::Updated { .. })),
-        "later import after a customer update: {after:?}"
-    );
+    assert!(matches!(after, Ok(ImportOutcome::Updated { .. })), "later import after a customer update: {after:?}");
 }
 
 /// The document with `UpdatedAt` one second after `updated_at`, or `None` when that instant is

@@ -33,6 +33,7 @@ macro_rules! conformance_suite {
             workflow_resets,
             control_findings_resolve_when_passed,
             same_key_twice_in_one_batch,
+            concurrent_imports_keep_the_newest,
             regions_and_accounts_are_separate,
             invalid_product_arn_fails_one_finding,
             batch_update_processes_and_reports,
@@ -454,6 +455,31 @@ pub async fn same_key_twice_in_one_batch(store: &dyn FindingStore) {
     assert_eq!(statuses, vec![ImportStatus::Created, ImportStatus::Updated, ImportStatus::Stale]);
     assert_eq!(get(store, "d").await["Title"], json!("second"));
     assert_eq!(store.count().await.expect("count"), 1);
+}
+
+/// Imports racing from several callers (which a backend may commit together) end with the newest
+/// version of each finding, and every caller hears about its own findings only.
+pub async fn concurrent_imports_keep_the_newest(store: &dyn FindingStore) {
+    let client = |c: i64| async move {
+        let mut statuses = Vec::new();
+        for round in 0..5i64 {
+            // Versions of one shared finding, in an order that differs per client, and one of its own.
+            let version = (round * 7 + c * 3) % 20;
+            let shared = with(finding("shared", T0 + version * SEC), json!({"Title": format!("v{version}")}));
+            let own = finding(&format!("own-{c}-{round}"), T0);
+            let report = store.import(batch(vec![shared, own])).await.expect("import");
+            assert_eq!(report.statuses.len(), 2);
+            assert_eq!(report.statuses[1], ImportStatus::Created, "each caller gets its own statuses");
+            statuses.push(version);
+        }
+        statuses
+    };
+    let (a, b, c, d) = tokio::join!(client(0), client(1), client(2), client(3));
+    let newest = a.iter().chain(&b).chain(&c).chain(&d).copied().max().unwrap_or_default();
+    let f = get(store, "shared").await;
+    assert_eq!(f["Title"], json!(format!("v{newest}")));
+    assert_eq!(f["UpdatedAt"], json!(ts(T0 + newest * SEC)));
+    assert_eq!(store.count().await.expect("count"), 21);
 }
 
 pub async fn regions_and_accounts_are_separate(store: &dyn FindingStore) {

@@ -25,8 +25,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_i
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::Duration;
+use tokio::sync::oneshot;
 
 /// The file name of the database inside the data directory.
 pub const DB_FILE: &str = "findinghub.sqlite3";
@@ -39,11 +40,21 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    /// The queue of the writer thread, which owns the one write connection.
+    writer: mpsc::Sender<WriteJob>,
     readers: Mutex<Vec<Connection>>,
-    /// The last history record id; only the writer takes new ones.
-    history_id: AtomicI64,
 }
+
+/// Work for the writer thread.
+enum WriteJob {
+    /// Imports that arrive while the writer is busy are committed together (group commit); each
+    /// caller still hears back only after the commit.
+    Import(ImportBatch, oneshot::Sender<Result<ImportReport, StoreError>>),
+    Other(Box<dyn FnOnce(&mut Connection, &AtomicI64) + Send>),
+}
+
+/// The most findings that one group commit takes.
+const GROUP_MAX_FINDINGS: usize = 2000;
 
 impl SqliteStore {
     /// Opens (creating if needed) the store in `data_dir` and brings its schema up to date.
@@ -55,12 +66,13 @@ impl SqliteStore {
         schema::migrate(&mut writer).map_err(backend)?;
         let last_history: i64 =
             writer.query_row("SELECT coalesce(max(id), 0) FROM finding_history", [], |r| r.get(0)).map_err(sql_err)?;
-        let inner = Arc::new(Inner {
-            path,
-            writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
-            history_id: AtomicI64::new(last_history),
-        });
+        let (jobs, queue) = mpsc::channel();
+        let wal = wal_path(&path);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run_writer(writer, AtomicI64::new(last_history), queue, wal))
+            .map_err(backend)?;
+        let inner = Arc::new(Inner { path, writer: jobs, readers: Mutex::new(Vec::new()) });
         spawn_checkpointer(Arc::downgrade(&inner))?;
         Ok(SqliteStore { inner })
     }
@@ -74,21 +86,12 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection, &AtomicI64) -> Result<T, StoreError> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = inner.writer.lock().map_err(|_| StoreError::Backend("writer lock poisoned".into()))?;
-            let result = f(&mut conn, &inner.history_id);
-            // The checkpointer copies the WAL in the background; the writer only restarts it when
-            // it has grown past its bound (the copy left to do is then small).
-            if std::fs::metadata(wal_path(&inner.path)).map(|m| m.len()).unwrap_or(0) > WAL_BOUND_BYTES
-                && let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            {
-                tracing::warn!(error = %e, "WAL truncation failed");
-            }
-            result
-        })
-        .await
-        .map_err(backend)?
+        let (reply, answer) = oneshot::channel();
+        let job = WriteJob::Other(Box::new(move |conn, ids| {
+            let _ = reply.send(f(conn, ids));
+        }));
+        self.inner.writer.send(job).map_err(|_| StoreError::Backend("the writer has stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Backend("the writer has stopped".into()))?
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -156,6 +159,76 @@ fn wal_path(db: &Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push("-wal");
     PathBuf::from(name)
+}
+
+/// The writer thread: runs write jobs in arrival order until the store is dropped (it finishes
+/// the jobs already queued first).
+fn run_writer(mut conn: Connection, ids: AtomicI64, queue: mpsc::Receiver<WriteJob>, wal: PathBuf) {
+    let mut next = queue.recv().ok();
+    while let Some(job) = next.take() {
+        match job {
+            WriteJob::Other(f) => f(&mut conn, &ids),
+            WriteJob::Import(batch, reply) => {
+                let mut group = vec![(batch, reply)];
+                let mut total = group[0].0.findings.len();
+                while total < GROUP_MAX_FINDINGS {
+                    match queue.try_recv() {
+                        Ok(WriteJob::Import(b, r)) => {
+                            total += b.findings.len();
+                            group.push((b, r));
+                        }
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                import_group(&mut conn, &ids, group);
+            }
+        }
+        // The checkpointer copies the WAL in the background; the writer only restarts it when
+        // it has grown past its bound (the copy left to do is then small).
+        if std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > WAL_BOUND_BYTES
+            && let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        {
+            tracing::warn!(error = %e, "WAL truncation failed");
+        }
+        if next.is_none() {
+            next = queue.recv().ok();
+        }
+    }
+}
+
+type ImportJob = (ImportBatch, oneshot::Sender<Result<ImportReport, StoreError>>);
+
+/// Several import batches in one transaction. A batch's findings are applied in order, batches
+/// in arrival order; if the transaction fails, every batch of the group gets the error.
+fn import_group(conn: &mut Connection, ids: &AtomicI64, group: Vec<ImportJob>) {
+    let mut replies = Vec::with_capacity(group.len());
+    let result = (|| {
+        let tx = conn.transaction().map_err(sql_err)?;
+        let mut reports = Vec::with_capacity(group.len());
+        for (batch, reply) in group {
+            replies.push(reply);
+            reports.push(import_into(&tx, ids, batch)?);
+        }
+        tx.commit().map_err(sql_err)?;
+        Ok::<_, StoreError>(reports)
+    })();
+    match result {
+        Ok(reports) => {
+            for (reply, report) in replies.into_iter().zip(reports) {
+                let _ = reply.send(Ok(report));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "import transaction failed");
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::Backend(e.to_string())));
+            }
+        }
+    }
 }
 
 fn sql_err(e: rusqlite::Error) -> StoreError {
@@ -288,8 +361,7 @@ fn parse_doc(text: &str) -> Result<Map<String, Value>, StoreError> {
     }
 }
 
-fn import_blocking(conn: &mut Connection, ids: &AtomicI64, batch: ImportBatch) -> Result<ImportReport, StoreError> {
-    let tx = conn.transaction().map_err(sql_err)?;
+fn import_into(tx: &Transaction<'_>, ids: &AtomicI64, batch: ImportBatch) -> Result<ImportReport, StoreError> {
     let mut report = ImportReport::default();
     for incoming in batch.findings {
         let ctx =
@@ -302,11 +374,11 @@ fn import_blocking(conn: &mut Connection, ids: &AtomicI64, batch: ImportBatch) -
             });
             continue;
         };
-        let existing = load_by_identifier(&tx, &key.product_arn, &key.id)?.into_iter().find(|(_, f)| f.key == key);
+        let existing = load_by_identifier(tx, &key.product_arn, &key.id)?.into_iter().find(|(_, f)| f.key == key);
         match apply_import(existing.as_ref().map(|(_, f)| f), incoming.doc, &ctx) {
             Ok(ImportOutcome::Created { finding, history }) => {
-                let seq = insert_finding(&tx, &finding)?;
-                insert_history(&tx, ids, seq, &history)?;
+                let seq = insert_finding(tx, &finding)?;
+                insert_history(tx, ids, seq, &history)?;
                 report.statuses.push(ImportStatus::Created);
                 report.changed.push(finding);
             }
@@ -314,8 +386,8 @@ fn import_blocking(conn: &mut Connection, ids: &AtomicI64, batch: ImportBatch) -
                 let Some((seq, old)) = &existing else {
                     return Err(StoreError::Backend("an update without a stored finding".into()));
                 };
-                update_finding(&tx, *seq, old, &finding)?;
-                insert_history(&tx, ids, *seq, &history)?;
+                update_finding(tx, *seq, old, &finding)?;
+                insert_history(tx, ids, *seq, &history)?;
                 report.statuses.push(ImportStatus::Updated);
                 report.changed.push(finding);
             }
@@ -325,7 +397,6 @@ fn import_blocking(conn: &mut Connection, ids: &AtomicI64, batch: ImportBatch) -
             }
         }
     }
-    tx.commit().map_err(sql_err)?;
     Ok(report)
 }
 
@@ -687,7 +758,12 @@ fn legacy_update_blocking(conn: &mut Connection, update: LegacyUpdate) -> Result
 #[async_trait]
 impl FindingStore for SqliteStore {
     async fn import(&self, batch: ImportBatch) -> Result<ImportReport, StoreError> {
-        self.write(move |conn, ids| import_blocking(conn, ids, batch)).await
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .writer
+            .send(WriteJob::Import(batch, reply))
+            .map_err(|_| StoreError::Backend("the writer has stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Backend("the writer has stopped".into()))?
     }
 
     async fn batch_update(&self, batch: UpdateBatch) -> Result<UpdateReport, StoreError> {
