@@ -50,8 +50,11 @@ enum WriteJob {
     /// Imports that arrive while the writer is busy are committed together (group commit); each
     /// caller still hears back only after the commit.
     Import(ImportBatch, oneshot::Sender<Result<ImportReport, StoreError>>),
-    Other(Box<dyn FnOnce(&mut Connection, &AtomicI64) + Send>),
+    Other(WriteFn),
 }
+
+/// A write job other than an import: it gets the connection and the history id counter.
+type WriteFn = Box<dyn FnOnce(&mut Connection, &AtomicI64) + Send>;
 
 /// The most findings that one group commit takes.
 const GROUP_MAX_FINDINGS: usize = 2000;
