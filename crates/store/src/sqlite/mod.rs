@@ -10,7 +10,8 @@ use crate::columns::{ColumnValue, HOT_COLUMNS, MISSING_INT, attr_values, column_
 use crate::page::{self, Cursor};
 use crate::{
     FindingPage, FindingQuery, FindingStore, HistoryPage, HistoryQuery, HistoryRecord, ImportBatch, ImportReport,
-    ImportStatus, LegacyUpdate, RetentionPolicy, Scope, StoreError, UpdateBatch, UpdateReport, backend,
+    ImportStatus, IncomingFinding, LegacyUpdate, RetentionPolicy, Scope, StoreError, UpdateBatch, UpdateReport,
+    backend,
 };
 use async_trait::async_trait;
 use findinghub_asff::timestamp::Micros;
@@ -25,7 +26,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_i
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, Weak, mpsc};
+use std::sync::{Arc, Mutex, OnceLock, Weak, mpsc};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -49,7 +50,7 @@ struct Inner {
 enum WriteJob {
     /// Imports that arrive while the writer is busy are committed together (group commit); each
     /// caller still hears back only after the commit.
-    Import(ImportBatch, oneshot::Sender<Result<ImportReport, StoreError>>),
+    Import(PreparedBatch, oneshot::Sender<Result<ImportReport, StoreError>>),
     Other(WriteFn),
 }
 
@@ -203,7 +204,7 @@ fn run_writer(mut conn: Connection, ids: AtomicI64, queue: mpsc::Receiver<WriteJ
     }
 }
 
-type ImportJob = (ImportBatch, oneshot::Sender<Result<ImportReport, StoreError>>);
+type ImportJob = (PreparedBatch, oneshot::Sender<Result<ImportReport, StoreError>>);
 
 /// Several import batches in one transaction. A batch's findings are applied in order, batches
 /// in arrival order; if the transaction fails, every batch of the group gets the error.
@@ -249,24 +250,44 @@ fn hot_params(finding: &StoredFinding) -> Vec<Sql> {
         .collect()
 }
 
-fn insert_finding(tx: &Transaction<'_>, finding: &StoredFinding) -> Result<i64, StoreError> {
-    let cols: Vec<&str> = HOT_COLUMNS.iter().map(|c| c.column).collect();
-    let sql = format!(
-        "INSERT INTO findings (key_hash, {}, touched) VALUES (?, {}, ?)",
-        cols.join(", "),
-        vec!["?"; cols.len()].join(", ")
-    );
-    let mut values = vec![Sql::Integer(finding.key.hash64())];
-    values.extend(hot_params(finding));
+/// The rows of a new finding, computed before the writer takes them (see [`prepare`]).
+struct NewRows {
+    hot: Vec<Sql>,
+    doc: String,
+    attrs: Vec<(i64, String)>,
+}
+
+impl NewRows {
+    fn of(finding: &StoredFinding) -> Result<NewRows, StoreError> {
+        Ok(NewRows {
+            hot: hot_params(finding),
+            doc: serde_json::to_string(&finding.doc).map_err(backend)?,
+            attrs: attr_values(finding),
+        })
+    }
+}
+
+fn insert_finding(tx: &Transaction<'_>, finding: &StoredFinding, rows: NewRows) -> Result<i64, StoreError> {
+    static SQL: OnceLock<String> = OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        let cols: Vec<&str> = HOT_COLUMNS.iter().map(|c| c.column).collect();
+        format!(
+            "INSERT INTO findings (key_hash, {}, touched) VALUES (?, {}, ?)",
+            cols.join(", "),
+            vec!["?"; cols.len()].join(", ")
+        )
+    });
+    let mut values = Vec::with_capacity(rows.hot.len() + 2);
+    values.push(Sql::Integer(finding.key.hash64()));
+    values.extend(rows.hot);
     values.push(Sql::Integer(finding.touched.bits()));
-    tx.prepare_cached(&sql).map_err(sql_err)?.execute(params_from_iter(values)).map_err(sql_err)?;
+    tx.prepare_cached(sql).map_err(sql_err)?.execute(params_from_iter(values)).map_err(sql_err)?;
     let seq = tx.last_insert_rowid();
-    let doc = serde_json::to_string(&finding.doc).map_err(backend)?;
     tx.prepare_cached("INSERT INTO finding_docs (seq, doc) VALUES (?, ?)")
         .map_err(sql_err)?
-        .execute(params![seq, doc])
+        .execute(params![seq, rows.doc])
         .map_err(sql_err)?;
-    write_attrs(tx, seq, &[], &attr_values(finding))?;
+    write_attrs(tx, seq, &[], &rows.attrs)?;
     Ok(seq)
 }
 
@@ -364,40 +385,86 @@ fn parse_doc(text: &str) -> Result<Map<String, Value>, StoreError> {
     }
 }
 
-fn import_into(tx: &Transaction<'_>, ids: &AtomicI64, batch: ImportBatch) -> Result<ImportReport, StoreError> {
+/// One finding of an import, with the work that does not depend on the stored state done ahead,
+/// outside the writer: its key, and what it becomes if it is new (the common case of bulk imports).
+struct PreparedFinding {
+    incoming: IncomingFinding,
+    key: Option<FindingKey>,
+    if_new: Result<(StoredFinding, HistoryEntry, NewRows), ImportStatus>,
+}
+
+struct PreparedBatch {
+    region: String,
+    now: Micros,
+    findings: Vec<PreparedFinding>,
+}
+
+fn failed(message: String) -> ImportStatus {
+    ImportStatus::Failed { code: "InvalidInput".into(), message }
+}
+
+/// Runs on the caller's side of the writer (tokio's blocking pool), in parallel with other batches.
+fn prepare(batch: ImportBatch) -> PreparedBatch {
+    let findings = batch
+        .findings
+        .into_iter()
+        .map(|incoming| {
+            let key = FindingKey::of(&incoming.doc, &batch.region);
+            let ctx =
+                ImportContext { region: &batch.region, now: batch.now, product_names: incoming.product_names.as_ref() };
+            let if_new = match apply_import(None, incoming.doc.clone(), &ctx) {
+                Ok(ImportOutcome::Created { finding, history }) => match NewRows::of(&finding) {
+                    Ok(rows) => Ok((finding, history, rows)),
+                    Err(e) => Err(failed(e.to_string())),
+                },
+                Ok(_) => Err(failed("Internal service failure".into())),
+                Err(e) => Err(failed(e.to_string())),
+            };
+            PreparedFinding { incoming, key, if_new }
+        })
+        .collect();
+    PreparedBatch { region: batch.region, now: batch.now, findings }
+}
+
+fn import_into(tx: &Transaction<'_>, ids: &AtomicI64, batch: PreparedBatch) -> Result<ImportReport, StoreError> {
     let mut report = ImportReport::default();
-    for incoming in batch.findings {
-        let ctx =
-            ImportContext { region: &batch.region, now: batch.now, product_names: incoming.product_names.as_ref() };
-        let Some(key) = FindingKey::of(&incoming.doc, &batch.region) else {
-            report.statuses.push(ImportStatus::Failed {
-                code: "InvalidInput".into(),
-                message: "Finding does not adhere to Amazon Finding Format. data should have required property 'Id'"
-                    .into(),
-            });
+    for prepared in batch.findings {
+        let Some(key) = prepared.key else {
+            report.statuses.push(failed(
+                "Finding does not adhere to Amazon Finding Format. data should have required property 'Id'".into(),
+            ));
             continue;
         };
         let existing = load_by_identifier(tx, &key.product_arn, &key.id)?.into_iter().find(|(_, f)| f.key == key);
-        match apply_import(existing.as_ref().map(|(_, f)| f), incoming.doc, &ctx) {
-            Ok(ImportOutcome::Created { finding, history }) => {
-                let seq = insert_finding(tx, &finding)?;
-                insert_history(tx, ids, seq, &history)?;
-                report.statuses.push(ImportStatus::Created);
-                report.changed.push(finding);
+        let Some((seq, old)) = existing else {
+            match prepared.if_new {
+                Ok((finding, history, rows)) => {
+                    let seq = insert_finding(tx, &finding, rows)?;
+                    insert_history(tx, ids, seq, &history)?;
+                    report.statuses.push(ImportStatus::Created);
+                    report.changed.push(finding);
+                }
+                Err(status) => report.statuses.push(status),
             }
+            continue;
+        };
+        let ctx = ImportContext {
+            region: &batch.region,
+            now: batch.now,
+            product_names: prepared.incoming.product_names.as_ref(),
+        };
+        match apply_import(Some(&old), prepared.incoming.doc, &ctx) {
             Ok(ImportOutcome::Updated { finding, history }) => {
-                let Some((seq, old)) = &existing else {
-                    return Err(StoreError::Backend("an update without a stored finding".into()));
-                };
-                update_finding(tx, *seq, old, &finding)?;
-                insert_history(tx, ids, *seq, &history)?;
+                update_finding(tx, seq, &old, &finding)?;
+                insert_history(tx, ids, seq, &history)?;
                 report.statuses.push(ImportStatus::Updated);
                 report.changed.push(finding);
             }
             Ok(ImportOutcome::Stale) => report.statuses.push(ImportStatus::Stale),
-            Err(e) => {
-                report.statuses.push(ImportStatus::Failed { code: "InvalidInput".into(), message: e.to_string() })
+            Ok(ImportOutcome::Created { .. }) => {
+                return Err(StoreError::Backend("a creation over a stored finding".into()));
             }
+            Err(e) => report.statuses.push(failed(e.to_string())),
         }
     }
     Ok(report)
@@ -761,10 +828,11 @@ fn legacy_update_blocking(conn: &mut Connection, update: LegacyUpdate) -> Result
 #[async_trait]
 impl FindingStore for SqliteStore {
     async fn import(&self, batch: ImportBatch) -> Result<ImportReport, StoreError> {
+        let prepared = tokio::task::spawn_blocking(move || prepare(batch)).await.map_err(backend)?;
         let (reply, answer) = oneshot::channel();
         self.inner
             .writer
-            .send(WriteJob::Import(batch, reply))
+            .send(WriteJob::Import(prepared, reply))
             .map_err(|_| StoreError::Backend("the writer has stopped".into()))?;
         answer.await.map_err(|_| StoreError::Backend("the writer has stopped".into()))?
     }

@@ -36,7 +36,11 @@ CREATE TABLE findings (
     touched INTEGER NOT NULL
 );
 CREATE INDEX findings_by_key ON findings (key_hash);
-CREATE INDEX findings_by_updated ON findings (updated_at, key_hash);
+-- The default order, and a covering index for what triage filters on first (scope, record state,
+-- workflow, severity, title), so that those filters are checked without reading the rows.
+CREATE INDEX findings_by_updated ON findings (
+    updated_at, key_hash, account_id, region, record_state, workflow_status, severity_label, title
+);
 CREATE TABLE finding_docs (
     seq INTEGER PRIMARY KEY,
     doc TEXT NOT NULL
