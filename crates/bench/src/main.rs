@@ -251,8 +251,8 @@ async fn main() -> Result<()> {
             json!([]),
         ),
         (
-            "Title CONTAINS a rare word (one finding)",
-            json!({"Title": [{"Value": " 777777", "Comparison": "CONTAINS"}]}),
+            "Title CONTAINS a word that no title has (worst case: every title is read)",
+            json!({"Title": [{"Value": "nonexistent", "Comparison": "CONTAINS"}]}),
             json!([]),
         ),
         (

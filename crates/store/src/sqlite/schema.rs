@@ -43,7 +43,7 @@ CREATE INDEX findings_by_updated ON findings (
 );
 CREATE TABLE finding_docs (
     seq INTEGER PRIMARY KEY,
-    doc TEXT NOT NULL
+    doc BLOB NOT NULL
 );
 CREATE TABLE finding_attrs (
     field INTEGER NOT NULL,
