@@ -18,6 +18,9 @@ pub enum ItemFormat {
     TypeTaxonomy,
 }
 
+/// The prefix of the ProductFields that Security Hub writes itself (`aws/securityhub/FindingId`, …).
+pub const SERVICE_PRODUCT_FIELDS_PREFIX: &str = "aws/securityhub/";
+
 /// The namespaces of the ASFF types taxonomy [M `AwsSecurityFinding.Types`].
 pub const TYPE_NAMESPACES: [&str; 5] =
     ["Software and Configuration Checks", "TTPs", "Effects", "Unusual Behaviors", "Sensitive Data Identifications"];

@@ -24,7 +24,8 @@ use std::sync::OnceLock;
 use serde_json::{Map, Number, Value};
 
 use crate::limits::{
-    EXTRA_MEMBERS, ItemFormat, LIMITS, Limit, TYPE_FORM_PATTERN, TYPE_NAMESPACE_PATTERN, TYPE_NAMESPACES,
+    EXTRA_MEMBERS, ItemFormat, LIMITS, Limit, SERVICE_PRODUCT_FIELDS_PREFIX, TYPE_FORM_PATTERN, TYPE_NAMESPACE_PATTERN,
+    TYPE_NAMESPACES,
 };
 use crate::model::{self, Shape, ShapeId, ShapeKind};
 use crate::timestamp::parse_timestamp;
@@ -526,7 +527,9 @@ impl Walker {
                 let Value::Object(m) = v else {
                     return fail(Rule::Type("object"));
                 };
-                let len = m.len() as i64;
+                // The service's own ProductFields (`aws/securityhub/*`) do not count against the
+                // provider's 50: a finding read back from GetFindings must import again.
+                let len = m.keys().filter(|k| !k.starts_with(SERVICE_PRODUCT_FIELDS_PREFIX)).count() as i64;
                 if let Some(max) = tighter_max(shape.max, x.max_count).filter(|&n| len > n) {
                     return fail(Rule::MaxProperties(max));
                 }

@@ -269,9 +269,10 @@ fn fill_service_fields(
     );
     let fields = doc.entry("ProductFields").or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(pf) = fields {
-        pf.insert("aws/securityhub/FindingId".to_owned(), json!(finding_id));
-        pf.insert("aws/securityhub/ProductName".to_owned(), product_name);
-        pf.insert("aws/securityhub/CompanyName".to_owned(), company_name);
+        let prefix = findinghub_asff::limits::SERVICE_PRODUCT_FIELDS_PREFIX;
+        pf.insert(format!("{prefix}FindingId"), json!(finding_id));
+        pf.insert(format!("{prefix}ProductName"), product_name);
+        pf.insert(format!("{prefix}CompanyName"), company_name);
     }
 }
 

@@ -27,6 +27,7 @@ macro_rules! conformance_suite {
             import_creates_with_service_fields,
             import_round_trips_what_was_sent,
             stale_imports_are_ignored,
+            a_finding_read_back_imports_again,
             import_update_keeps_customer_fields,
             provider_fields_rules,
             customer_touched_fields_survive_imports,
@@ -260,6 +261,22 @@ pub async fn import_round_trips_what_was_sent(store: &dyn FindingStore) {
             "WorkflowState"
         ]
     );
+}
+
+/// What GetFindings returns (with the fields the service filled in) is a valid finding that a
+/// provider can import again, as Prowler does when it archives its findings.
+pub async fn a_finding_read_back_imports_again(store: &dyn FindingStore) {
+    let fields: Map<String, Value> = (0..50).map(|i| (format!("scanner/k{i}"), json!(format!("v{i}")))).collect();
+    import(store, vec![with(finding("back", T0), json!({"ProductFields": fields}))]).await;
+    let mut got = get(store, "back").await;
+    assert_eq!(got["ProductFields"].as_object().map(Map::len), Some(53));
+    if let Err(e) = findinghub_asff::validate_finding(&Value::Object(got.clone())) {
+        panic!("a finding read back is invalid: {e}");
+    }
+    got.insert("UpdatedAt".into(), json!(ts(T0 + SEC)));
+    got.insert("RecordState".into(), json!("ARCHIVED"));
+    assert_eq!(import(store, vec![got]).await, vec![ImportStatus::Updated]);
+    assert_eq!(get(store, "back").await["RecordState"], json!("ARCHIVED"));
 }
 
 pub async fn stale_imports_are_ignored(store: &dyn FindingStore) {
