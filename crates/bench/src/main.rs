@@ -31,8 +31,9 @@ struct Args {
     /// Findings per BatchImportFindings call.
     #[arg(long, default_value_t = 100)]
     batch: u64,
-    /// Concurrent importing clients.
-    #[arg(long, default_value_t = 2)]
+    /// Concurrent importing clients (a hub serves several producers at once; their batches are
+    /// committed together when they arrive together).
+    #[arg(long, default_value_t = 8)]
     clients: u64,
     /// Repetitions of each query.
     #[arg(long, default_value_t = 200)]

@@ -84,9 +84,9 @@ pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA busy_timeout = 10000;
-         PRAGMA cache_size = -65536;
+         PRAGMA cache_size = -32768;
          PRAGMA temp_store = MEMORY;
-         PRAGMA mmap_size = 1073741824;
+         PRAGMA mmap_size = 0;
          PRAGMA wal_autocheckpoint = 0; -- checkpoints run on a connection of their own
          PRAGMA journal_size_limit = 67108864;",
     )
