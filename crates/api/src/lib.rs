@@ -1,0 +1,4 @@
+//! The Security Hub API over HTTP (restJson1): SigV4 authentication in front of routing, the
+//! operations on top of the store, and AWS-shaped errors.
+
+pub mod sigv4;
