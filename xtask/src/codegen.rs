@@ -18,36 +18,41 @@ pub fn run(root: &Path, spec: &Path, check: bool) -> Result<ExitCode> {
     let text = std::fs::read_to_string(spec).with_context(|| format!("reading the model {}", spec.display()))?;
     let model: Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", spec.display()))?;
     let table = Table::build(&model)?;
-    let source = rustfmt(&table.render()?)?;
-    let out = root.join(OUTPUT);
-    let current = std::fs::read_to_string(&out).unwrap_or_default();
-    if check {
-        if current == source {
-            println!(
-                "{OUTPUT} is up to date ({} shapes, {} timestamp members)",
-                table.shapes.len(),
-                table.timestamp_members
-            );
-            return Ok(ExitCode::SUCCESS);
+    let outputs = [
+        (OUTPUT, rustfmt(&table.render()?)?),
+        (crate::operations::OUTPUT, rustfmt(&crate::operations::render(&model)?)?),
+    ];
+    let mut stale = false;
+    for (path, source) in &outputs {
+        let out = root.join(path);
+        let current = std::fs::read_to_string(&out).unwrap_or_default();
+        if current == *source {
+            println!("{path} is up to date");
+            continue;
         }
-        let line = first_difference(&current, &source);
-        eprintln!(
-            "error: {OUTPUT} differs from what `cargo xtask codegen` generates from {} (first difference at line {line}); \
-             run `cargo xtask codegen` and commit the result",
-            spec.display()
-        );
+        if check {
+            let line = first_difference(&current, source);
+            eprintln!(
+                "error: {path} differs from what `cargo xtask codegen` generates from {} (first difference at line {line}); \
+                 run `cargo xtask codegen` and commit the result",
+                spec.display()
+            );
+            stale = true;
+        } else {
+            std::fs::write(&out, source).with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {path}");
+        }
+    }
+    if stale {
         return Ok(ExitCode::FAILURE);
     }
-    if current != source {
-        std::fs::write(&out, &source).with_context(|| format!("writing {}", out.display()))?;
-    }
     println!(
-        "wrote {OUTPUT}: {} shapes, {} members, {} timestamp members",
+        "model: {} shapes, {} members, {} timestamp members",
         table.shapes.len(),
         table.member_count,
         table.timestamp_members
     );
-    if !table.timestamp_skipped.is_empty() {
+    if !table.timestamp_skipped.is_empty() && !check {
         println!(
             "note: {} members document a timestamp but do not target a string shape (not flagged): {}",
             table.timestamp_skipped.len(),

@@ -2,6 +2,7 @@
 //! from the Security Hub API model (botocore `service-2.json`).
 
 mod codegen;
+mod operations;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,4 +1,5 @@
 //! The Security Hub API over HTTP (restJson1): SigV4 authentication in front of routing, the
 //! operations on top of the store, and AWS-shaped errors.
 
+pub mod operations;
 pub mod sigv4;
