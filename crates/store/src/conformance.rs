@@ -7,6 +7,7 @@
 //!
 //! Every case starts from an empty store.
 
+use crate::state::{AccessKey, Hub, HubStateStore, SealedKey};
 use crate::{
     AccountScope, FindingQuery, FindingStore, HistoryQuery, ImportBatch, ImportStatus, IncomingFinding, LegacyUpdate,
     RetentionPolicy, Scope, StoreError, UpdateBatch,
@@ -48,7 +49,9 @@ macro_rules! conformance_suite {
             pagination_survives_concurrent_imports,
             invalid_token_is_refused,
             legacy_update_sets_note_and_record_state,
-            retention_purges_expired_findings
+            retention_purges_expired_findings,
+            access_keys_are_kept_and_revoked,
+            hubs_subscriptions_and_tags
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -959,4 +962,55 @@ pub async fn retention_purges_expired_findings(store: &dyn FindingStore) {
     let short = RetentionPolicy { active_days: 1, archived_days: 1 };
     assert_eq!(store.purge_expired(&short, now, 100).await.expect("purge"), 2);
     assert_eq!(store.count().await.expect("count"), 0);
+}
+
+pub async fn access_keys_are_kept_and_revoked(store: &dyn HubStateStore) {
+    let key = |id: &str, account: &str, admin: bool| SealedKey {
+        key: AccessKey { access_key_id: id.into(), account_id: account.into(), admin, created_at: T0 },
+        sealed_secret: vec![1, 2, 3, id.len() as u8],
+    };
+    assert!(store.create_key(key("AKIAONE", ACCOUNT, false)).await.expect("create"));
+    assert!(store.create_key(key("AKIATWO", OTHER_ACCOUNT, true)).await.expect("create"));
+    assert!(!store.create_key(key("AKIAONE", OTHER_ACCOUNT, true)).await.expect("create"), "ids are unique");
+    let found = store.find_key("AKIAONE").await.expect("find").expect("present");
+    assert_eq!(found, key("AKIAONE", ACCOUNT, false), "the first key is kept unchanged");
+    let listed: Vec<String> = store.list_keys().await.expect("list").into_iter().map(|k| k.access_key_id).collect();
+    assert_eq!(listed, ["AKIAONE", "AKIATWO"]);
+    assert!(store.revoke_key("AKIAONE").await.expect("revoke"));
+    assert!(!store.revoke_key("AKIAONE").await.expect("revoke"));
+    assert_eq!(store.find_key("AKIAONE").await.expect("find"), None);
+}
+
+pub async fn hubs_subscriptions_and_tags(store: &dyn HubStateStore) {
+    let hub = Hub {
+        account_id: ACCOUNT.into(),
+        region: REGION.into(),
+        subscribed_at: T0,
+        auto_enable_controls: true,
+        control_finding_generator: "SECURITY_CONTROL".into(),
+    };
+    assert_eq!(store.hub(ACCOUNT, REGION).await.expect("hub"), None);
+    assert!(store.enable_hub(hub.clone()).await.expect("enable"));
+    assert!(!store.enable_hub(hub.clone()).await.expect("enable"), "enabling twice is a conflict");
+    let updated = Hub { auto_enable_controls: false, ..hub.clone() };
+    assert!(store.update_hub(updated.clone()).await.expect("update"));
+    assert_eq!(store.hub(ACCOUNT, REGION).await.expect("hub"), Some(updated));
+    assert_eq!(store.hub(ACCOUNT, "eu-west-1").await.expect("hub"), None, "hubs are per Region");
+    assert!(store.disable_hub(ACCOUNT, REGION).await.expect("disable"));
+    assert!(!store.disable_hub(ACCOUNT, REGION).await.expect("disable"));
+
+    assert!(store.subscribe(ACCOUNT, REGION, GUARDDUTY).await.expect("subscribe"));
+    assert!(!store.subscribe(ACCOUNT, REGION, GUARDDUTY).await.expect("subscribe"));
+    assert!(store.subscribe(ACCOUNT, REGION, CONTROLS).await.expect("subscribe"));
+    assert_eq!(store.subscriptions(ACCOUNT, REGION).await.expect("list"), [GUARDDUTY, CONTROLS]);
+    assert!(store.subscriptions(OTHER_ACCOUNT, REGION).await.expect("list").is_empty());
+    assert!(store.unsubscribe(ACCOUNT, REGION, GUARDDUTY).await.expect("unsubscribe"));
+    assert_eq!(store.subscriptions(ACCOUNT, REGION).await.expect("list"), [CONTROLS]);
+
+    let arn = "arn:aws:securityhub:us-east-1:111111111111:hub/default";
+    store.tag(arn, [("a".into(), "1".into()), ("b".into(), "2".into())].into()).await.expect("tag");
+    store.tag(arn, [("a".into(), "3".into())].into()).await.expect("tag");
+    store.untag(arn, &["b".into(), "missing".into()]).await.expect("untag");
+    assert_eq!(store.tags(arn).await.expect("tags"), [("a".to_owned(), "3".to_owned())].into());
+    assert!(store.tags("arn:aws:securityhub:us-east-1:111111111111:other").await.expect("tags").is_empty());
 }

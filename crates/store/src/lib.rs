@@ -9,6 +9,7 @@ pub mod conformance;
 pub mod page;
 pub mod retention;
 pub mod sqlite;
+pub mod state;
 
 use async_trait::async_trait;
 use findinghub_asff::timestamp::Micros;

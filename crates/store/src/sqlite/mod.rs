@@ -5,6 +5,7 @@
 
 mod query;
 mod schema;
+mod state;
 
 use crate::columns::{ColumnValue, HOT_COLUMNS, MISSING_INT, attr_values, column_value};
 use crate::page::{self, Cursor};
@@ -239,7 +240,7 @@ fn import_group(conn: &mut Connection, ids: &AtomicI64, group: Vec<ImportJob>) {
     }
 }
 
-fn sql_err(e: rusqlite::Error) -> StoreError {
+pub(crate) fn sql_err(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 

@@ -5,11 +5,13 @@
 //! - `finding_docs`: the document, apart, so that scans of `findings` stay narrow;
 //! - `finding_attrs`: the values of the multi-valued fields that filters use most (resource ids
 //!   and types, finding types), one row per value;
-//! - `finding_history`: one row per creation or change.
+//! - `finding_history`: one row per creation or change;
+//! - (migration 2) `access_keys`, `hubs`, `product_subscriptions`, `resource_tags`: the hub's state.
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE findings (
     seq INTEGER PRIMARY KEY,
     key_hash INTEGER NOT NULL,
@@ -61,7 +63,37 @@ CREATE TABLE finding_history (
     updates TEXT NOT NULL,
     PRIMARY KEY (seq, update_time, id)
 ) WITHOUT ROWID;
-"#];
+"#,
+    r#"
+CREATE TABLE access_keys (
+    access_key_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    admin INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    sealed_secret BLOB NOT NULL
+);
+CREATE TABLE hubs (
+    account_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    subscribed_at INTEGER NOT NULL,
+    auto_enable_controls INTEGER NOT NULL,
+    control_finding_generator TEXT NOT NULL,
+    PRIMARY KEY (account_id, region)
+);
+CREATE TABLE product_subscriptions (
+    account_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    product_arn TEXT NOT NULL,
+    PRIMARY KEY (account_id, region, product_arn)
+);
+CREATE TABLE resource_tags (
+    arn TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (arn, key)
+);
+"#,
+];
 
 /// Brings the database to the newest schema, one migration per transaction.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

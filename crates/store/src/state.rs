@@ -1,0 +1,65 @@
+//! What the hub keeps beside findings: access keys, which accounts have the hub enabled, product
+//! subscriptions and resource tags. Behind one trait, so that every backend keeps them in the same
+//! database as the findings.
+
+use crate::StoreError;
+use async_trait::async_trait;
+use findinghub_asff::timestamp::Micros;
+use std::collections::BTreeMap;
+
+/// An access key as the hub lists it (never with its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKey {
+    pub access_key_id: String,
+    pub account_id: String,
+    /// The key's account administers every account (the Security Hub administrator).
+    pub admin: bool,
+    pub created_at: Micros,
+}
+
+/// An access key with its secret, sealed by the caller (the store never sees it in clear).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedKey {
+    pub key: AccessKey,
+    pub sealed_secret: Vec<u8>,
+}
+
+/// An account's hub in one Region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hub {
+    pub account_id: String,
+    pub region: String,
+    pub subscribed_at: Micros,
+    pub auto_enable_controls: bool,
+    pub control_finding_generator: String,
+}
+
+#[async_trait]
+pub trait HubStateStore: Send + Sync {
+    /// Adds a key; false when a key with that id exists already.
+    async fn create_key(&self, key: SealedKey) -> Result<bool, StoreError>;
+    async fn list_keys(&self) -> Result<Vec<AccessKey>, StoreError>;
+    /// Removes a key; false when there was none.
+    async fn revoke_key(&self, access_key_id: &str) -> Result<bool, StoreError>;
+    async fn find_key(&self, access_key_id: &str) -> Result<Option<SealedKey>, StoreError>;
+
+    /// Enables the hub; false when it was enabled already.
+    async fn enable_hub(&self, hub: Hub) -> Result<bool, StoreError>;
+    async fn hub(&self, account_id: &str, region: &str) -> Result<Option<Hub>, StoreError>;
+    /// Replaces the settings of an enabled hub; false when the hub is not enabled.
+    async fn update_hub(&self, hub: Hub) -> Result<bool, StoreError>;
+    /// Disables the hub; false when it was not enabled.
+    async fn disable_hub(&self, account_id: &str, region: &str) -> Result<bool, StoreError>;
+
+    /// Subscribes an account to a product's findings; false when it was subscribed already.
+    async fn subscribe(&self, account_id: &str, region: &str, product_arn: &str) -> Result<bool, StoreError>;
+    /// Ends a subscription; false when there was none.
+    async fn unsubscribe(&self, account_id: &str, region: &str, product_arn: &str) -> Result<bool, StoreError>;
+    /// The product ARNs an account is subscribed to, in order.
+    async fn subscriptions(&self, account_id: &str, region: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Adds or replaces tags on a resource (an ARN).
+    async fn tag(&self, arn: &str, tags: BTreeMap<String, String>) -> Result<(), StoreError>;
+    async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), StoreError>;
+    async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, StoreError>;
+}
