@@ -3,3 +3,7 @@
 
 pub mod operations;
 pub mod sigv4;
+pub mod error;
+pub mod keys;
+pub mod wire;
+pub mod routing;
