@@ -45,7 +45,8 @@ impl Keyring {
         let io = |source| KeyringError::Io { path: path.display().to_string(), source };
         match std::fs::read_to_string(path) {
             Ok(text) => {
-                let bytes = hex::decode(text.trim()).map_err(|_| KeyringError::Malformed(path.display().to_string()))?;
+                let bytes =
+                    hex::decode(text.trim()).map_err(|_| KeyringError::Malformed(path.display().to_string()))?;
                 let key: [u8; 32] =
                     bytes.try_into().map_err(|_| KeyringError::Malformed(path.display().to_string()))?;
                 Ok(Keyring::from_key(&key))

@@ -1,9 +1,11 @@
 //! The Security Hub API over HTTP (restJson1): SigV4 authentication in front of routing, the
 //! operations on top of the store, and AWS-shaped errors.
 
-pub mod operations;
-pub mod sigv4;
 pub mod error;
+pub mod handlers;
 pub mod keys;
-pub mod wire;
+pub mod operations;
 pub mod routing;
+pub mod server;
+pub mod sigv4;
+pub mod wire;

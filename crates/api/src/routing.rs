@@ -34,9 +34,14 @@ fn template(uri: &str) -> (Vec<Segment<'_>>, Option<&str>) {
 /// The operation for `method` and `raw_path` (still percent-encoded), with its decoded labels.
 /// When several match, the one with the most literal segments wins (`/insights/get` over
 /// `/insights/{InsightArn+}`).
-pub fn match_operation(method: &str, raw_path: &str) -> Option<(&'static Operation, Vec<(String, String)>)> {
-    let parts: Vec<&str> = raw_path.trim_start_matches('/').split('/').filter(|s| !s.is_empty()).collect();
-    let mut best: Option<(usize, &'static Operation, Vec<(String, String)>)> = None;
+pub fn match_operation(method: &str, raw_path: &str) -> Option<(&'static Operation, Labels)> {
+    let parts: Vec<&str> = raw_path.strip_prefix('/')?.split('/').collect();
+    // Empty and dot segments never name an operation; refusing them also keeps a signature made
+    // for one path (SigV4 normalises dots away) from being replayed on another.
+    if parts.iter().any(|p| p.is_empty() || *p == "." || *p == "..") {
+        return None;
+    }
+    let mut best: Option<(usize, &'static Operation, Labels)> = None;
     for op in OPERATIONS.iter().filter(|op| op.method == method) {
         let (segments, _) = template(op.uri);
         let Some((literals, labels)) = match_segments(&segments, &parts) else { continue };
@@ -47,7 +52,10 @@ pub fn match_operation(method: &str, raw_path: &str) -> Option<(&'static Operati
     best.map(|(_, op, labels)| (op, labels))
 }
 
-fn match_segments(segments: &[Segment<'_>], parts: &[&str]) -> Option<(usize, Vec<(String, String)>)> {
+/// The decoded URI labels of a request: (label, value).
+pub type Labels = Vec<(String, String)>;
+
+fn match_segments(segments: &[Segment<'_>], parts: &[&str]) -> Option<(usize, Labels)> {
     let mut literals = 0;
     let mut labels = Vec::new();
     for (i, seg) in segments.iter().enumerate() {
@@ -85,13 +93,16 @@ mod tests {
             match_operation("DELETE", "/insights/arn%3Aaws%3Asecurityhub%3Aus-east-1%3A1%3Ainsight/1/custom/a%20b")
                 .expect("route");
         assert_eq!(op.name, "DeleteInsight");
-        assert_eq!(labels, [("InsightArn".to_owned(), "arn:aws:securityhub:us-east-1:1:insight/1/custom/a b".to_owned())]);
+        assert_eq!(
+            labels,
+            [("InsightArn".to_owned(), "arn:aws:securityhub:us-east-1:1:insight/1/custom/a b".to_owned())]
+        );
     }
 
     #[test]
     fn a_plain_label_takes_one_encoded_segment() {
-        let (op, labels) = match_operation("GET", "/tags/arn%3Aaws%3Asecurityhub%3Aus-east-1%3A1%3Ahub%2Fdefault")
-            .expect("route");
+        let (op, labels) =
+            match_operation("GET", "/tags/arn%3Aaws%3Asecurityhub%3Aus-east-1%3A1%3Ahub%2Fdefault").expect("route");
         assert_eq!(op.name, "ListTagsForResource");
         assert_eq!(labels[0].1, "arn:aws:securityhub:us-east-1:1:hub/default");
         assert!(match_operation("GET", "/tags/arn/with/slashes").is_none());
@@ -105,6 +116,9 @@ mod tests {
         assert_eq!(match_operation("GET", "/accounts").map(|(o, _)| o.name), Some("DescribeHub"));
         assert!(match_operation("PUT", "/findings").is_none());
         assert!(match_operation("GET", "/nothing/here").is_none());
+        for odd in ["/findings/", "//findings", "/findings/./import", "/findings/x/../import", "findings"] {
+            assert!(match_operation("POST", odd).is_none(), "{odd}");
+        }
     }
 
     #[test]

@@ -74,6 +74,11 @@ const AWS_PRODUCTS: &[(&str, &str, &str)] = &[
     ("ssm-patch-manager", "Systems Manager Patch Manager", "AWS"),
 ];
 
+/// AWS's own integrations: (product id, ProductName, CompanyName).
+pub fn aws_products() -> &'static [(&'static str, &'static str, &'static str)] {
+    AWS_PRODUCTS
+}
+
 /// The names that the built-in catalog knows for a product: AWS's integrations by name, an
 /// account's default product as `Default` / `Personal`; other products are named after their ARN.
 pub fn builtin_names(arn: &ProductArn<'_>) -> ProductNames {

@@ -1,0 +1,507 @@
+//! The operations: each takes the caller and the operation's input (one JSON object, as
+//! [`wire::input`](crate::wire::input) assembles it) and returns the output object.
+
+use crate::error::{ApiError, ApiResult};
+use crate::operations::Operation;
+use crate::server::{App, Principal};
+use findinghub_asff::timestamp::{format_timestamp, now_micros, parse_timestamp};
+use findinghub_asff::{MAX_FINDING_BYTES, validate_finding};
+use findinghub_hub::filter::{Filters, parse_filters, parse_sort};
+use findinghub_hub::finding::FindingIdentifier;
+use findinghub_hub::products::{ProductArn, aws_products};
+use findinghub_hub::update::{NoteUpdate, parse_batch_update};
+use findinghub_store::state::Hub;
+use findinghub_store::{
+    AccountScope, FindingQuery, HistoryQuery, ImportBatch, ImportStatus, IncomingFinding, LegacyUpdate, Scope,
+    UpdateBatch,
+};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+type Input = Map<String, Value>;
+
+pub async fn dispatch(app: &App, who: &Principal, op: &Operation, input: Input) -> ApiResult<Value> {
+    match op.name {
+        "EnableSecurityHub" => enable_hub(app, who, input).await,
+        "DescribeHub" => describe_hub(app, who).await,
+        "UpdateSecurityHubConfiguration" => update_hub(app, who, input).await,
+        "DisableSecurityHub" => disable_hub(app, who).await,
+        "BatchImportFindings" => batch_import(app, who, input).await,
+        "GetFindings" => get_findings(app, who, input).await,
+        "BatchUpdateFindings" => batch_update(app, who, input).await,
+        "UpdateFindings" => update_findings(app, who, input).await,
+        "GetFindingHistory" => finding_history(app, who, input).await,
+        "DescribeProducts" => describe_products(app, who, input).await,
+        "EnableImportFindingsForProduct" => enable_product(app, who, input).await,
+        "DisableImportFindingsForProduct" => disable_product(app, who, input).await,
+        "ListEnabledProductsForImport" => list_enabled_products(app, who, input).await,
+        "TagResource" => tag_resource(app, input).await,
+        "UntagResource" => untag_resource(app, input).await,
+        "ListTagsForResource" => list_tags(app, input).await,
+        other => Err(ApiError::NotSupported(other)),
+    }
+}
+
+fn hub_arn(who: &Principal) -> String {
+    format!("arn:aws:securityhub:{}:{}:hub/default", who.region, who.account_id)
+}
+
+fn str_member<'a>(input: &'a Input, name: &str) -> ApiResult<&'a str> {
+    match input.get(name) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
+        Some(_) => Err(ApiError::InvalidInput(format!("{name} must be a non-empty string"))),
+        None => Err(ApiError::InvalidInput(format!("Missing required parameter in input: \"{name}\""))),
+    }
+}
+
+fn max_results(input: &Input, default: usize) -> ApiResult<usize> {
+    match input.get("MaxResults") {
+        None => Ok(default),
+        Some(v) => match v.as_i64() {
+            Some(n @ 1..=100) => Ok(n as usize),
+            _ => Err(ApiError::InvalidInput("MaxResults must be between 1 and 100".into())),
+        },
+    }
+}
+
+fn next_token(input: &Input) -> Option<String> {
+    input.get("NextToken").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+/// Finding operations need the caller's hub enabled, as on AWS.
+async fn require_hub(app: &App, who: &Principal) -> ApiResult<()> {
+    match app.state.hub(&who.account_id, &who.region).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::hub_not_enabled(&who.account_id)),
+    }
+}
+
+/// The accounts whose findings a caller sees: its own, or every one for the administrator.
+fn scope(who: &Principal) -> Scope {
+    let accounts = if who.admin { AccountScope::All } else { AccountScope::one(&who.account_id) };
+    Scope::new(accounts, &who.region)
+}
+
+async fn enable_hub(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
+    let generator = input.get("ControlFindingGenerator").and_then(Value::as_str).unwrap_or("SECURITY_CONTROL");
+    if !matches!(generator, "STANDARD_CONTROL" | "SECURITY_CONTROL") {
+        return Err(ApiError::InvalidInput(
+            "ControlFindingGenerator must be STANDARD_CONTROL or SECURITY_CONTROL".into(),
+        ));
+    }
+    let hub = Hub {
+        account_id: who.account_id.clone(),
+        region: who.region.clone(),
+        subscribed_at: now_micros(),
+        auto_enable_controls: true,
+        control_finding_generator: generator.to_owned(),
+    };
+    if !app.state.enable_hub(hub).await? {
+        return Err(ApiError::ResourceConflict("Account is already subscribed to Security Hub".into()));
+    }
+    if let Some(Value::Object(tags)) = input.get("Tags") {
+        app.state.tag(&hub_arn(who), string_map(tags)?).await?;
+    }
+    Ok(json!({}))
+}
+
+async fn describe_hub(app: &App, who: &Principal) -> ApiResult<Value> {
+    let Some(hub) = app.state.hub(&who.account_id, &who.region).await? else {
+        return Err(ApiError::hub_not_enabled(&who.account_id));
+    };
+    Ok(json!({
+        "HubArn": hub_arn(who),
+        "SubscribedAt": format_timestamp(hub.subscribed_at),
+        "AutoEnableControls": hub.auto_enable_controls,
+        "ControlFindingGenerator": hub.control_finding_generator,
+    }))
+}
+
+async fn update_hub(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
+    let Some(mut hub) = app.state.hub(&who.account_id, &who.region).await? else {
+        return Err(ApiError::hub_not_enabled(&who.account_id));
+    };
+    if let Some(v) = input.get("AutoEnableControls") {
+        hub.auto_enable_controls =
+            v.as_bool().ok_or_else(|| ApiError::InvalidInput("AutoEnableControls must be a boolean".into()))?;
+    }
+    if let Some(v) = input.get("ControlFindingGenerator") {
+        match v.as_str() {
+            Some(g @ ("STANDARD_CONTROL" | "SECURITY_CONTROL")) => hub.control_finding_generator = g.to_owned(),
+            _ => {
+                return Err(ApiError::InvalidInput(
+                    "ControlFindingGenerator must be STANDARD_CONTROL or SECURITY_CONTROL".into(),
+                ));
+            }
+        }
+    }
+    app.state.update_hub(hub).await?;
+    Ok(json!({}))
+}
+
+async fn disable_hub(app: &App, who: &Principal) -> ApiResult<Value> {
+    if !app.state.disable_hub(&who.account_id, &who.region).await? {
+        return Err(ApiError::hub_not_enabled(&who.account_id));
+    }
+    Ok(json!({}))
+}
+
+/// Whether the caller may import findings of this product: its own products always; AWS's
+/// integrations, which Security Hub enables by default; any other only with a subscription.
+async fn may_import(app: &App, who: &Principal, arn: &ProductArn<'_>, raw: &str) -> ApiResult<bool> {
+    if arn.company == "aws" || (arn.is_account_owned() && arn.account == who.account_id) {
+        return Ok(true);
+    }
+    Ok(app.state.subscriptions(&who.account_id, &who.region).await?.iter().any(|s| s == raw))
+}
+
+async fn batch_import(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
+    require_hub(app, who).await?;
+    let Some(Value::Array(findings)) = input.get("Findings") else {
+        return Err(ApiError::InvalidInput("Missing required parameter in input: \"Findings\"".into()));
+    };
+    if findings.is_empty() || findings.len() > 100 {
+        return Err(ApiError::InvalidInput("Findings must contain between 1 and 100 findings".into()));
+    }
+    // Request-level checks first: a finding of another account, or of a product the caller may
+    // not import, refuses the whole call, as AWS does.
+    for f in findings {
+        if let Some(account) = f.get("AwsAccountId").and_then(Value::as_str)
+            && account != who.account_id
+            && !who.admin
+        {
+            return Err(ApiError::AccessDenied(format!(
+                "User: {} is not authorized to perform: securityhub:BatchImportFindings for account {account}",
+                who.arn()
+            )));
+        }
+        if let Some(raw) = f.get("ProductArn").and_then(Value::as_str) {
+            let Some(arn) = ProductArn::parse(raw) else {
+                return Err(ApiError::InvalidInput(format!("Invalid ProductArn: {raw}")));
+            };
+            if !may_import(app, who, &arn, raw).await? {
+                return Err(ApiError::AccessDenied(format!(
+                    "User: {} is not authorized to perform: securityhub:BatchImportFindings on resource: {raw}",
+                    who.arn()
+                )));
+            }
+        }
+    }
+    let mut failed = Vec::new();
+    let mut accepted = Vec::new();
+    let mut accepted_ids = Vec::new();
+    for f in findings {
+        let id = f.get("Id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let size = f.to_string().len();
+        let verdict = if size > MAX_FINDING_BYTES {
+            Err("Finding size exceeded 240 KB".to_owned())
+        } else {
+            validate_finding(f).map_err(|e| e.to_string())
+        };
+        match (verdict, f) {
+            (Ok(()), Value::Object(doc)) => {
+                accepted.push(IncomingFinding { doc: doc.clone(), product_names: None });
+                accepted_ids.push(id);
+            }
+            (Err(message), _) => failed.push(json!({"Id": id, "ErrorCode": "InvalidInput", "ErrorMessage": message})),
+            (Ok(()), _) => failed.push(json!({"Id": id, "ErrorCode": "InvalidInput", "ErrorMessage": "not an object"})),
+        }
+    }
+    let mut success = 0;
+    if !accepted.is_empty() {
+        let report = app
+            .findings
+            .import(ImportBatch { region: who.region.clone(), now: now_micros(), findings: accepted })
+            .await?;
+        for (id, status) in accepted_ids.into_iter().zip(report.statuses) {
+            match status {
+                ImportStatus::Failed { code, message } => {
+                    failed.push(json!({"Id": id, "ErrorCode": code, "ErrorMessage": message}))
+                }
+                _ => success += 1,
+            }
+        }
+    }
+    Ok(json!({"FailedCount": failed.len(), "SuccessCount": success, "FailedFindings": failed}))
+}
+
+fn filters_of(input: &Input, member: &str) -> ApiResult<Filters> {
+    match input.get(member) {
+        None | Some(Value::Null) => Ok(Filters::default()),
+        Some(v) => parse_filters(v, now_micros()).map_err(|e| ApiError::InvalidInput(e.to_string())),
+    }
+}
+
+async fn get_findings(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
+    require_hub(app, who).await?;
+    let filters = filters_of(&input, "Filters")?;
+    let sort = match input.get("SortCriteria") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(v) => parse_sort(v).map_err(|e| ApiError::InvalidInput(e.to_string()))?,
+    };
+    let page = app
+        .findings
+        .get_findings(FindingQuery {
+            scope: scope(who),
+            filters,
+            sort,
+            max_results: max_results(&input, 100)?,
+            next_token: next_token(&input),
+        })
+        .await?;
+    let mut out = json!({"Findings": page.findings});
+    if let Some(t) = page.next_token {
+        out["NextToken"] = json!(t);
+    }
+    Ok(out)
+}
+
+async fn batch_update(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
+    require_hub(app, who).await?;
+    let request = parse_batch_update(&Value::Object(input)).map_err(|e| ApiError::InvalidInput(e.0))?;
+    let report = app
+        .findings
+        .batch_update(UpdateBatch { scope: scope(who), now: now_micros(), identity: who.arn(), request })
+        .await?;
+    let processed: Vec<Value> = report.processed.iter().map(FindingIdentifier::to_json).collect();
+    let unprocessed: Vec<Value> = report
+        .unprocessed
+        .iter()
+        .map(|(id, reason)| {
+            json!({"FindingIdentifier": id.to_json(), "ErrorCode": reason.code(), "ErrorMessage": reason.message()})
+        })
+        .collect();
+    Ok(json!({"ProcessedFindings": processed, "UnprocessedFindings": unprocessed}))
+}
+
+async fn update_findings(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
+    require_hub(app, who).await?;
+    if !input.contains_key("Filters") {
+        return Err(ApiError::InvalidInput("Missing required parameter in input: \"Filters\"".into()));
+    }
+    let filters = filters_of(&input, "Filters")?;
+    let note =
+        match input.get("Note") {
+            None => None,
+            Some(n) => Some(NoteUpdate {
+                text: n.get("Text").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| {
+                    ApiError::InvalidInput("Missing required parameter in input: \"Note.Text\"".into())
+                })?,
+                updated_by: n.get("UpdatedBy").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| {
+                    ApiError::InvalidInput("Missing required parameter in input: \"Note.UpdatedBy\"".into())
+                })?,
+            }),
+        };
+    let record_state = match input.get("RecordState") {
+        None => None,
+        Some(Value::String(s)) if s == "ACTIVE" || s == "ARCHIVED" => Some(s.clone()),
+        Some(_) => return Err(ApiError::InvalidInput("RecordState must be ACTIVE or ARCHIVED".into())),
+    };
+    app.findings
+        .legacy_update(LegacyUpdate { scope: scope(who), now: now_micros(), filters, note, record_state })
+        .await?;
+    Ok(json!({}))
+}
+
+fn time_member(input: &Input, name: &str) -> ApiResult<Option<i64>> {
+    match input.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => parse_timestamp(s)
+            .map(Some)
+            .ok_or_else(|| ApiError::InvalidInput(format!("{name} must be an ISO 8601 timestamp"))),
+        // Some clients send epoch seconds.
+        Some(Value::Number(n)) => Ok(n.as_f64().map(|s| (s * 1_000_000.0) as i64)),
+        Some(_) => Err(ApiError::InvalidInput(format!("{name} must be a timestamp"))),
+    }
+}
+
+async fn finding_history(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
+    require_hub(app, who).await?;
+    let Some(ident) = input.get("FindingIdentifier") else {
+        return Err(ApiError::InvalidInput("Missing required parameter in input: \"FindingIdentifier\"".into()));
+    };
+    let identifier = FindingIdentifier {
+        id: ident.get("Id").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        product_arn: ident.get("ProductArn").and_then(Value::as_str).unwrap_or_default().to_owned(),
+    };
+    if identifier.id.is_empty() || identifier.product_arn.is_empty() {
+        return Err(ApiError::InvalidInput("FindingIdentifier needs Id and ProductArn".into()));
+    }
+    let page = app
+        .findings
+        .finding_history(HistoryQuery {
+            scope: scope(who),
+            identifier,
+            start: time_member(&input, "StartTime")?,
+            end: time_member(&input, "EndTime")?,
+            max_results: max_results(&input, 100)?,
+            next_token: next_token(&input),
+        })
+        .await?;
+    let records: Vec<Value> = page
+        .records
+        .iter()
+        .map(|r| {
+            let updates: Vec<Value> = r
+                .entry
+                .updates
+                .iter()
+                .map(|u| json!({"UpdatedField": u.field, "OldValue": u.old_value, "NewValue": u.new_value}))
+                .collect();
+            json!({
+                "FindingIdentifier": r.identifier.to_json(),
+                "UpdateTime": format_timestamp(r.entry.update_time),
+                "FindingCreated": r.entry.finding_created,
+                "UpdateSource": {"Type": r.entry.source.as_str(), "Identity": r.entry.identity},
+                "Updates": updates,
+            })
+        })
+        .collect();
+    let mut out = json!({"Records": records});
+    if let Some(t) = page.next_token {
+        out["NextToken"] = json!(t);
+    }
+    Ok(out)
+}
+
+/// The catalog: AWS's integrations, and the caller's own default product.
+fn catalog(who: &Principal) -> Vec<Value> {
+    let mut products: Vec<Value> = aws_products()
+        .iter()
+        .map(|(id, name, company)| {
+            json!({
+                "ProductArn": format!("arn:aws:securityhub:{}::product/aws/{id}", who.region),
+                "ProductName": name,
+                "CompanyName": company,
+                "Description": format!("{company} {name} findings"),
+                "Categories": [],
+                "IntegrationTypes": ["SEND_FINDINGS_TO_SECURITY_HUB"],
+            })
+        })
+        .collect();
+    products.push(json!({
+        "ProductArn": format!("arn:aws:securityhub:{}:{}:product/{}/default", who.region, who.account_id, who.account_id),
+        "ProductName": "Default",
+        "CompanyName": "Personal",
+        "Description": "Findings of the account's own integrations",
+        "Categories": [],
+        "IntegrationTypes": ["SEND_FINDINGS_TO_SECURITY_HUB"],
+    }));
+    products
+}
+
+/// Pages over a fixed list with an opaque offset token.
+fn page_of(items: Vec<Value>, input: &Input, key: &str) -> ApiResult<Value> {
+    let start = match next_token(input) {
+        None => 0,
+        Some(t) => t.parse::<usize>().map_err(|_| ApiError::InvalidInput("The NextToken is not valid".into()))?,
+    };
+    let max = max_results(input, 100)?;
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(start).take(max).collect();
+    let mut out = json!({ key: page });
+    if start + max < total {
+        out["NextToken"] = json!((start + max).to_string());
+    }
+    Ok(out)
+}
+
+async fn describe_products(_app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
+    let mut products = catalog(who);
+    if let Some(arn) = input.get("ProductArn").and_then(Value::as_str) {
+        products.retain(|p| p["ProductArn"] == json!(arn));
+    }
+    page_of(products, &input, "Products")
+}
+
+fn subscription_arn(who: &Principal, product: &ProductArn<'_>) -> String {
+    format!(
+        "arn:aws:securityhub:{}:{}:product-subscription/{}/{}",
+        who.region, who.account_id, product.company, product.product
+    )
+}
+
+async fn enable_product(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
+    require_hub(app, who).await?;
+    let raw = str_member(&input, "ProductArn")?;
+    let arn = ProductArn::parse(raw).ok_or_else(|| ApiError::InvalidInput(format!("Invalid ProductArn: {raw}")))?;
+    if !app.state.subscribe(&who.account_id, &who.region, raw).await? {
+        return Err(ApiError::ResourceConflict(format!("The product {raw} is already enabled")));
+    }
+    Ok(json!({"ProductSubscriptionArn": subscription_arn(who, &arn)}))
+}
+
+async fn disable_product(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
+    require_hub(app, who).await?;
+    let raw = str_member(&input, "ProductSubscriptionArn")?;
+    for product in app.state.subscriptions(&who.account_id, &who.region).await? {
+        if let Some(arn) = ProductArn::parse(&product)
+            && subscription_arn(who, &arn) == raw
+        {
+            app.state.unsubscribe(&who.account_id, &who.region, &product).await?;
+            return Ok(json!({}));
+        }
+    }
+    Err(ApiError::ResourceNotFound(format!("The product subscription {raw} was not found")))
+}
+
+async fn list_enabled_products(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
+    require_hub(app, who).await?;
+    let subscriptions: Vec<Value> = app
+        .state
+        .subscriptions(&who.account_id, &who.region)
+        .await?
+        .iter()
+        .filter_map(|p| ProductArn::parse(p).map(|arn| json!(subscription_arn(who, &arn))))
+        .collect();
+    page_of(subscriptions, &input, "ProductSubscriptions")
+}
+
+fn string_map(m: &Map<String, Value>) -> ApiResult<BTreeMap<String, String>> {
+    m.iter()
+        .map(|(k, v)| match v.as_str() {
+            Some(s) => Ok((k.clone(), s.to_owned())),
+            None => Err(ApiError::InvalidInput("Tags must map strings to strings".into())),
+        })
+        .collect()
+}
+
+fn resource_arn(input: &Input) -> ApiResult<String> {
+    let arn = str_member(input, "ResourceArn")?;
+    if !arn.starts_with("arn:aws:securityhub:") {
+        return Err(ApiError::InvalidInput(format!("Invalid ResourceArn: {arn}")));
+    }
+    Ok(arn.to_owned())
+}
+
+async fn tag_resource(app: &App, input: Input) -> ApiResult<Value> {
+    let arn = resource_arn(&input)?;
+    let Some(Value::Object(tags)) = input.get("Tags") else {
+        return Err(ApiError::InvalidInput("Missing required parameter in input: \"Tags\"".into()));
+    };
+    let tags = string_map(tags)?;
+    if tags.is_empty() || tags.len() > 50 {
+        return Err(ApiError::InvalidInput("Tags must hold between 1 and 50 tags".into()));
+    }
+    app.state.tag(&arn, tags).await?;
+    Ok(json!({}))
+}
+
+async fn untag_resource(app: &App, input: Input) -> ApiResult<Value> {
+    let arn = resource_arn(&input)?;
+    let keys: Vec<String> = input
+        .get("TagKeys")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default();
+    if keys.is_empty() {
+        return Err(ApiError::InvalidInput("Missing required parameter in input: \"TagKeys\"".into()));
+    }
+    app.state.untag(&arn, &keys).await?;
+    Ok(json!({}))
+}
+
+async fn list_tags(app: &App, input: Input) -> ApiResult<Value> {
+    let arn = resource_arn(&input)?;
+    Ok(json!({"Tags": app.state.tags(&arn).await?}))
+}

@@ -1,0 +1,114 @@
+//! The HTTP service: authentication in front of routing (there is no path to data around it),
+//! then the operation that the model's route names.
+
+use crate::error::{ApiError, ApiResult};
+use crate::keys::Keyring;
+use crate::routing::match_operation;
+use crate::sigv4::{self, AuthError, SignedRequest};
+use crate::{handlers, wire};
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use findinghub_store::FindingStore;
+use findinghub_store::state::HubStateStore;
+use std::sync::Arc;
+
+/// The largest request body accepted (BatchImportFindings takes at most 6 MB).
+pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
+
+/// Everything a request needs.
+pub struct App {
+    pub findings: Arc<dyn FindingStore>,
+    pub state: Arc<dyn HubStateStore>,
+    pub keyring: Keyring,
+}
+
+/// Who is calling: the account of a verified access key, and the Region it signed for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub access_key_id: String,
+    pub account_id: String,
+    pub admin: bool,
+    pub region: String,
+}
+
+impl Principal {
+    /// The identity recorded in finding history.
+    pub fn arn(&self) -> String {
+        format!("arn:aws:iam::{}:user/{}", self.account_id, self.access_key_id)
+    }
+}
+
+fn auth_error(e: AuthError) -> ApiError {
+    ApiError::Auth { code: e.code(), status: e.http_status(), message: e.to_string() }
+}
+
+/// Verifies the request's signature against the stored secret of its access key.
+pub async fn authenticate(app: &App, req: &SignedRequest<'_>) -> ApiResult<Principal> {
+    let parsed = sigv4::parse(req).map_err(auth_error)?;
+    let Some(stored) = app.state.find_key(parsed.access_key_id()).await? else {
+        return Err(auth_error(AuthError::UnrecognizedClient));
+    };
+    let secret = app.keyring.open(&stored.sealed_secret).map_err(|e| {
+        tracing::error!(error = %e, "a stored secret cannot be opened");
+        ApiError::Internal("Internal service failure".into())
+    })?;
+    sigv4::verify(req, &parsed, &secret, time::OffsetDateTime::now_utc(), "securityhub").map_err(auth_error)?;
+    Ok(Principal {
+        access_key_id: stored.key.access_key_id,
+        account_id: stored.key.account_id,
+        admin: stored.key.admin,
+        region: parsed.region().to_owned(),
+    })
+}
+
+/// The one handler of the service (axum's fallback): health, then authentication, routing and
+/// the operation.
+pub async fn serve_request(app: Arc<App>, req: Request<Body>) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let mut response = match handle(&app, req).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::debug!(code = e.code(), message = %e, "request failed");
+            e.into_response()
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-amzn-RequestId", v);
+    }
+    response
+}
+
+async fn handle(app: &App, req: Request<Body>) -> ApiResult<Response> {
+    let (parts, body) = req.into_parts();
+    if parts.method == Method::GET && parts.uri.path() == "/healthz" {
+        return Ok((StatusCode::OK, "ok").into_response());
+    }
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| ApiError::Auth {
+        code: "RequestEntityTooLargeException",
+        status: 413,
+        message: format!("Request body is larger than {MAX_BODY_BYTES} bytes"),
+    })?;
+    let raw_path = parts.uri.path();
+    let raw_query = parts.uri.query();
+    let signed =
+        SignedRequest { method: parts.method.as_str(), raw_path, raw_query, headers: &parts.headers, body: &body };
+    let principal = authenticate(app, &signed).await?;
+    let Some((op, labels)) = match_operation(parts.method.as_str(), raw_path) else {
+        return Err(ApiError::UnknownOperation(format!("{} {}", parts.method, raw_path)));
+    };
+    let query = wire::query_pairs(raw_query);
+    let input = wire::input(op, &body, &labels, &query).map_err(ApiError::InvalidInput)?;
+    tracing::debug!(operation = op.name, account = %principal.account_id, "request");
+    let output = handlers::dispatch(app, &principal, op, input).await?;
+    let status = StatusCode::from_u16(op.status).unwrap_or(StatusCode::OK);
+    Ok(wire::json_response(status, &output))
+}
+
+/// The service as an axum router.
+pub fn router(app: Arc<App>) -> axum::Router {
+    axum::Router::new().fallback(move |req: Request<Body>| {
+        let app = app.clone();
+        async move { serve_request(app, req).await }
+    })
+}

@@ -1,0 +1,302 @@
+//! `findinghub`: the binary that wires the hub together: the API server on the embedded store,
+//! the credentials of its users, and a bulk importer.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use findinghub_api::keys::{Keyring, new_access_key};
+use findinghub_api::server::{App, router};
+use findinghub_asff::timestamp::now_micros;
+use findinghub_store::retention::{RetentionPolicy, RetentionSchedule, run_worker};
+use findinghub_store::sqlite::SqliteStore;
+use findinghub_store::state::{AccessKey, HubStateStore, SealedKey};
+use findinghub_store::{FindingStore, ImportBatch, ImportStatus, IncomingFinding};
+use serde_json::{Value, json};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(
+    name = "findinghub",
+    version,
+    about = "A self-hosted security findings hub that speaks the AWS Security Hub API",
+    long_about = "A self-hosted security findings hub that speaks the AWS Security Hub API.\n\n\
+        Start it with `findinghub serve`, then point the AWS CLI, boto3 or an AWS SDK at it with\n\
+        `--endpoint-url http://127.0.0.1:4680` and the access key that it prints on first start."
+)]
+struct Cli {
+    /// The directory that holds the findings and everything else the hub keeps.
+    #[arg(long, global = true, env = "FINDINGHUB_DATA_DIR", default_value = "./findinghub-data")]
+    data_dir: PathBuf,
+    /// The file that holds the key sealing the stored secrets (default: beside the data
+    /// directory, `<data-dir>.master-key`, so that a copy of the data directory alone reveals
+    /// no secret).
+    #[arg(long, global = true, env = "FINDINGHUB_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
+    /// Log format: `text` or `json`.
+    #[arg(long, global = true, env = "FINDINGHUB_LOG_FORMAT", default_value = "text")]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the Security Hub API.
+    Serve {
+        /// The address to listen on.
+        #[arg(long, env = "FINDINGHUB_LISTEN", default_value = "127.0.0.1:4680")]
+        listen: String,
+        /// Days after its last update that an ACTIVE finding is deleted.
+        #[arg(long, env = "FINDINGHUB_RETENTION_ACTIVE_DAYS", default_value_t = 90)]
+        retention_active_days: u32,
+        /// Days after its last update that an ARCHIVED finding is deleted.
+        #[arg(long, env = "FINDINGHUB_RETENTION_ARCHIVED_DAYS", default_value_t = 30)]
+        retention_archived_days: u32,
+    },
+    /// Manage the access keys that sign requests.
+    Credentials {
+        #[command(subcommand)]
+        action: Credentials,
+    },
+    /// Import ASFF findings from a file (`-` for standard input): a JSON array, an object with
+    /// `Findings` as GetFindings returns it, or one finding per line.
+    Import {
+        file: String,
+        /// The Region the findings are imported into.
+        #[arg(long, env = "FINDINGHUB_REGION", default_value = "us-east-1")]
+        region: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum Credentials {
+    /// Create an access key for an account and print it as JSON.
+    Create {
+        /// The 12-digit account the key belongs to.
+        #[arg(long)]
+        account: String,
+        /// The key's account administers every account (reads and updates all findings).
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List the access keys (never their secrets).
+    List,
+    /// Revoke an access key.
+    Revoke { access_key_id: String },
+}
+
+fn master_key_path(cli: &Cli) -> PathBuf {
+    cli.master_key_file.clone().unwrap_or_else(|| {
+        let mut name = cli.data_dir.as_os_str().to_owned();
+        name.push(".master-key");
+        PathBuf::from(name)
+    })
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FINDINGHUB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn valid_account(account: &str) -> bool {
+    account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    init_logging(&cli.log_format);
+    let store = Arc::new(SqliteStore::open(&cli.data_dir).context("opening the data directory")?);
+    let keyring = Keyring::load_or_create(&master_key_path(&cli))?;
+    match &cli.command {
+        Command::Serve { listen, retention_active_days, retention_archived_days } => {
+            let policy =
+                RetentionPolicy { active_days: *retention_active_days, archived_days: *retention_archived_days };
+            serve(store, keyring, listen, policy).await
+        }
+        Command::Credentials { action } => credentials(store.as_ref(), &keyring, action).await,
+        Command::Import { file, region } => import(store.as_ref(), file, region).await,
+    }
+}
+
+async fn create_key(
+    state: &dyn HubStateStore,
+    keyring: &Keyring,
+    id: String,
+    secret: String,
+    account: &str,
+    admin: bool,
+) -> Result<()> {
+    if !valid_account(account) {
+        bail!("the account must be 12 digits, got {account:?}");
+    }
+    let sealed = SealedKey {
+        key: AccessKey { access_key_id: id.clone(), account_id: account.to_owned(), admin, created_at: now_micros() },
+        sealed_secret: keyring.seal(&secret)?,
+    };
+    if !state.create_key(sealed).await? {
+        bail!("an access key {id} exists already");
+    }
+    Ok(())
+}
+
+async fn credentials(state: &dyn HubStateStore, keyring: &Keyring, action: &Credentials) -> Result<()> {
+    match action {
+        Credentials::Create { account, admin } => {
+            let (id, secret) = new_access_key()?;
+            create_key(state, keyring, id.clone(), secret.clone(), account, *admin).await?;
+            println!("{}", json!({"AccessKeyId": id, "SecretAccessKey": secret, "AccountId": account}));
+        }
+        Credentials::List => {
+            for k in state.list_keys().await? {
+                println!("{}", json!({"AccessKeyId": k.access_key_id, "AccountId": k.account_id, "Admin": k.admin}));
+            }
+        }
+        Credentials::Revoke { access_key_id } => {
+            if !state.revoke_key(access_key_id).await? {
+                bail!("no access key {access_key_id}");
+            }
+            eprintln!("revoked {access_key_id}");
+        }
+    }
+    Ok(())
+}
+
+/// On the first start, the hub has no key: it takes the one that the environment names, or
+/// makes one and prints it once.
+async fn bootstrap(state: &dyn HubStateStore, keyring: &Keyring) -> Result<()> {
+    if !state.list_keys().await?.is_empty() {
+        return Ok(());
+    }
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (
+        env("FINDINGHUB_BOOTSTRAP_ACCESS_KEY_ID"),
+        env("FINDINGHUB_BOOTSTRAP_SECRET_ACCESS_KEY"),
+        env("FINDINGHUB_BOOTSTRAP_ACCOUNT_ID"),
+    ) {
+        (Some(id), Some(secret), Some(account)) => {
+            create_key(state, keyring, id.clone(), secret, &account, true).await?;
+            tracing::info!(access_key_id = %id, account = %account, "created the bootstrap access key");
+        }
+        _ => {
+            let (id, secret) = new_access_key()?;
+            let account = "000000000000";
+            create_key(state, keyring, id.clone(), secret.clone(), account, true).await?;
+            println!("findinghub created an administrator access key for account {account}; it is shown only once:");
+            println!("export AWS_ACCESS_KEY_ID={id}");
+            println!("export AWS_SECRET_ACCESS_KEY={secret}");
+            println!("export AWS_DEFAULT_REGION=us-east-1");
+        }
+    }
+    Ok(())
+}
+
+async fn serve(store: Arc<SqliteStore>, keyring: Keyring, listen: &str, policy: RetentionPolicy) -> Result<()> {
+    bootstrap(store.as_ref(), &keyring).await?;
+    let app = Arc::new(App { findings: store.clone(), state: store.clone(), keyring });
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let retention = tokio::spawn(run_worker(store.clone(), policy, RetentionSchedule::default(), stopped));
+    tracing::info!(address = %listener.local_addr()?, "findinghub is serving the Security Hub API");
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown_signal()).await?;
+    let _ = stop.send(true);
+    let _ = retention.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+/// Findings from a file: a JSON array, `{"Findings": [...]}`, one finding, or JSON lines.
+fn read_findings(text: &str) -> Result<Vec<Value>> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) => Ok(items),
+        Ok(Value::Object(mut m)) if m.contains_key("Findings") => match m.remove("Findings") {
+            Some(Value::Array(items)) => Ok(items),
+            _ => bail!("Findings is not a list"),
+        },
+        Ok(v @ Value::Object(_)) => Ok(vec![v]),
+        _ => text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .enumerate()
+            .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("line {} is not JSON", i + 1)))
+            .collect(),
+    }
+}
+
+async fn import(store: &dyn FindingStore, file: &str, region: &str) -> Result<()> {
+    let mut text = String::new();
+    if file == "-" {
+        std::io::stdin().read_to_string(&mut text)?;
+    } else {
+        text = std::fs::read_to_string(Path::new(file)).with_context(|| format!("reading {file}"))?;
+    }
+    let findings = read_findings(&text)?;
+    let total = findings.len();
+    let (mut ok, mut failures) = (0usize, Vec::new());
+    for chunk in findings.chunks(100) {
+        let mut batch = Vec::new();
+        let mut ids = Vec::new();
+        for f in chunk {
+            let id = f.get("Id").and_then(Value::as_str).unwrap_or("(no Id)").to_owned();
+            match (findinghub_asff::validate_finding(f), f) {
+                (Ok(()), Value::Object(doc)) => {
+                    batch.push(IncomingFinding { doc: doc.clone(), product_names: None });
+                    ids.push(id);
+                }
+                (Err(e), _) => failures.push((id, e.to_string())),
+                (Ok(()), _) => failures.push((id, "not an object".into())),
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let report =
+            store.import(ImportBatch { region: region.to_owned(), now: now_micros(), findings: batch }).await?;
+        for (id, status) in ids.into_iter().zip(report.statuses) {
+            match status {
+                ImportStatus::Failed { message, .. } => failures.push((id, message)),
+                _ => ok += 1,
+            }
+        }
+        eprint!("\rimported {} of {total}", ok + failures.len());
+    }
+    eprintln!();
+    println!("{ok} imported, {} failed", failures.len());
+    for (id, why) in &failures {
+        println!("  {id}: {why}");
+    }
+    if !failures.is_empty() {
+        std::process::exit(2);
+    }
+    Ok(())
+}

@@ -1,0 +1,282 @@
+//! End to end through a real client: the `findinghub` binary on a free port, driven by the
+//! official `aws-sdk-securityhub` crate as a user would point it at the hub.
+
+use aws_credential_types::Credentials;
+use aws_sdk_securityhub::Client;
+use aws_sdk_securityhub::config::{BehaviorVersion, Region};
+use aws_sdk_securityhub::types::{
+    AwsSecurityFindingFilters, AwsSecurityFindingIdentifier, DateFilter, DateRange, DateRangeUnit, NoteUpdate,
+    SortCriterion, SortOrder, StringFilter, StringFilterComparison, WorkflowStatus, WorkflowUpdate,
+};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const ACCOUNT: &str = "111111111111";
+const KEY_ID: &str = "AKIAFINDINGHUBTEST01";
+const SECRET: &str = "c2VjcmV0LWZvci10aGUtZW5kLXRvLWVuZC10ZXN0";
+
+struct Hub {
+    child: Child,
+    endpoint: String,
+    dir: tempfile::TempDir,
+}
+
+impl Hub {
+    /// A new access key, made with `findinghub credentials create` on the running hub's data.
+    fn create_key(&self, account: &str) -> (String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_findinghub"))
+            .args(["credentials", "create", "--account", account])
+            .arg("--data-dir")
+            .arg(self.dir.path().join("data"))
+            .output()
+            .expect("run findinghub credentials");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+        assert_eq!(v["AccountId"], account);
+        (
+            v["AccessKeyId"].as_str().unwrap_or_default().to_owned(),
+            v["SecretAccessKey"].as_str().unwrap_or_default().to_owned(),
+        )
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+async fn start_hub() -> Hub {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_findinghub"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env("FINDINGHUB_BOOTSTRAP_ACCESS_KEY_ID", KEY_ID)
+        .env("FINDINGHUB_BOOTSTRAP_SECRET_ACCESS_KEY", SECRET)
+        .env("FINDINGHUB_BOOTSTRAP_ACCOUNT_ID", ACCOUNT)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start findinghub");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut answer = String::new();
+            let _ = s.read_to_string(&mut answer);
+            if answer.starts_with("HTTP/1.1 200") {
+                return Hub { child, endpoint, dir };
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("findinghub did not become ready");
+}
+
+fn client(endpoint: &str, key: &str, secret: &str) -> Client {
+    let config = aws_sdk_securityhub::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::from_keys(key, secret, None))
+        .build();
+    Client::from_conf(config)
+}
+
+fn product() -> String {
+    format!("arn:aws:securityhub:us-east-1:{ACCOUNT}:product/{ACCOUNT}/default")
+}
+
+fn finding(id: &str, severity: &str, updated: &str, account: &str) -> aws_sdk_securityhub::types::AwsSecurityFinding {
+    use aws_sdk_securityhub::types::{AwsSecurityFinding, Resource, Severity, SeverityLabel};
+    AwsSecurityFinding::builder()
+        .schema_version("2018-10-08")
+        .id(id)
+        .product_arn(product())
+        .generator_id("e2e-generator")
+        .aws_account_id(account)
+        .types("Software and Configuration Checks/Vulnerabilities/CVE")
+        .created_at("2024-01-01T00:00:00Z")
+        .updated_at(updated)
+        .severity(Severity::builder().label(SeverityLabel::from(severity)).build())
+        .title(format!("Finding {id}"))
+        .description("An end-to-end finding")
+        .resources(
+            Resource::builder()
+                .r#type("AwsEc2Instance")
+                .id(format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-{id}"))
+                .build(),
+        )
+        .build()
+}
+
+fn eq(v: &str) -> StringFilter {
+    StringFilter::builder().value(v).comparison(StringFilterComparison::Equals).build()
+}
+
+fn error_code<E: aws_sdk_securityhub::error::ProvideErrorMetadata>(e: &E) -> String {
+    e.code().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rust_sdk_works_against_the_hub() {
+    let hub = start_hub().await;
+    let sh = client(&hub.endpoint, KEY_ID, SECRET);
+
+    // Before the hub is enabled, finding operations fail as on AWS.
+    let err = sh.get_findings().send().await.expect_err("hub not enabled");
+    assert_eq!(error_code(&err.into_service_error()), "InvalidAccessException");
+    sh.enable_security_hub().send().await.expect("enable");
+    let again = sh.enable_security_hub().send().await.expect_err("twice");
+    assert_eq!(error_code(&again.into_service_error()), "ResourceConflictException");
+    let described = sh.describe_hub().send().await.expect("describe");
+    assert_eq!(described.hub_arn(), Some(format!("arn:aws:securityhub:us-east-1:{ACCOUNT}:hub/default").as_str()));
+
+    // Import: 150 findings in two calls, one of them invalid.
+    let labels = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
+    let mut all: Vec<_> = (0..150)
+        .map(|i| finding(&format!("f{i:03}"), labels[i % 4], &format!("2024-02-{:02}T00:00:00Z", 1 + i % 28), ACCOUNT))
+        .collect();
+    let second = all.split_off(100);
+    let out = sh.batch_import_findings().set_findings(Some(all)).send().await.expect("import");
+    assert_eq!((out.success_count(), out.failed_count()), (Some(100), Some(0)));
+    let mut bad = second.clone();
+    bad.push(
+        aws_sdk_securityhub::types::AwsSecurityFinding::builder()
+            .schema_version("2018-10-08")
+            .id("bad")
+            .product_arn(product())
+            .generator_id("g")
+            .aws_account_id(ACCOUNT)
+            .created_at("2024-01-01T00:00:00Z")
+            .updated_at("2024-01-01T00:00:00Z")
+            .title("x".repeat(300))
+            .description("d")
+            .severity(aws_sdk_securityhub::types::Severity::builder().label("LOW".into()).build())
+            .resources(aws_sdk_securityhub::types::Resource::builder().r#type("Other").id("r").build())
+            .build(),
+    );
+    let out = sh.batch_import_findings().set_findings(Some(bad)).send().await.expect("import");
+    assert_eq!((out.success_count(), out.failed_count()), (Some(50), Some(1)));
+    let failure = &out.failed_findings()[0];
+    assert_eq!(failure.id(), Some("bad"));
+    assert!(
+        failure.error_message().unwrap_or_default().contains("data.Title should NOT be longer than 256 characters")
+    );
+
+    // A member key: another account's finding refuses its whole call, and it sees only its own.
+    let (member_id, member_secret) = hub.create_key(ACCOUNT);
+    let member = client(&hub.endpoint, &member_id, &member_secret);
+    let foreign = finding("foreign", "LOW", "2024-01-01T00:00:00Z", "222222222222");
+    let err = member.batch_import_findings().findings(foreign.clone()).send().await.expect_err("other account");
+    assert_eq!(error_code(&err.into_service_error()), "AccessDeniedException");
+    // The administrator (the bootstrap key) may import it; the member does not see it.
+    let out = sh.batch_import_findings().findings(foreign).send().await.expect("admin import");
+    assert_eq!(out.success_count(), Some(1));
+    let seen = member
+        .get_findings()
+        .filters(AwsSecurityFindingFilters::builder().id(eq("foreign")).build())
+        .send()
+        .await
+        .expect("get");
+    assert!(seen.findings().is_empty(), "a member never sees another account's findings");
+    let seen = sh.get_findings().filters(AwsSecurityFindingFilters::builder().id(eq("foreign")).build()).send().await;
+    assert_eq!(seen.expect("get").findings().len(), 1, "the administrator does");
+
+    // GetFindings: filters of several kinds, sorting, and paging to the end with the paginator.
+    let critical = sh
+        .get_findings()
+        .filters(AwsSecurityFindingFilters::builder().severity_label(eq("CRITICAL")).build())
+        .max_results(100)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(critical.findings().len(), 37);
+    let filters = AwsSecurityFindingFilters::builder()
+        .title(StringFilter::builder().value("Finding f1").comparison(StringFilterComparison::Prefix).build())
+        .resource_type(eq("AwsEc2Instance"))
+        .updated_at(DateFilter::builder().start("2024-02-01T00:00:00Z").end("2024-02-10T00:00:00Z").build())
+        .build();
+    let some = sh.get_findings().filters(filters).send().await.expect("get");
+    for f in some.findings() {
+        assert!(f.title().unwrap_or_default().starts_with("Finding f1"));
+    }
+    assert!(!some.findings().is_empty());
+    let older = sh
+        .get_findings()
+        .filters(
+            AwsSecurityFindingFilters::builder()
+                .updated_at(
+                    DateFilter::builder()
+                        .date_range(DateRange::builder().value(30).unit(DateRangeUnit::Days).build())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("get");
+    assert!(older.findings().is_empty(), "every finding is older than 30 days");
+
+    let mut pages = member
+        .get_findings()
+        .sort_criteria(SortCriterion::builder().field("Title").sort_order(SortOrder::Ascending).build())
+        .max_results(40)
+        .into_paginator()
+        .send();
+    let mut titles = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.expect("page");
+        titles.extend(page.findings().iter().map(|f| f.title().unwrap_or_default().to_owned()));
+    }
+    assert_eq!(titles.len(), 150);
+    let mut sorted = titles.clone();
+    sorted.sort();
+    assert_eq!(titles, sorted);
+
+    // BatchUpdateFindings and the history it writes.
+    let ident = AwsSecurityFindingIdentifier::builder().id("f007").product_arn(product()).build();
+    let missing = AwsSecurityFindingIdentifier::builder().id("nope").product_arn(product()).build();
+    let updated = sh
+        .batch_update_findings()
+        .finding_identifiers(ident.clone())
+        .finding_identifiers(missing)
+        .workflow(WorkflowUpdate::builder().status(WorkflowStatus::Notified).build())
+        .note(NoteUpdate::builder().text("looking into it").updated_by("e2e").build())
+        .send()
+        .await
+        .expect("update");
+    assert_eq!(updated.processed_findings().len(), 1);
+    assert_eq!(updated.unprocessed_findings()[0].error_code(), Some("FindingNotFound"));
+    let history = sh.get_finding_history().finding_identifier(ident).send().await.expect("history");
+    let records = history.records();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].update_source().and_then(|s| s.r#type()).map(|t| t.as_str()), Some("BATCH_UPDATE_FINDINGS"));
+    assert!(records[0].updates().iter().any(|u| u.updated_field() == Some("Workflow.Status")));
+    assert_eq!(records[1].finding_created(), Some(true));
+
+    // Tags on the hub, with the ARN in a non-greedy label.
+    let hub_arn = format!("arn:aws:securityhub:us-east-1:{ACCOUNT}:hub/default");
+    sh.tag_resource().resource_arn(&hub_arn).tags("team", "blue").send().await.expect("tag");
+    let tags = sh.list_tags_for_resource().resource_arn(&hub_arn).send().await.expect("tags");
+    assert_eq!(tags.tags().and_then(|t| t.get("team")).map(String::as_str), Some("blue"));
+
+    // A wrong secret and an unknown key are refused.
+    let wrong = client(&hub.endpoint, KEY_ID, "not-the-secret");
+    let err = wrong.describe_hub().send().await.expect_err("bad secret");
+    assert_eq!(error_code(&err.into_service_error()), "InvalidSignatureException");
+    let unknown = client(&hub.endpoint, "AKIAUNKNOWNUNKNOWN00", SECRET);
+    let err = unknown.describe_hub().send().await.expect_err("unknown key");
+    assert_eq!(error_code(&err.into_service_error()), "UnrecognizedClientException");
+}
