@@ -203,7 +203,10 @@ async fn batch_import(app: &App, who: &Principal, input: Input) -> ApiResult<Val
                 accepted.push(IncomingFinding { doc: doc.clone(), product_names: None });
                 accepted_ids.push(id);
             }
-            (Err(message), _) => failed.push(json!({"Id": id, "ErrorCode": "InvalidInput", "ErrorMessage": message})),
+            (Err(message), _) => {
+                app.metrics.rejected(crate::metrics::rejection_reason(&message));
+                failed.push(json!({"Id": id, "ErrorCode": "InvalidInput", "ErrorMessage": message}))
+            }
             (Ok(()), _) => failed.push(json!({"Id": id, "ErrorCode": "InvalidInput", "ErrorMessage": "not an object"})),
         }
     }
@@ -216,6 +219,7 @@ async fn batch_import(app: &App, who: &Principal, input: Input) -> ApiResult<Val
         for (id, status) in accepted_ids.into_iter().zip(report.statuses) {
             match status {
                 ImportStatus::Failed { code, message } => {
+                    app.metrics.rejected(crate::metrics::rejection_reason(&message));
                     failed.push(json!({"Id": id, "ErrorCode": code, "ErrorMessage": message}))
                 }
                 _ => success += 1,

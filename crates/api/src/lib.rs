@@ -4,6 +4,7 @@
 pub mod error;
 pub mod handlers;
 pub mod keys;
+pub mod metrics;
 pub mod operations;
 pub mod routing;
 pub mod server;

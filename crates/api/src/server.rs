@@ -3,6 +3,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::keys::Keyring;
+use crate::metrics::Metrics;
 use crate::routing::match_operation;
 use crate::sigv4::{self, AuthError, SignedRequest};
 use crate::{handlers, wire};
@@ -21,6 +22,13 @@ pub struct App {
     pub findings: Arc<dyn FindingStore>,
     pub state: Arc<dyn HubStateStore>,
     pub keyring: Keyring,
+    pub metrics: Metrics,
+}
+
+impl App {
+    pub fn new(findings: Arc<dyn FindingStore>, state: Arc<dyn HubStateStore>, keyring: Keyring) -> App {
+        App { findings, state, keyring, metrics: Metrics::default() }
+    }
 }
 
 /// Who is calling: the account of a verified access key, and the Region it signed for.
@@ -66,7 +74,17 @@ pub async fn authenticate(app: &App, req: &SignedRequest<'_>) -> ApiResult<Princ
 /// the operation.
 pub async fn serve_request(app: Arc<App>, req: Request<Body>) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let mut response = match handle(&app, req).await {
+    let started = std::time::Instant::now();
+    let mut operation = "unknown";
+    let result = handle(&app, req, &mut operation).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.code(),
+    };
+    if operation != "healthz" && operation != "metrics" {
+        app.metrics.observe(operation, outcome, started.elapsed().as_secs_f64());
+    }
+    let mut response = match result {
         Ok(r) => r,
         Err(e) => {
             tracing::debug!(code = e.code(), message = %e, "request failed");
@@ -79,10 +97,22 @@ pub async fn serve_request(app: Arc<App>, req: Request<Body>) -> Response {
     response
 }
 
-async fn handle(app: &App, req: Request<Body>) -> ApiResult<Response> {
+async fn handle(app: &App, req: Request<Body>, operation: &mut &'static str) -> ApiResult<Response> {
     let (parts, body) = req.into_parts();
     if parts.method == Method::GET && parts.uri.path() == "/healthz" {
+        *operation = "healthz";
         return Ok((StatusCode::OK, "ok").into_response());
+    }
+    // Operational figures, no finding data: scraped without a signature, as Prometheus does.
+    if parts.method == Method::GET && parts.uri.path() == "/metrics" {
+        *operation = "metrics";
+        let text = app.metrics.render(app.findings.count().await?);
+        let mut response = (StatusCode::OK, text).into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        );
+        return Ok(response);
     }
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| ApiError::Auth {
         code: "RequestEntityTooLargeException",
@@ -97,6 +127,7 @@ async fn handle(app: &App, req: Request<Body>) -> ApiResult<Response> {
     let Some((op, labels)) = match_operation(parts.method.as_str(), raw_path) else {
         return Err(ApiError::UnknownOperation(format!("{} {}", parts.method, raw_path)));
     };
+    *operation = op.name;
     let query = wire::query_pairs(raw_query);
     let input = wire::input(op, &body, &labels, &query).map_err(ApiError::InvalidInput)?;
     tracing::debug!(operation = op.name, account = %principal.account_id, "request");

@@ -204,7 +204,7 @@ async fn bootstrap(state: &dyn HubStateStore, keyring: &Keyring) -> Result<()> {
 
 async fn serve(store: Arc<SqliteStore>, keyring: Keyring, listen: &str, policy: RetentionPolicy) -> Result<()> {
     bootstrap(store.as_ref(), &keyring).await?;
-    let app = Arc::new(App { findings: store.clone(), state: store.clone(), keyring });
+    let app = Arc::new(App::new(store.clone(), store.clone(), keyring));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let retention = tokio::spawn(run_worker(store.clone(), policy, RetentionSchedule::default(), stopped));

@@ -48,6 +48,17 @@ impl Drop for Hub {
     }
 }
 
+/// A plain, unsigned GET (for /healthz and /metrics); the response as text.
+fn http_get(endpoint: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = endpoint.trim_start_matches("http://");
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else { return String::new() };
+    let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
@@ -68,14 +79,8 @@ async fn start_hub() -> Hub {
         .expect("start findinghub");
     let endpoint = format!("http://127.0.0.1:{port}");
     for _ in 0..200 {
-        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            use std::io::{Read, Write};
-            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-            let mut answer = String::new();
-            let _ = s.read_to_string(&mut answer);
-            if answer.starts_with("HTTP/1.1 200") {
-                return Hub { child, endpoint, dir };
-            }
+        if http_get(&endpoint, "/healthz").starts_with("HTTP/1.1 200") {
+            return Hub { child, endpoint, dir };
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -279,4 +284,16 @@ async fn the_rust_sdk_works_against_the_hub() {
     let unknown = client(&hub.endpoint, "AKIAUNKNOWNUNKNOWN00", SECRET);
     let err = unknown.describe_hub().send().await.expect_err("unknown key");
     assert_eq!(error_code(&err.into_service_error()), "UnrecognizedClientException");
+
+    // The metrics saw all of it.
+    let metrics = http_get(&hub.endpoint, "/metrics");
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(
+        metrics.contains(r#"findinghub_requests_total{operation="BatchImportFindings",outcome="ok"} 3"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"operation="BatchImportFindings",outcome="AccessDeniedException"} 1"#));
+    assert!(metrics.contains(r#"findinghub_imports_rejected_total{reason="invalid_finding"} 1"#));
+    assert!(metrics.contains("findinghub_findings_stored 151"));
+    assert!(metrics.contains(r#"findinghub_request_duration_seconds_count{operation="GetFindings"}"#));
 }
