@@ -264,6 +264,18 @@ async fn import(store: &dyn FindingStore, file: &str, region: &str) -> Result<()
     let findings = read_findings(&text)?;
     let total = findings.len();
     let (mut ok, mut failures) = (0usize, Vec::new());
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total as u64),
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            indicatif::ProgressDrawTarget::stderr()
+        } else {
+            indicatif::ProgressDrawTarget::hidden()
+        },
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} findings, {per_sec}, {eta} left")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     for chunk in findings.chunks(100) {
         let mut batch = Vec::new();
         let mut ids = Vec::new();
@@ -279,6 +291,7 @@ async fn import(store: &dyn FindingStore, file: &str, region: &str) -> Result<()
             }
         }
         if batch.is_empty() {
+            bar.set_position((ok + failures.len()) as u64);
             continue;
         }
         let report =
@@ -289,9 +302,9 @@ async fn import(store: &dyn FindingStore, file: &str, region: &str) -> Result<()
                 _ => ok += 1,
             }
         }
-        eprint!("\rimported {} of {total}", ok + failures.len());
+        bar.set_position((ok + failures.len()) as u64);
     }
-    eprintln!();
+    bar.finish_and_clear();
     println!("{ok} imported, {} failed", failures.len());
     for (id, why) in &failures {
         println!("  {id}: {why}");
