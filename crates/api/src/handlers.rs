@@ -35,9 +35,9 @@ pub async fn dispatch(app: &App, who: &Principal, op: &Operation, input: Input) 
         "EnableImportFindingsForProduct" => enable_product(app, who, input).await,
         "DisableImportFindingsForProduct" => disable_product(app, who, input).await,
         "ListEnabledProductsForImport" => list_enabled_products(app, who, input).await,
-        "TagResource" => tag_resource(app, input).await,
-        "UntagResource" => untag_resource(app, input).await,
-        "ListTagsForResource" => list_tags(app, input).await,
+        "TagResource" => tag_resource(app, who, input).await,
+        "UntagResource" => untag_resource(app, who, input).await,
+        "ListTagsForResource" => list_tags(app, who, input).await,
         other => Err(ApiError::NotSupported(other)),
     }
 }
@@ -470,16 +470,32 @@ fn string_map(m: &Map<String, Value>) -> ApiResult<BTreeMap<String, String>> {
         .collect()
 }
 
-fn resource_arn(input: &Input) -> ApiResult<String> {
+/// The taggable resource that a request names: it must exist, and belong to the caller's account
+/// (or the caller administers every account). Hubs are the taggable resources served so far.
+async fn resource_arn(app: &App, who: &Principal, input: &Input) -> ApiResult<String> {
     let arn = str_member(input, "ResourceArn")?;
-    if !arn.starts_with("arn:aws:securityhub:") {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [scheme, _partition, service, region, account, resource] = parts[..] else {
         return Err(ApiError::InvalidInput(format!("Invalid ResourceArn: {arn}")));
+    };
+    if scheme != "arn" || service != "securityhub" {
+        return Err(ApiError::InvalidInput(format!("Invalid ResourceArn: {arn}")));
+    }
+    if account != who.account_id && !who.admin {
+        return Err(ApiError::AccessDenied(format!(
+            "User: {} is not authorized to access the resource {arn}",
+            who.arn()
+        )));
+    }
+    let exists = resource == "hub/default" && app.state.hub(account, region).await?.is_some();
+    if !exists {
+        return Err(ApiError::ResourceNotFound(format!("The resource {arn} was not found")));
     }
     Ok(arn.to_owned())
 }
 
-async fn tag_resource(app: &App, input: Input) -> ApiResult<Value> {
-    let arn = resource_arn(&input)?;
+async fn tag_resource(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
+    let arn = resource_arn(app, who, &input).await?;
     let Some(Value::Object(tags)) = input.get("Tags") else {
         return Err(ApiError::InvalidInput("Missing required parameter in input: \"Tags\"".into()));
     };
@@ -491,8 +507,8 @@ async fn tag_resource(app: &App, input: Input) -> ApiResult<Value> {
     Ok(json!({}))
 }
 
-async fn untag_resource(app: &App, input: Input) -> ApiResult<Value> {
-    let arn = resource_arn(&input)?;
+async fn untag_resource(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
+    let arn = resource_arn(app, who, &input).await?;
     let keys: Vec<String> = input
         .get("TagKeys")
         .and_then(Value::as_array)
@@ -505,7 +521,7 @@ async fn untag_resource(app: &App, input: Input) -> ApiResult<Value> {
     Ok(json!({}))
 }
 
-async fn list_tags(app: &App, input: Input) -> ApiResult<Value> {
-    let arn = resource_arn(&input)?;
+async fn list_tags(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
+    let arn = resource_arn(app, who, &input).await?;
     Ok(json!({"Tags": app.state.tags(&arn).await?}))
 }

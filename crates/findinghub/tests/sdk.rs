@@ -134,8 +134,25 @@ fn error_code<E: aws_sdk_securityhub::error::ProvideErrorMetadata>(e: &E) -> Str
     e.code().unwrap_or_default().to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_rust_sdk_works_against_the_hub() {
+/// The SDK, built without optimisation in tests, makes deep futures: run them with room to spare.
+#[test]
+fn the_rust_sdk_works_against_the_hub() {
+    let body = || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_stack_size(16 * 1024 * 1024)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(sdk_flow());
+    };
+    let worker = std::thread::Builder::new().stack_size(32 * 1024 * 1024).spawn(body).expect("thread");
+    if let Err(panic) = worker.join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn sdk_flow() {
     let hub = start_hub().await;
     let sh = client(&hub.endpoint, KEY_ID, SECRET);
 
