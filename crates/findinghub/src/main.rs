@@ -28,17 +28,23 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
         `--endpoint-url http://127.0.0.1:4680` and the access key that it prints on first start."
 )]
 struct Cli {
-    /// The directory that holds the findings and everything else the hub keeps.
-    #[arg(long, global = true, env = "FINDINGHUB_DATA_DIR", default_value = "./findinghub-data")]
-    data_dir: PathBuf,
+    /// A TOML file of settings; every key is also a flag and an environment variable, which
+    /// take precedence over the file (keys: data_dir, master_key_file, log_format, listen,
+    /// retention_active_days, retention_archived_days, region).
+    #[arg(long, global = true, env = "FINDINGHUB_CONFIG")]
+    config: Option<PathBuf>,
+    /// The directory that holds the findings and everything else the hub keeps
+    /// [default: ./findinghub-data].
+    #[arg(long, global = true, env = "FINDINGHUB_DATA_DIR")]
+    data_dir: Option<PathBuf>,
     /// The file that holds the key sealing the stored secrets (default: beside the data
     /// directory, `<data-dir>.master-key`, so that a copy of the data directory alone reveals
     /// no secret).
     #[arg(long, global = true, env = "FINDINGHUB_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
-    /// Log format: `text` or `json`.
-    #[arg(long, global = true, env = "FINDINGHUB_LOG_FORMAT", default_value = "text")]
-    log_format: String,
+    /// Log format: `text` or `json` [default: text].
+    #[arg(long, global = true, env = "FINDINGHUB_LOG_FORMAT")]
+    log_format: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -47,15 +53,15 @@ struct Cli {
 enum Command {
     /// Serve the Security Hub API.
     Serve {
-        /// The address to listen on.
-        #[arg(long, env = "FINDINGHUB_LISTEN", default_value = "127.0.0.1:4680")]
-        listen: String,
-        /// Days after its last update that an ACTIVE finding is deleted.
-        #[arg(long, env = "FINDINGHUB_RETENTION_ACTIVE_DAYS", default_value_t = 90)]
-        retention_active_days: u32,
-        /// Days after its last update that an ARCHIVED finding is deleted.
-        #[arg(long, env = "FINDINGHUB_RETENTION_ARCHIVED_DAYS", default_value_t = 30)]
-        retention_archived_days: u32,
+        /// The address to listen on [default: 127.0.0.1:4680].
+        #[arg(long, env = "FINDINGHUB_LISTEN")]
+        listen: Option<String>,
+        /// Days after its last update that an ACTIVE finding is deleted [default: 90].
+        #[arg(long, env = "FINDINGHUB_RETENTION_ACTIVE_DAYS")]
+        retention_active_days: Option<u32>,
+        /// Days after its last update that an ARCHIVED finding is deleted [default: 30].
+        #[arg(long, env = "FINDINGHUB_RETENTION_ARCHIVED_DAYS")]
+        retention_archived_days: Option<u32>,
     },
     /// Manage the access keys that sign requests.
     Credentials {
@@ -66,9 +72,9 @@ enum Command {
     /// `Findings` as GetFindings returns it, or one finding per line.
     Import {
         file: String,
-        /// The Region the findings are imported into.
-        #[arg(long, env = "FINDINGHUB_REGION", default_value = "us-east-1")]
-        region: String,
+        /// The Region the findings are imported into [default: us-east-1].
+        #[arg(long, env = "FINDINGHUB_REGION")]
+        region: Option<String>,
     },
 }
 
@@ -89,12 +95,48 @@ enum Credentials {
     Revoke { access_key_id: String },
 }
 
-fn master_key_path(cli: &Cli) -> PathBuf {
-    cli.master_key_file.clone().unwrap_or_else(|| {
-        let mut name = cli.data_dir.as_os_str().to_owned();
-        name.push(".master-key");
-        PathBuf::from(name)
-    })
+/// The configuration file: every key optional; flags and environment variables win.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    master_key_file: Option<PathBuf>,
+    log_format: Option<String>,
+    listen: Option<String>,
+    retention_active_days: Option<u32>,
+    retention_archived_days: Option<u32>,
+    region: Option<String>,
+}
+
+fn read_config(path: Option<&Path>) -> Result<FileConfig> {
+    let Some(path) = path else { return Ok(FileConfig::default()) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{} is not a valid findinghub configuration", path.display()))
+}
+
+/// The settings in force: flag or environment, then the file, then the default.
+struct Settings {
+    data_dir: PathBuf,
+    master_key_file: PathBuf,
+    log_format: String,
+}
+
+impl Settings {
+    fn resolve(cli: &Cli, file: &FileConfig) -> Settings {
+        let data_dir = cli
+            .data_dir
+            .clone()
+            .or_else(|| file.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("./findinghub-data"));
+        let master_key_file =
+            cli.master_key_file.clone().or_else(|| file.master_key_file.clone()).unwrap_or_else(|| {
+                let mut name = data_dir.as_os_str().to_owned();
+                name.push(".master-key");
+                PathBuf::from(name)
+            });
+        let log_format = cli.log_format.clone().or_else(|| file.log_format.clone()).unwrap_or_else(|| "text".into());
+        Settings { data_dir, master_key_file, log_format }
+    }
 }
 
 fn init_logging(format: &str) {
@@ -116,17 +158,28 @@ fn valid_account(account: &str) -> bool {
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
-    init_logging(&cli.log_format);
-    let store = Arc::new(SqliteStore::open(&cli.data_dir).context("opening the data directory")?);
-    let keyring = Keyring::load_or_create(&master_key_path(&cli))?;
+    let file = read_config(cli.config.as_deref())?;
+    let settings = Settings::resolve(&cli, &file);
+    if !matches!(settings.log_format.as_str(), "text" | "json") {
+        bail!("the log format must be text or json, not {:?}", settings.log_format);
+    }
+    init_logging(&settings.log_format);
+    let store = Arc::new(SqliteStore::open(&settings.data_dir).context("opening the data directory")?);
+    let keyring = Keyring::load_or_create(&settings.master_key_file)?;
     match &cli.command {
         Command::Serve { listen, retention_active_days, retention_archived_days } => {
-            let policy =
-                RetentionPolicy { active_days: *retention_active_days, archived_days: *retention_archived_days };
-            serve(store, keyring, listen, policy).await
+            let policy = RetentionPolicy {
+                active_days: retention_active_days.or(file.retention_active_days).unwrap_or(90),
+                archived_days: retention_archived_days.or(file.retention_archived_days).unwrap_or(30),
+            };
+            let listen = listen.clone().or(file.listen.clone()).unwrap_or_else(|| "127.0.0.1:4680".into());
+            serve(store, keyring, &listen, policy).await
         }
         Command::Credentials { action } => credentials(store.as_ref(), &keyring, action).await,
-        Command::Import { file, region } => import(store.as_ref(), file, region).await,
+        Command::Import { file: path, region } => {
+            let region = region.clone().or(file.region.clone()).unwrap_or_else(|| "us-east-1".into());
+            import(store.as_ref(), path, &region).await
+        }
     }
 }
 

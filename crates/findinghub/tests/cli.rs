@@ -70,3 +70,26 @@ fn credentials_are_created_listed_and_revoked() {
     assert!(findinghub(&data).args(["credentials", "revoke", &id]).status().expect("run").success());
     assert!(!findinghub(&data).args(["credentials", "revoke", &id]).status().expect("run").success());
 }
+
+#[test]
+fn the_configuration_file_is_read_and_flags_win_over_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let from_file = dir.path().join("from-file");
+    let config = dir.path().join("findinghub.toml");
+    std::fs::write(&config, format!("data_dir = {:?}\nlog_format = \"json\"\n", from_file.display().to_string()))
+        .expect("write config");
+    let run = |extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_findinghub"));
+        c.arg("--config").arg(&config).args(extra).args(["credentials", "create", "--account", "123456789012"]);
+        c.output().expect("run")
+    };
+    assert!(run(&[]).status.success());
+    assert!(from_file.join("findinghub.sqlite3").exists(), "the file's data_dir is used");
+    let from_flag = dir.path().join("from-flag");
+    assert!(run(&["--data-dir", from_flag.to_str().unwrap_or_default()]).status.success());
+    assert!(from_flag.join("findinghub.sqlite3").exists(), "the flag wins over the file");
+    std::fs::write(&config, "listen = \"127.0.0.1:1\"\nunknown_key = 1\n").expect("write config");
+    let out = run(&[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid findinghub configuration"));
+}
