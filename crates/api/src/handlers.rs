@@ -146,10 +146,11 @@ async fn disable_hub(app: &App, who: &Principal) -> ApiResult<Value> {
     Ok(json!({}))
 }
 
-/// Whether the caller may import findings of this product: its own products always; AWS's
-/// integrations, which Security Hub enables by default; any other only with a subscription.
+/// Whether the caller may import findings of this product: its own products always (an
+/// administrator's: every account's own products); AWS's integrations, which Security Hub enables
+/// by default; any other only with a subscription.
 async fn may_import(app: &App, who: &Principal, arn: &ProductArn<'_>, raw: &str) -> ApiResult<bool> {
-    if arn.company == "aws" || (arn.is_account_owned() && arn.account == who.account_id) {
+    if arn.company == "aws" || (arn.is_account_owned() && (arn.account == who.account_id || who.admin)) {
         return Ok(true);
     }
     Ok(app.state.subscriptions(&who.account_id, &who.region).await?.iter().any(|s| s == raw))

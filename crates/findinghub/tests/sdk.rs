@@ -206,6 +206,11 @@ async fn sdk_flow() {
     // The administrator (the bootstrap key) may import it; the member does not see it.
     let out = sh.batch_import_findings().findings(foreign).send().await.expect("admin import");
     assert_eq!(out.success_count(), Some(1));
+    // And findings of a member account's own product.
+    let mut members_own = finding("members-own", "LOW", "2024-01-01T00:00:00Z", "222222222222");
+    members_own.product_arn = Some("arn:aws:securityhub:us-east-1:222222222222:product/222222222222/default".into());
+    let out = sh.batch_import_findings().findings(members_own).send().await.expect("admin import");
+    assert_eq!(out.success_count(), Some(1));
     let seen = member
         .get_findings()
         .filters(AwsSecurityFindingFilters::builder().id(eq("foreign")).build())
@@ -306,11 +311,11 @@ async fn sdk_flow() {
     let metrics = http_get(&hub.endpoint, "/metrics");
     assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
     assert!(
-        metrics.contains(r#"findinghub_requests_total{operation="BatchImportFindings",outcome="ok"} 3"#),
+        metrics.contains(r#"findinghub_requests_total{operation="BatchImportFindings",outcome="ok"} 4"#),
         "{metrics}"
     );
     assert!(metrics.contains(r#"operation="BatchImportFindings",outcome="AccessDeniedException"} 1"#));
     assert!(metrics.contains(r#"findinghub_imports_rejected_total{reason="invalid_finding"} 1"#));
-    assert!(metrics.contains("findinghub_findings_stored 151"));
+    assert!(metrics.contains("findinghub_findings_stored 152"));
     assert!(metrics.contains(r#"findinghub_request_duration_seconds_count{operation="GetFindings"}"#));
 }
