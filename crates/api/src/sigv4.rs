@@ -609,6 +609,60 @@ fn payload_hashes(req: &SignedRequest<'_>, parsed: &ParsedSignature) -> Result<[
     }
 }
 
+/// Signs a request as the AWS SDKs do, for findinghub's own clients (the load generator): sets
+/// `x-amz-date` and `authorization` in `headers`, which must already hold `host`. Every header
+/// present is signed.
+#[allow(clippy::too_many_arguments)]
+pub fn sign(
+    method: &str,
+    raw_path: &str,
+    raw_query: Option<&str>,
+    headers: &mut HeaderMap,
+    body: &[u8],
+    access_key_id: &str,
+    secret_access_key: &str,
+    region: &str,
+    service: &str,
+    now: OffsetDateTime,
+) -> Result<(), AuthError> {
+    let now = now.to_offset(UtcOffset::UTC);
+    let amz_date = format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let date = &amz_date[..8];
+    let value = http::HeaderValue::from_str(&amz_date).map_err(|_| AuthError::SignatureDoesNotMatch)?;
+    headers.insert("x-amz-date", value);
+    let mut signed: Vec<String> = headers.keys().map(|k| k.as_str().to_ascii_lowercase()).collect();
+    signed.sort();
+    signed.dedup();
+    let canonical = canonical::canonical_request(
+        method,
+        &canonical::canonical_uri(raw_path),
+        &canonical::canonical_query(raw_query, false),
+        headers,
+        &signed,
+        &canonical::sha256_hex(body),
+    );
+    let scope = format!("{date}/{region}/{service}/{TERMINATOR}");
+    let to_sign = canonical::string_to_sign(&amz_date, &scope, &canonical);
+    let key =
+        canonical::signing_key(secret_access_key, date, region, service).ok_or(AuthError::SignatureDoesNotMatch)?;
+    let signature = canonical::signature_hex(&key, &to_sign).ok_or(AuthError::SignatureDoesNotMatch)?;
+    let authorization = format!(
+        "{ALGORITHM} Credential={access_key_id}/{scope}, SignedHeaders={}, Signature={signature}",
+        signed.join(";")
+    );
+    let value = http::HeaderValue::from_str(&authorization).map_err(|_| AuthError::SignatureDoesNotMatch)?;
+    headers.insert(http::header::AUTHORIZATION, value);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1151,3 +1151,23 @@ mod oracle {
         }
     }
 }
+
+#[test]
+fn what_sign_signs_verifies_and_nothing_else_does() {
+    use findinghub_api::sigv4::{SignedRequest, parse, sign, verify};
+    let now = time::OffsetDateTime::now_utc();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("host", http::HeaderValue::from_static("127.0.0.1:4680"));
+    headers.insert("content-type", http::HeaderValue::from_static("application/json"));
+    let body = br#"{"Filters":{}}"#;
+    let path = "/tags/arn%3Aaws%3Asecurityhub%3Aus-east-1%3A111111111111%3Ahub%2Fdefault";
+    sign("GET", path, Some("a=b"), &mut headers, body, "AKIAEXAMPLE", "secret", "us-east-1", "securityhub", now)
+        .expect("sign");
+    let req = SignedRequest { method: "GET", raw_path: path, raw_query: Some("a=b"), headers: &headers, body };
+    let parsed = parse(&req).expect("parse");
+    assert_eq!(parsed.access_key_id(), "AKIAEXAMPLE");
+    verify(&req, &parsed, "secret", now, "securityhub").expect("verifies");
+    assert!(verify(&req, &parsed, "other", now, "securityhub").is_err());
+    let tampered = SignedRequest { body: b"{}", ..req };
+    assert!(verify(&tampered, &parsed, "secret", now, "securityhub").is_err());
+}
