@@ -30,7 +30,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     /// A TOML file of settings; every key is also a flag and an environment variable, which
     /// take precedence over the file (keys: data_dir, master_key_file, log_format, listen,
-    /// retention_active_days, retention_archived_days, region).
+    /// retention_active_days, retention_archived_days, region, tls_cert, tls_key).
     #[arg(long, global = true, env = "FINDINGHUB_CONFIG")]
     config: Option<PathBuf>,
     /// The directory that holds the findings and everything else the hub keeps
@@ -56,6 +56,12 @@ enum Command {
         /// The address to listen on [default: 127.0.0.1:4680].
         #[arg(long, env = "FINDINGHUB_LISTEN")]
         listen: Option<String>,
+        /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+        #[arg(long, env = "FINDINGHUB_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key (PEM) of --tls-cert.
+        #[arg(long, env = "FINDINGHUB_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         /// Days after its last update that an ACTIVE finding is deleted [default: 90].
         #[arg(long, env = "FINDINGHUB_RETENTION_ACTIVE_DAYS")]
         retention_active_days: Option<u32>,
@@ -106,6 +112,8 @@ struct FileConfig {
     retention_active_days: Option<u32>,
     retention_archived_days: Option<u32>,
     region: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 fn read_config(path: Option<&Path>) -> Result<FileConfig> {
@@ -167,13 +175,18 @@ async fn main() -> Result<()> {
     let store = Arc::new(SqliteStore::open(&settings.data_dir).context("opening the data directory")?);
     let keyring = Keyring::load_or_create(&settings.master_key_file)?;
     match &cli.command {
-        Command::Serve { listen, retention_active_days, retention_archived_days } => {
+        Command::Serve { listen, retention_active_days, retention_archived_days, tls_cert, tls_key } => {
             let policy = RetentionPolicy {
                 active_days: retention_active_days.or(file.retention_active_days).unwrap_or(90),
                 archived_days: retention_archived_days.or(file.retention_archived_days).unwrap_or(30),
             };
             let listen = listen.clone().or(file.listen.clone()).unwrap_or_else(|| "127.0.0.1:4680".into());
-            serve(store, keyring, &listen, policy).await
+            let tls = match (tls_cert.clone().or(file.tls_cert.clone()), tls_key.clone().or(file.tls_key.clone())) {
+                (Some(cert), Some(key)) => Some(tls_config(&cert, &key)?),
+                (None, None) => None,
+                _ => bail!("TLS needs both a certificate and a key"),
+            };
+            serve(store, keyring, &listen, policy, tls).await
         }
         Command::Credentials { action } => credentials(store.as_ref(), &keyring, action).await,
         Command::Import { file: path, region } => {
@@ -255,14 +268,75 @@ async fn bootstrap(state: &dyn HubStateStore, keyring: &Keyring) -> Result<()> {
     Ok(())
 }
 
-async fn serve(store: Arc<SqliteStore>, keyring: Keyring, listen: &str, policy: RetentionPolicy) -> Result<()> {
+/// The TLS settings from a PEM certificate chain and its private key.
+fn tls_config(cert: &Path, key: &Path) -> Result<Arc<tokio_rustls::rustls::ServerConfig>> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .with_context(|| format!("reading {}", cert.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("{} is not a PEM certificate chain", cert.display()))?;
+    let key =
+        PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading the private key {}", key.display()))?;
+    // The provider is named, not left to the process default, which is ambiguous when more than
+    // one rustls backend is compiled in.
+    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS protocol versions")?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("the certificate and the key do not make a TLS configuration")?;
+    Ok(Arc::new(config))
+}
+
+/// Serves HTTPS until the shutdown signal, then lets open connections finish.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    config: Arc<tokio_rustls::rustls::ServerConfig>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let (acceptor, app, builder, watcher) = (acceptor.clone(), app.clone(), builder.clone(), graceful.watcher());
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(stream).await else { return };
+                    let service = hyper_util::service::TowerToHyperService::new(app);
+                    let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(tls), service);
+                    if let Err(e) = watcher.watch(connection).await {
+                        tracing::debug!(error = %e, "TLS connection ended");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    graceful.shutdown().await;
+}
+
+async fn serve(
+    store: Arc<SqliteStore>,
+    keyring: Keyring,
+    listen: &str,
+    policy: RetentionPolicy,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+) -> Result<()> {
     bootstrap(store.as_ref(), &keyring).await?;
     let app = Arc::new(App::new(store.clone(), store.clone(), keyring));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let retention = tokio::spawn(run_worker(store.clone(), policy, RetentionSchedule::default(), stopped));
-    tracing::info!(address = %listener.local_addr()?, "findinghub is serving the Security Hub API");
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!(address = %listener.local_addr()?, tls = tls.is_some(), "findinghub is serving the Security Hub API");
+    match tls {
+        Some(config) => serve_tls(listener, router(app), config).await,
+        None => axum::serve(listener, router(app)).with_graceful_shutdown(shutdown_signal()).await?,
+    }
     let _ = stop.send(true);
     let _ = retention.await;
     tracing::info!("stopped");
