@@ -84,3 +84,37 @@ pub fn finding_json(i: u64, now: Micros) -> String {
     });
     f.to_string()
 }
+
+/// Request bodies: a pool of distinct findings, each sent under many Ids (the Id is spliced in, so
+/// that making a body costs next to nothing beside the hub's own work).
+pub struct BodyPool {
+    /// Each finding's JSON before and after its Id.
+    parts: Vec<(String, String)>,
+}
+
+impl BodyPool {
+    pub fn new(now: Micros) -> BodyPool {
+        let parts = (0..POOL)
+            .map(|i| {
+                let body = finding_json(i, now);
+                let id = format!("\"bench-{i:010}\"");
+                let at = body.find(&id).unwrap_or(0);
+                (body[..at].to_owned(), body[at + id.len()..].to_owned())
+            })
+            .collect();
+        BodyPool { parts }
+    }
+
+    /// The JSON of the `i`-th finding: the pool's finding `i % POOL` under the Id `bench-<i>`.
+    pub fn body(&self, i: u64) -> String {
+        match self.parts.get((i % POOL) as usize) {
+            Some((head, tail)) => format!("{head}\"bench-{i:010}\"{tail}"),
+            None => String::new(),
+        }
+    }
+
+    pub fn average_size(&self) -> f64 {
+        let total: usize = self.parts.iter().map(|(a, b)| a.len() + b.len() + 18).sum();
+        total as f64 / self.parts.len().max(1) as f64
+    }
+}

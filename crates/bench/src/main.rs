@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use findinghub_asff::timestamp::now_micros;
 use findinghub_asff::validate_finding;
-use findinghub_bench::{ACCOUNTS, POOL, finding_json, mix};
+use findinghub_bench::{ACCOUNTS, BodyPool, POOL, mix};
 use findinghub_hub::filter::{parse_filters, parse_sort};
 use findinghub_store::sqlite::SqliteStore;
 use findinghub_store::{AccountScope, FindingQuery, FindingStore, ImportBatch, IncomingFinding, Scope};
@@ -87,18 +87,9 @@ async fn main() -> Result<()> {
     // Request bodies: a pool of distinct findings, each sent under many Ids (the Id is spliced in,
     // so that making a body costs next to nothing beside the hub's own work).
     let gen_start = Instant::now();
-    let pool: Arc<Vec<(String, String)>> = Arc::new(
-        (0..POOL)
-            .map(|i| {
-                let body = finding_json(i, now);
-                let id = format!("\"bench-{i:010}\"");
-                let at = body.find(&id).unwrap_or(0);
-                (body[..at].to_owned(), body[at + id.len()..].to_owned())
-            })
-            .collect(),
-    );
+    let pool = Arc::new(BodyPool::new(now));
     let gen_rate = POOL as f64 / gen_start.elapsed().as_secs_f64();
-    let avg_size = pool.iter().map(|(a, b)| a.len() + b.len() + 18).sum::<usize>() as f64 / POOL as f64;
+    let avg_size = pool.average_size();
 
     let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
@@ -120,8 +111,7 @@ async fn main() -> Result<()> {
                 let findings = tokio::task::spawn_blocking(move || {
                     (first..last)
                         .map(|i| {
-                            let (head, tail) = &pool[(i % POOL) as usize];
-                            let body = format!("{head}\"bench-{i:010}\"{tail}");
+                            let body = pool.body(i);
                             let v: Value = serde_json::from_str(&body)?;
                             validate_finding(&v).map_err(|e| anyhow::anyhow!("{e}"))?;
                             match v {

@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use clap::Parser;
 use findinghub_asff::timestamp::now_micros;
-use findinghub_bench::{ACCOUNTS, POOL, finding_json, mix};
+use findinghub_bench::{ACCOUNTS, BodyPool, mix};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -164,16 +164,7 @@ async fn main() -> Result<()> {
     }
 
     let now = now_micros();
-    let pool: Arc<Vec<(String, String)>> = Arc::new(
-        (0..POOL)
-            .map(|i| {
-                let body = finding_json(i, now);
-                let id = format!("\"bench-{i:010}\"");
-                let at = body.find(&id).unwrap_or(0);
-                (body[..at].to_owned(), body[at + id.len()..].to_owned())
-            })
-            .collect(),
-    );
+    let pool = Arc::new(BodyPool::new(now));
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -191,8 +182,7 @@ async fn main() -> Result<()> {
                     if i > first {
                         body.push(',');
                     }
-                    let (head, tail) = &pool[(i % POOL) as usize];
-                    let _ = write!(body, "{head}\"bench-{i:010}\"{tail}");
+                    body.push_str(&pool.body(i));
                 }
                 body.push_str("]}");
                 let (status, answer) = signer.call("POST", "/findings/import", body.into_bytes()).await?;
