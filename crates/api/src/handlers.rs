@@ -5,7 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::operations::Operation;
 use crate::server::{App, Principal};
 use findinghub_asff::timestamp::{format_timestamp, now_micros, parse_timestamp};
-use findinghub_asff::{MAX_FINDING_BYTES, validate_finding};
+use findinghub_asff::{check_finding_size, json_len, validate_finding};
 use findinghub_hub::filter::{Filters, parse_filters, parse_sort};
 use findinghub_hub::finding::FindingIdentifier;
 use findinghub_hub::products::{ProductArn, aws_products};
@@ -193,12 +193,7 @@ async fn batch_import(app: &App, who: &Principal, input: Input) -> ApiResult<Val
     let mut accepted_ids = Vec::new();
     for f in findings {
         let id = f.get("Id").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let size = f.to_string().len();
-        let verdict = if size > MAX_FINDING_BYTES {
-            Err("Finding size exceeded 240 KB".to_owned())
-        } else {
-            validate_finding(f).map_err(|e| e.to_string())
-        };
+        let verdict = check_finding_size(json_len(f)).and_then(|()| validate_finding(f)).map_err(|e| e.to_string());
         match (verdict, f) {
             (Ok(()), Value::Object(doc)) => {
                 accepted.push(IncomingFinding { doc: doc.clone(), product_names: None });

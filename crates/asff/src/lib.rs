@@ -9,4 +9,4 @@ mod shape;
 pub mod timestamp;
 pub mod validate;
 
-pub use validate::{MAX_FINDING_BYTES, ValidationError, validate_finding};
+pub use validate::{MAX_FINDING_BYTES, ValidationError, check_finding_size, json_len, validate_finding};

@@ -57,6 +57,25 @@ impl fmt::Display for ValidationError {
 
 /// Rejects a finding whose serialized JSON is larger than [`MAX_FINDING_BYTES`], with the message
 /// Security Hub uses (`Finding size exceeded 240 KB`).
+/// The size of a value as compact JSON, counted without building the text.
+pub fn json_len<T: serde::Serialize + ?Sized>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
+}
+
 pub fn check_finding_size(serialized_len: usize) -> Result<(), ValidationError> {
     if serialized_len > MAX_FINDING_BYTES {
         return Err(ValidationError { path: String::new(), rule: "Finding size exceeded 240 KB".to_owned() });

@@ -138,7 +138,7 @@ impl StoredFinding {
 
     /// The size of the document as JSON, for the 240 KB limit.
     pub fn serialized_len(&self) -> usize {
-        serde_json::to_vec(&self.doc).map(|v| v.len()).unwrap_or(usize::MAX)
+        findinghub_asff::json_len(&self.doc)
     }
 }
 

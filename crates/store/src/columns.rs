@@ -57,18 +57,13 @@ pub static HOT_COLUMNS: &[HotColumn] = &[
     hot("LastObservedAt", "last_observed_at", ColumnType::Time),
 ];
 
-impl HotColumn {
-    /// The ASFF path of the column's field (looked up once: imports read it for every finding).
-    pub fn path(&self) -> &'static str {
-        static PATHS: OnceLock<Vec<&'static str>> = OnceLock::new();
-        let paths = PATHS.get_or_init(|| {
-            HOT_COLUMNS
-                .iter()
-                .map(|c| findinghub_hub::filter::field(c.field).map(|f| f.path).unwrap_or_default())
-                .collect()
-        });
-        HOT_COLUMNS.iter().position(|c| std::ptr::eq(c, self)).and_then(|i| paths.get(i).copied()).unwrap_or_default()
-    }
+/// The ASFF path of each hot column's field, in the order of [`HOT_COLUMNS`] (looked up once:
+/// imports read every column of every finding).
+fn hot_paths() -> &'static [&'static str] {
+    static PATHS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    PATHS.get_or_init(|| {
+        HOT_COLUMNS.iter().map(|c| findinghub_hub::filter::field(c.field).map(|f| f.path).unwrap_or_default()).collect()
+    })
 }
 
 pub fn hot_column(field: &str) -> Option<&'static HotColumn> {
@@ -83,11 +78,18 @@ pub enum ColumnValue {
     Real(f64),
 }
 
-/// The value of a hot column for a finding: the first value at the field's path, as the sort
-/// order reads it.
-pub fn column_value(col: &HotColumn, doc: &Map<String, Value>) -> ColumnValue {
-    let first = values_in(doc, col.path()).into_iter().next();
-    match col.ty {
+/// The values of every hot column for a finding, in the order of [`HOT_COLUMNS`]: the first value
+/// at each field's path, as the sort order reads it.
+pub fn column_values(doc: &Map<String, Value>) -> Vec<ColumnValue> {
+    HOT_COLUMNS
+        .iter()
+        .zip(hot_paths())
+        .map(|(col, path)| column_value(col.ty, values_in(doc, path).first().copied()))
+        .collect()
+}
+
+fn column_value(ty: ColumnType, first: Option<&Value>) -> ColumnValue {
+    match ty {
         ColumnType::Text => ColumnValue::Text(first.and_then(Value::as_str).unwrap_or_default().to_owned()),
         ColumnType::Time => {
             ColumnValue::Int(first.and_then(Value::as_str).and_then(parse_timestamp).unwrap_or(MISSING_INT))

@@ -7,7 +7,7 @@ mod query;
 mod schema;
 mod state;
 
-use crate::columns::{ColumnValue, HOT_COLUMNS, MISSING_INT, attr_values, column_value};
+use crate::columns::{ColumnValue, HOT_COLUMNS, MISSING_INT, attr_values, column_values};
 use crate::page::{self, Cursor};
 use crate::{
     FindingPage, FindingQuery, FindingStore, HistoryPage, HistoryQuery, HistoryRecord, ImportBatch, ImportReport,
@@ -245,9 +245,9 @@ pub(crate) fn sql_err(e: rusqlite::Error) -> StoreError {
 }
 
 fn hot_params(finding: &StoredFinding) -> Vec<Sql> {
-    HOT_COLUMNS
-        .iter()
-        .map(|c| match column_value(c, &finding.doc) {
+    column_values(&finding.doc)
+        .into_iter()
+        .map(|v| match v {
             ColumnValue::Text(s) => Sql::Text(s),
             ColumnValue::Int(i) => Sql::Integer(i),
             ColumnValue::Real(r) => Sql::Real(r),
@@ -293,12 +293,15 @@ fn insert_finding(tx: &Transaction<'_>, finding: &StoredFinding, rows: NewRows) 
 }
 
 fn update_finding(tx: &Transaction<'_>, seq: i64, old: &StoredFinding, new: &StoredFinding) -> Result<(), StoreError> {
-    let sets: Vec<String> = HOT_COLUMNS.iter().map(|c| format!("{} = ?", c.column)).collect();
-    let sql = format!("UPDATE findings SET {}, touched = ? WHERE seq = ?", sets.join(", "));
+    static SQL: OnceLock<String> = OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        let sets: Vec<String> = HOT_COLUMNS.iter().map(|c| format!("{} = ?", c.column)).collect();
+        format!("UPDATE findings SET {}, touched = ? WHERE seq = ?", sets.join(", "))
+    });
     let mut values = hot_params(new);
     values.push(Sql::Integer(new.touched.bits()));
     values.push(Sql::Integer(seq));
-    tx.prepare_cached(&sql).map_err(sql_err)?.execute(params_from_iter(values)).map_err(sql_err)?;
+    tx.prepare_cached(sql).map_err(sql_err)?.execute(params_from_iter(values)).map_err(sql_err)?;
     let doc = encode_doc(&new.doc)?;
     tx.prepare_cached("UPDATE finding_docs SET doc = ? WHERE seq = ?")
         .map_err(sql_err)?
