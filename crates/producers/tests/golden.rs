@@ -3,7 +3,8 @@
 //! `{"NoFinding": reason}`), and every converted finding is valid ASFF.
 //!
 //! `UPDATE_GOLDEN=1 cargo test -p findinghub-producers --test golden` rewrites the fixtures;
-//! review the diff against the documented mapping before committing it.
+//! review the diff against the documented mapping before committing it. `GOLDEN_ONLY=<sample dir>`
+//! (e.g. `config`) checks or rewrites one producer's fixtures only.
 
 use findinghub_producers::{Conversion, ConvertOptions, Producer};
 use serde_json::{Value, json};
@@ -57,8 +58,13 @@ fn every_native_sample_converts_to_its_fixture() {
     let samples = native_samples();
     assert!(samples.len() >= 15, "expected the shared native samples");
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let only = std::env::var("GOLDEN_ONLY").ok();
     let mut failures = Vec::new();
     for sample in samples {
+        let dir = sample.parent().and_then(Path::file_name).and_then(|d| d.to_str()).unwrap_or_default();
+        if only.as_deref().is_some_and(|o| o != dir) {
+            continue;
+        }
         let got = converted(&sample);
         let path = fixture_path(&sample);
         if update {
