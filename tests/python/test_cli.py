@@ -246,7 +246,12 @@ class AwsCliAgainstTheHub(unittest.TestCase):
         self.assertEqual(
             sub, f"arn:aws:securityhub:{h.REGION}:{ADMIN.account}:product-subscription/crowdstrike/crowdstrike-falcon"
         )
-        self.assertEqual(self.admin.ok("list-enabled-products-for-import")["ProductSubscriptions"], [sub])
+        listed = self.admin.ok("list-enabled-products-for-import")["ProductSubscriptions"]
+        self.assertIn(sub, listed)
+        # AWS's integrations are subscribed with the hub, except those that need acceptance.
+        prefix = f"arn:aws:securityhub:{h.REGION}:{ADMIN.account}:product-subscription/aws/"
+        self.assertIn(prefix + "guardduty", listed)
+        self.assertNotIn(prefix + "iot-device-defender-audit", listed)
         self.admin.fails("ResourceConflictException", "enable-import-findings-for-product", "--product-arn", h.PARTNER_PRODUCT)
         # The subscription ARN travels in a greedy URI label (it holds '/').
         self.assertEqual(self.admin.ok("disable-import-findings-for-product", "--product-subscription-arn", sub), {})

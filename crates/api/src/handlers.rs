@@ -6,9 +6,10 @@ use crate::operations::Operation;
 use crate::server::{App, Principal};
 use findinghub_asff::timestamp::{format_timestamp, now_micros, parse_timestamp};
 use findinghub_asff::{check_finding_size, json_len, validate_finding};
+use findinghub_hub::catalog::{self, Activation, partition_of};
 use findinghub_hub::filter::{Filters, parse_filters, parse_sort};
 use findinghub_hub::finding::FindingIdentifier;
-use findinghub_hub::products::{ProductArn, aws_products};
+use findinghub_hub::products::ProductArn;
 use findinghub_hub::update::{NoteUpdate, parse_batch_update};
 use findinghub_store::state::Hub;
 use findinghub_store::{
@@ -43,7 +44,7 @@ pub async fn dispatch(app: &App, who: &Principal, op: &Operation, input: Input) 
 }
 
 fn hub_arn(who: &Principal) -> String {
-    format!("arn:aws:securityhub:{}:{}:hub/default", who.region, who.account_id)
+    format!("arn:{}:securityhub:{}:{}:hub/default", partition_of(&who.region), who.region, who.account_id)
 }
 
 fn str_member<'a>(input: &'a Input, name: &str) -> ApiResult<&'a str> {
@@ -99,6 +100,10 @@ async fn enable_hub(app: &App, who: &Principal, input: Input) -> ApiResult<Value
     if !app.state.enable_hub(hub).await? {
         return Err(ApiError::ResourceConflict("Account is already subscribed to Security Hub".into()));
     }
+    // AWS's sending integrations are on from the start, except those that need acceptance.
+    for product in catalog::automatic_subscriptions(partition_of(&who.region), &who.region) {
+        app.state.subscribe(&who.account_id, &who.region, &product).await?;
+    }
     if let Some(Value::Object(tags)) = input.get("Tags") {
         app.state.tag(&hub_arn(who), string_map(tags)?).await?;
     }
@@ -147,10 +152,11 @@ async fn disable_hub(app: &App, who: &Principal) -> ApiResult<Value> {
 }
 
 /// Whether the caller may import findings of this product: its own products always (an
-/// administrator's: every account's own products); AWS's integrations, which Security Hub enables
-/// by default; any other only with a subscription.
+/// administrator's: every account's own products), Security Hub's own control findings, and any
+/// other product while the account is subscribed to it (AWS's integrations are subscribed when
+/// the hub is enabled).
 async fn may_import(app: &App, who: &Principal, arn: &ProductArn<'_>, raw: &str) -> ApiResult<bool> {
-    if arn.company == "aws" || (arn.is_account_owned() && (arn.account == who.account_id || who.admin)) {
+    if arn.is_security_hub_controls() || (arn.is_account_owned() && (arn.account == who.account_id || who.admin)) {
         return Ok(true);
     }
     Ok(app.state.subscriptions(&who.account_id, &who.region).await?.iter().any(|s| s == raw))
@@ -364,26 +370,32 @@ async fn finding_history(app: &App, who: &Principal, input: Input) -> ApiResult<
     Ok(out)
 }
 
-/// The catalog: AWS's integrations, and the caller's own default product.
+/// The catalog as the caller's Region sees it: the integrations offered there, and the caller's
+/// own default product.
 fn catalog(who: &Principal) -> Vec<Value> {
-    let mut products: Vec<Value> = aws_products()
+    let partition = partition_of(&who.region);
+    let mut products: Vec<Value> = catalog::products()
         .iter()
-        .map(|(id, name, company)| {
+        .filter(|p| p.available_in(partition))
+        .map(|p| {
             json!({
-                "ProductArn": format!("arn:aws:securityhub:{}::product/aws/{id}", who.region),
-                "ProductName": name,
-                "CompanyName": company,
-                "Description": format!("{company} {name} findings"),
-                "Categories": [],
-                "IntegrationTypes": ["SEND_FINDINGS_TO_SECURITY_HUB"],
+                "ProductArn": p.arn(partition, &who.region),
+                "ProductName": p.name,
+                "CompanyName": p.company,
+                "Description": p.description,
+                "Categories": p.categories,
+                "IntegrationTypes": p.integration_types.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
             })
         })
         .collect();
     products.push(json!({
-        "ProductArn": format!("arn:aws:securityhub:{}:{}:product/{}/default", who.region, who.account_id, who.account_id),
+        "ProductArn": format!(
+            "arn:{partition}:securityhub:{}:{}:product/{}/default",
+            who.region, who.account_id, who.account_id
+        ),
         "ProductName": "Default",
         "CompanyName": "Personal",
-        "Description": "Findings of the account's own integrations",
+        "Description": "Findings that the account's own tools import.",
         "Categories": [],
         "IntegrationTypes": ["SEND_FINDINGS_TO_SECURITY_HUB"],
     }));
@@ -416,8 +428,8 @@ async fn describe_products(_app: &App, who: &Principal, input: Input) -> ApiResu
 
 fn subscription_arn(who: &Principal, product: &ProductArn<'_>) -> String {
     format!(
-        "arn:aws:securityhub:{}:{}:product-subscription/{}/{}",
-        who.region, who.account_id, product.company, product.product
+        "arn:{}:securityhub:{}:{}:product-subscription/{}/{}",
+        product.partition, who.region, who.account_id, product.company, product.product
     )
 }
 
@@ -425,6 +437,18 @@ async fn enable_product(app: &App, who: &Principal, input: Input) -> ApiResult<V
     require_hub(app, who).await?;
     let raw = str_member(&input, "ProductArn")?;
     let arn = ProductArn::parse(raw).ok_or_else(|| ApiError::InvalidInput(format!("Invalid ProductArn: {raw}")))?;
+    if arn.region != who.region || arn.partition != partition_of(&who.region) {
+        return Err(ApiError::InvalidInput(format!("The product {raw} is not in the Region {}", who.region)));
+    }
+    if arn.company == "aws" {
+        match catalog::find_arn(&arn) {
+            None => return Err(ApiError::ResourceNotFound(format!("The product {raw} is not available"))),
+            Some(p) if p.activation == Activation::Receiver => {
+                return Err(ApiError::InvalidInput(format!("The product {raw} does not send findings")));
+            }
+            Some(_) => {}
+        }
+    }
     if !app.state.subscribe(&who.account_id, &who.region, raw).await? {
         return Err(ApiError::ResourceConflict(format!("The product {raw} is already enabled")));
     }

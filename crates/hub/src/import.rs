@@ -67,6 +67,7 @@ pub fn apply_import(
     let product_arn = doc.get("ProductArn").and_then(Value::as_str).ok_or(ImportError::Missing("ProductArn"))?;
     let arn = ProductArn::parse(product_arn).ok_or(ImportError::InvalidProductArn)?;
     let is_controls = arn.is_security_hub_controls();
+    let is_config = arn.company == "aws" && arn.product == "config";
     let account_owned = arn.is_account_owned();
     let names = ctx.product_names.cloned().unwrap_or_else(|| builtin_names(&arn));
     let updated_at = doc.get("UpdatedAt").and_then(Value::as_str).ok_or(ImportError::Missing("UpdatedAt"))?;
@@ -95,7 +96,7 @@ pub fn apply_import(
         doc.insert("RecordState".to_owned(), json!("ACTIVE"));
     }
     fill_service_fields(&mut doc, &names, account_owned, ctx);
-    apply_workflow_rules(&mut doc, existing, is_controls);
+    apply_workflow_rules(&mut doc, existing, is_controls, is_config);
 
     let touched = existing.map(|o| o.touched).unwrap_or_default();
     let finding = StoredFinding { key, doc, touched };
@@ -276,7 +277,12 @@ fn fill_service_fields(
     }
 }
 
-fn apply_workflow_rules(doc: &mut Map<String, Value>, existing: Option<&StoredFinding>, is_controls: bool) {
+fn apply_workflow_rules(
+    doc: &mut Map<String, Value>,
+    existing: Option<&StoredFinding>,
+    is_controls: bool,
+    is_config: bool,
+) {
     let status = nested_str(doc, "Workflow", "Status").unwrap_or("NEW").to_owned();
     let compliance = nested_str(doc, "Compliance", "Status").map(str::to_owned);
     let mut next = status.clone();
@@ -290,7 +296,11 @@ fn apply_workflow_rules(doc: &mut Map<String, Value>, existing: Option<&StoredFi
         }
     }
     // Security Hub resolves its own control findings when the control passes.
-    if is_controls && compliance.as_deref() == Some("PASSED") && next != "SUPPRESSED" {
+    // AWS Config's findings are resolved when they are created PASSED or go to PASSED.
+    let passed = compliance.as_deref() == Some("PASSED");
+    let became_passed =
+        passed && existing.is_none_or(|old| nested_str(&old.doc, "Compliance", "Status") != Some("PASSED"));
+    if ((is_controls && passed) || (is_config && became_passed)) && next != "SUPPRESSED" {
         next = "RESOLVED".to_owned();
     }
     if next != status {

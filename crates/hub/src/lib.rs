@@ -2,6 +2,7 @@
 //! they write, the filter language of GetFindings and its sort orders, and product ARNs. Storage
 //! backends call these functions inside their transactions.
 
+pub mod catalog;
 pub mod filter;
 pub mod finding;
 pub mod history;

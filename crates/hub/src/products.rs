@@ -59,33 +59,11 @@ pub struct ProductNames {
     pub company_name: String,
 }
 
-/// The names of AWS's own integrations, as they appear in their findings.
-const AWS_PRODUCTS: &[(&str, &str, &str)] = &[
-    ("access-analyzer", "IAM Access Analyzer", "AWS"),
-    ("config", "Config", "AWS"),
-    ("firewall-manager", "Firewall Manager", "AWS"),
-    ("guardduty", "GuardDuty", "Amazon"),
-    ("health", "Health", "AWS"),
-    ("inspector", "Inspector", "Amazon"),
-    ("iot-device-defender-audit", "IoT Device Defender - Audit", "AWS"),
-    ("iot-device-defender-detect", "IoT Device Defender - Detect", "AWS"),
-    ("macie", "Macie", "Amazon"),
-    ("securityhub", "Security Hub", "AWS"),
-    ("ssm-patch-manager", "Systems Manager Patch Manager", "AWS"),
-];
-
-/// AWS's own integrations: (product id, ProductName, CompanyName).
-pub fn aws_products() -> &'static [(&'static str, &'static str, &'static str)] {
-    AWS_PRODUCTS
-}
-
 /// The names that the built-in catalog knows for a product: AWS's integrations by name, an
 /// account's default product as `Default` / `Personal`; other products are named after their ARN.
 pub fn builtin_names(arn: &ProductArn<'_>) -> ProductNames {
-    if arn.company == "aws"
-        && let Some((_, name, company)) = AWS_PRODUCTS.iter().find(|(p, _, _)| *p == arn.product)
-    {
-        return ProductNames { product_name: (*name).to_owned(), company_name: (*company).to_owned() };
+    if let Some(entry) = crate::catalog::find(arn.company, arn.product) {
+        return ProductNames { product_name: entry.name.to_owned(), company_name: entry.company.to_owned() };
     }
     if arn.is_account_owned() && arn.product == "default" {
         return ProductNames { product_name: "Default".to_owned(), company_name: "Personal".to_owned() };

@@ -34,6 +34,7 @@ macro_rules! conformance_suite {
             customer_touched_fields_survive_imports,
             workflow_resets,
             control_findings_resolve_when_passed,
+            config_findings_resolve_when_they_pass,
             same_key_twice_in_one_batch,
             concurrent_imports_keep_the_newest,
             regions_and_accounts_are_separate,
@@ -464,6 +465,36 @@ pub async fn control_findings_resolve_when_passed(store: &dyn FindingStore) {
     assert_eq!(get(store, "ctl").await["Workflow"]["Status"], json!("RESOLVED"));
     import(store, vec![control("ctl", T0 + 2 * SEC, "FAILED")]).await;
     assert_eq!(get(store, "ctl").await["Workflow"]["Status"], json!("NEW"));
+}
+
+/// AWS Config's findings: RESOLVED when created PASSED or when they go to PASSED; a PASSED finding
+/// that the customer set to NOTIFIED stays so while it keeps passing.
+pub async fn config_findings_resolve_when_they_pass(store: &dyn FindingStore) {
+    const CONFIG: &str = "arn:aws:securityhub:us-east-1::product/aws/config";
+    let rule = |id: &str, at: Micros, status: &str| {
+        with(finding(id, at), json!({"ProductArn": CONFIG, "Compliance": {"Status": status}}))
+    };
+    import(store, vec![rule("cfg-pass", T0, "PASSED")]).await;
+    assert_eq!(get(store, "cfg-pass").await["Workflow"]["Status"], json!("RESOLVED"));
+
+    import(store, vec![rule("cfg", T0, "FAILED")]).await;
+    assert_eq!(get(store, "cfg").await["Workflow"]["Status"], json!("NEW"));
+    import(store, vec![rule("cfg", T0 + SEC, "PASSED")]).await;
+    assert_eq!(get(store, "cfg").await["Workflow"]["Status"], json!("RESOLVED"));
+    import(store, vec![rule("cfg", T0 + 2 * SEC, "FAILED")]).await;
+    assert_eq!(get(store, "cfg").await["Workflow"]["Status"], json!("NEW"));
+    import(store, vec![rule("cfg", T0 + 3 * SEC, "PASSED")]).await;
+    assert_eq!(get(store, "cfg").await["Workflow"]["Status"], json!("RESOLVED"));
+
+    let report = update(
+        store,
+        json!({"FindingIdentifiers": [{"Id": "cfg", "ProductArn": CONFIG}], "Workflow": {"Status": "NOTIFIED"}}),
+        scope(),
+    )
+    .await;
+    assert_eq!(report.processed.len(), 1);
+    import(store, vec![rule("cfg", T0 + 4 * SEC, "PASSED")]).await;
+    assert_eq!(get(store, "cfg").await["Workflow"]["Status"], json!("NOTIFIED"));
 }
 
 pub async fn same_key_twice_in_one_batch(store: &dyn FindingStore) {
