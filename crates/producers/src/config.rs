@@ -27,7 +27,10 @@
 //!   (`ResourceDeleted` …) never archives the finding: Security Hub does not archive Config
 //!   findings when their resource is deleted (UNV: recollection of the current user guide).
 
-use crate::common::{FindingBase, asff_timestamp, at, partition_of, resource_type_from_cfn, sha256_lower_hex, str_at};
+use crate::common::{
+    FindingBase, asff_timestamp, at, checked, is_account_id, partition_of, resource_type_from_cfn, sha256_lower_hex,
+    str_at,
+};
 use crate::{Conversion, ConvertError, ConvertOptions, Producer};
 use findinghub_asff::model::ShapeKind;
 use serde_json::{Map, Value, json};
@@ -144,9 +147,13 @@ pub fn convert(event: &Value, options: &ConvertOptions) -> Result<Conversion, Co
         .or(envelope_account)
         .or(options.default_account.as_deref())
         .ok_or_else(|| err(format!("{prefix}awsAccountId is missing")))?;
+    if !is_account_id(account) {
+        return Err(err(format!("{prefix}awsAccountId '{account}' is not a 12-digit account id")));
+    }
     let region = str_at(&body, &["awsRegion"])
         .or(envelope_region)
         .or(options.default_region.as_deref())
+        .filter(|r| !r.is_empty())
         .ok_or_else(|| err(format!("{prefix}awsRegion is missing")))?;
 
     let id = format!("{rule_arn}/finding/{}", finding_hash(rule_arn, resource_type, resource_id));
@@ -181,7 +188,7 @@ pub fn convert(event: &Value, options: &ConvertOptions) -> Result<Conversion, Co
     // applies the FAILED→PASSED / PASSED→FAILED rules itself.
     let workflow = if status == "PASSED" { "RESOLVED" } else { "NEW" };
     doc.insert("Workflow".into(), json!({ "Status": workflow }));
-    Ok(Conversion::Findings(vec![doc]))
+    Ok(Conversion::Findings(vec![checked(Producer::Config, doc)?]))
 }
 
 /// Whether the rule is a service-linked rule (Security Hub controls, conformance packs, …).

@@ -22,7 +22,9 @@
 //! says the severity drops to INFORMATIONAL); Id, GeneratorId, Types, Description and
 //! ProductFields are this module's own conventions.
 
-use crate::common::{FindingBase, asff_timestamp, partition_of, resource_type_from_cfn, sha256_lower_hex, str_at};
+use crate::common::{
+    FindingBase, asff_timestamp, checked, is_account_id, partition_of, resource_type_from_cfn, sha256_lower_hex, str_at,
+};
 use crate::{Conversion, ConvertError, ConvertOptions, Producer};
 use findinghub_asff::severity::label_from_normalized;
 use serde_json::{Map, Value, json};
@@ -271,7 +273,16 @@ fn convert_violation_detail(detail: &Value, ctx: &Context<'_>) -> Result<Convers
     let Some(kind) = kind_of_reason(reason) else {
         return Ok(Conversion::NoFinding(format!("no finding for {reason}")));
     };
+    let targets: Vec<&str> = violations
+        .iter()
+        .filter_map(Value::as_object)
+        .flat_map(|m| m.values().filter_map(|v| str_at(v, &["ViolationTargetDescription"])))
+        .filter(|d| !d.is_empty())
+        .collect();
     let mut extra = format!("Violations: {}.", members.join(", "));
+    if !targets.is_empty() {
+        extra = format!("{extra} {}.", targets.join("; "));
+    }
     if let Some(d) = str_at(detail, &["ResourceDescription"]).filter(|d| !d.is_empty()) {
         extra = format!("{d}. {extra}");
     }
@@ -356,6 +367,9 @@ fn violation_finding(
     ctx: &Context<'_>,
     owner: Option<&str>,
 ) -> Result<Map<String, Value>, ConvertError> {
+    if !is_account_id(v.account) {
+        return Err(err(format!("MemberAccount '{}' is not a 12-digit account id", v.account)));
+    }
     let region = region_of(ctx)?;
     let time = updated_at(ctx)?;
     let partition = partition_of(region);
@@ -409,7 +423,7 @@ fn violation_finding(
     fields.insert(format!("{FIELD_PREFIX}ViolationReason"), json!(v.reason));
     fields.insert(format!("{FIELD_PREFIX}ResourceType"), json!(v.resource_type));
     doc.insert("ProductFields".into(), Value::Object(fields));
-    Ok(doc)
+    checked(Producer::FirewallManager, doc)
 }
 
 struct BaseArgs<'a> {
@@ -501,6 +515,9 @@ fn attack_finding(
         .or_else(|| str_at(event, &["PolicyComplianceStatus", "MemberAccount"]))
         .or(options.default_account.as_deref())
         .ok_or_else(|| err(format!("{prefix}ResourceArn names no account: give MemberAccount")))?;
+    if !is_account_id(account) {
+        return Err(err(format!("{prefix}account '{account}' is not a 12-digit account id")));
+    }
     // Global resources (CloudFront, Route 53, Global Accelerator) have no Region in their ARN:
     // their attacks land where global resources' findings do (INF: us-east-1 by partition).
     let region = str_at(event, &["Region"]).or(Some(arn_region).filter(|r| !r.is_empty())).unwrap_or(match partition {
@@ -566,5 +583,5 @@ fn attack_finding(
         fields.insert(format!("{FIELD_PREFIX}AttackVectors"), json!(vectors.join(",")));
     }
     doc.insert("ProductFields".into(), Value::Object(fields));
-    Ok(doc)
+    checked(Producer::FirewallManager, doc)
 }

@@ -29,7 +29,7 @@
 //! - Resources: one `Other` resource per affected entity (the event's `resources` when it lists
 //!   no entities), or the account when there is none; at most 32 (ASFF's limit).
 
-use crate::common::{FindingBase, asff_timestamp, sha256_upper_hex, str_at};
+use crate::common::{FindingBase, asff_timestamp, checked, is_account_id, sha256_upper_hex, str_at};
 use crate::{Conversion, ConvertError, ConvertOptions, Producer};
 use serde_json::{Map, Value, json};
 
@@ -294,6 +294,9 @@ fn finding(e: &HealthEvent<'_>) -> Result<Option<Map<String, Value>>, ConvertErr
     if !is_security_related(e.service, e.type_code) {
         return Ok(None);
     }
+    if !is_account_id(e.account) {
+        return Err(err(format!("account '{}' is not a 12-digit account id", e.account)));
+    }
     let (arn_partition, arn_region) = arn_partition_region(e.arn)
         .ok_or_else(|| err(format!("{}eventArn is not a Health event ARN: {}", e.prefix, e.arn)))?;
     let is_global = [e.delivery_region, e.event_region, Some(arn_region)].contains(&Some("global"));
@@ -344,7 +347,7 @@ fn finding(e: &HealthEvent<'_>) -> Result<Option<Map<String, Value>>, ConvertErr
         resources.push(json!({ "Type": "Other", "Id": e.account }));
     }
     doc.insert("Resources".into(), Value::Array(resources));
-    Ok(Some(doc))
+    checked(Producer::Health, doc).map(Some)
 }
 
 /// The English description when there is one, else the first.

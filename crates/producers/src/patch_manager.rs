@@ -31,7 +31,7 @@
 //! - SourceUrl: the current console's Fleet Manager page (the published examples from 2020–2021
 //!   show the older `managed-instances` path).
 
-use crate::common::{FindingBase, asff_timestamp, partition_of, str_at};
+use crate::common::{FindingBase, asff_timestamp, checked, is_account_id, partition_of, str_at};
 use crate::{Conversion, ConvertError, ConvertOptions, Producer};
 use serde_json::{Map, Value, json};
 
@@ -136,6 +136,9 @@ fn convert_event(event: &Value) -> Result<Conversion, ConvertError> {
         None => "INFORMATIONAL",
     };
     let summary = json!({ "Id": baseline });
+    if !is_account_id(&account) {
+        return Err(err(format!("account '{account}' is not a 12-digit account id")));
+    }
     let f = finding(&Node {
         account: &account,
         region: &region,
@@ -145,7 +148,7 @@ fn convert_event(event: &Value) -> Result<Conversion, ConvertError> {
         severity,
         summary,
     });
-    Ok(Conversion::Findings(vec![f]))
+    Ok(Conversion::Findings(vec![checked(Producer::PatchManager, f)?]))
 }
 
 /// The severity label of a patch compliance level (`critical`, `HIGH`, `unspecified`, …).
@@ -206,6 +209,9 @@ fn convert_state(
     let account = options.default_account.as_deref().ok_or_else(|| {
         err("InstancePatchStates name no account: give the account (ConvertOptions::default_account)")
     })?;
+    if !is_account_id(account) {
+        return Err(err(format!("the account '{account}' given is not a 12-digit account id")));
+    }
     let region = options
         .default_region
         .as_deref()
@@ -239,7 +245,7 @@ fn convert_state(
         summary.insert("Operation".into(), json!(op.to_ascii_uppercase()));
     }
     let severity = if count(state, "CriticalNonCompliantCount") > 0 { "CRITICAL" } else { "INFORMATIONAL" };
-    Ok(Some(finding(&Node {
+    let doc = finding(&Node {
         account,
         region,
         instance,
@@ -247,7 +253,8 @@ fn convert_state(
         time: &end,
         severity,
         summary: Value::Object(summary),
-    })))
+    });
+    checked(Producer::PatchManager, doc).map(Some)
 }
 
 struct Node<'a> {

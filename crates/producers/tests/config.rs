@@ -241,7 +241,10 @@ fn the_sns_notification_converts_as_object_or_string() {
     assert_eq!(f["Region"], "us-east-2");
     assert_eq!(f["Compliance"]["Status"], "PASSED");
     assert_eq!(f["Workflow"]["Status"], "RESOLVED", "a finding created PASSED is RESOLVED");
-    assert_eq!(f["Resources"][0], json!({"Type": "Other", "Id": "AWS::::Account:123456789012", "Partition": "aws", "Region": "us-east-2"}));
+    assert_eq!(
+        f["Resources"][0],
+        json!({"Type": "Other", "Id": "AWS::::Account:123456789012", "Partition": "aws", "Region": "us-east-2"})
+    );
     // SNS really carries the message as a JSON string.
     let mut as_string = sns.clone();
     as_string["Message"] = json!(serde_json::to_string(&sns["Message"]).expect("json"));
@@ -323,8 +326,9 @@ fn service_linked_rules_make_no_finding() {
     );
     assert!(no_finding(&e).contains("service-linked"));
     let mut conforms = e.clone();
-    conforms["detail"]["configRuleARN"] =
-        json!("arn:aws:config:us-east-1:123456789012:config-rule/aws-service-rule/config-conforms.amazonaws.com/config-rule-q");
+    conforms["detail"]["configRuleARN"] = json!(
+        "arn:aws:config:us-east-1:123456789012:config-rule/aws-service-rule/config-conforms.amazonaws.com/config-rule-q"
+    );
     assert!(no_finding(&conforms).contains("service-linked"));
 }
 
@@ -412,6 +416,9 @@ fn malformed_events_are_errors_naming_the_field() {
     let mut e = typical_event();
     e.as_object_mut().expect("object").remove("detail");
     assert!(error(&e).contains("detail is missing"));
+    let mut e = typical_event();
+    e["detail"]["awsAccountId"] = json!("12345");
+    assert!(error(&e).contains("detail.awsAccountId '12345' is not a 12-digit account id"));
     let sns = json!({"Type": "Notification", "Message": "not json"});
     assert!(error(&sns).contains("Message"));
 }

@@ -327,6 +327,11 @@ fn malformed_events_are_errors_naming_the_field() {
     e.as_object_mut().expect("event").remove("account");
     assert!(error(&e).contains("account is missing"));
     let mut e = event("IAM", "AWS_IAM_SECURITY_NOTIFICATION");
+    e["account"] = json!("");
+    assert!(error(&e).contains("account is missing"));
+    e["account"] = json!("acct-1");
+    assert!(error(&e).contains("account 'acct-1' is not a 12-digit account id"));
+    let mut e = event("IAM", "AWS_IAM_SECURITY_NOTIFICATION");
     e.as_object_mut().expect("event").remove("time");
     assert!(error(&e).contains("time is missing"));
     let mut e = event("IAM", "AWS_IAM_SECURITY_NOTIFICATION");
