@@ -127,7 +127,10 @@ fn compare(rel: &str, compare_product_arn: bool) {
     assert_eq!(got["CompanyName"], "AWS");
     assert_eq!(
         got["SourceUrl"],
-        format!("https://{region}.console.aws.amazon.com/systems-manager/fleet-manager/{}/patch?region={region}", want["Resources"][0]["Id"].as_str().expect("id"))
+        format!(
+            "https://{region}.console.aws.amazon.com/systems-manager/fleet-manager/{}/patch?region={region}",
+            want["Resources"][0]["Id"].as_str().expect("id")
+        )
     );
 }
 
@@ -162,13 +165,22 @@ fn the_compliance_event_makes_a_finding_with_its_severity() {
     let f = findings(&e, &ConvertOptions::default()).remove(0);
     assert_eq!(f["Severity"], json!({"Label": "CRITICAL", "Normalized": 90}));
     assert_eq!(f["PatchSummary"], json!({"Id": "PB789"}));
-    assert_eq!(f["Resources"], json!([{"Type": "AwsEc2Instance", "Id": "i-01234567890abcdef", "Partition": "aws", "Region": "us-east-2"}]));
+    assert_eq!(
+        f["Resources"],
+        json!([{"Type": "AwsEc2Instance", "Id": "i-01234567890abcdef", "Partition": "aws", "Region": "us-east-2"}])
+    );
     assert_eq!(
         f["Id"],
         "arn:aws:patchmanager:us-east-2:123456789012:instance/i-01234567890abcdef/document/AWS-RunPatchBaseline/run-command/01234567-0123-0123-0123-012345678901"
     );
     assert_eq!(f["CreatedAt"], "2017-07-17T19:02:31.000Z");
-    for (level, label) in [("high", "HIGH"), ("MEDIUM", "MEDIUM"), ("low", "LOW"), ("informational", "INFORMATIONAL"), ("unspecified", "INFORMATIONAL")] {
+    for (level, label) in [
+        ("high", "HIGH"),
+        ("MEDIUM", "MEDIUM"),
+        ("low", "LOW"),
+        ("informational", "INFORMATIONAL"),
+        ("unspecified", "INFORMATIONAL"),
+    ] {
         let mut e = e.clone();
         e["detail"]["severity"] = json!(level);
         assert_eq!(findings(&e, &ConvertOptions::default())[0]["Severity"]["Label"], label, "{level}");
@@ -177,7 +189,9 @@ fn the_compliance_event_makes_a_finding_with_its_severity() {
 
 #[test]
 fn critical_non_compliant_patches_make_the_node_critical() {
-    let mut state = sample("native/patch-manager/describe-instance-patch-states.ssm-userguide.json")["InstancePatchStates"][0].clone();
+    let mut state =
+        sample("native/patch-manager/describe-instance-patch-states.ssm-userguide.json")["InstancePatchStates"][0]
+            .clone();
     state["CriticalNonCompliantCount"] = json!(1);
     let f = findings(&state, &options("123456789012", "eu-west-1"));
     assert_eq!(f[0]["Severity"]["Label"], "CRITICAL");
@@ -185,7 +199,9 @@ fn critical_non_compliant_patches_make_the_node_critical() {
 
 #[test]
 fn pending_reboot_and_rejected_patches_are_non_compliant() {
-    let base = sample("native/patch-manager/describe-instance-patch-states.ssm-userguide.json")["InstancePatchStates"][0].clone();
+    let base = sample("native/patch-manager/describe-instance-patch-states.ssm-userguide.json")["InstancePatchStates"]
+        [0]
+    .clone();
     for key in ["InstalledPendingRebootCount", "InstalledRejectedCount", "FailedCount"] {
         let mut state = base.clone();
         state[key] = json!(2);
@@ -196,9 +212,12 @@ fn pending_reboot_and_rejected_patches_are_non_compliant() {
 
 #[test]
 fn compliant_nodes_and_other_compliance_make_no_finding() {
-    let state = sample("native/patch-manager/describe-instance-patch-states.ssm-userguide.json")["InstancePatchStates"][0].clone();
+    let state = sample("native/patch-manager/describe-instance-patch-states.ssm-userguide.json")["InstancePatchStates"]
+        [0]
+    .clone();
     assert!(no_finding(&state, &options("123456789012", "eu-west-1")).contains("compliant"));
-    let mut e = sample("native/patch-manager/compliance-state-change-patch-noncompliant.eventbridge.ssm-userguide.json");
+    let mut e =
+        sample("native/patch-manager/compliance-state-change-patch-noncompliant.eventbridge.ssm-userguide.json");
     e["detail"]["compliance-status"] = json!("compliant");
     assert!(no_finding(&e, &ConvertOptions::default()).contains("compliant"));
     e["detail"]["compliance-type"] = json!("Association");
