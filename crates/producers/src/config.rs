@@ -40,7 +40,7 @@ const DETAIL_TYPE: &str = "Config Rules Compliance Change";
 const COMPLIANCE_CHANGE: &str = "ComplianceChangeNotification";
 /// The message types of Config's SNS notifications (Config Developer Guide, "Notifications that
 /// AWS Config sends to an Amazon SNS topic").
-const MESSAGE_TYPES: [&str; 9] = [
+const MESSAGE_TYPES: [&str; 8] = [
     "ComplianceChangeNotification",
     "ConfigurationItemChangeNotification",
     "OversizedConfigurationItemChangeNotification",
@@ -49,7 +49,6 @@ const MESSAGE_TYPES: [&str; 9] = [
     "ConfigurationSnapshotDeliveryFailed",
     "ConfigurationHistoryDeliveryCompleted",
     "ConfigRulesEvaluationStarted",
-    "ConfigurationItemDeletedNotification",
 ];
 
 /// Whether the event (or API output) is one that this producer sends.
