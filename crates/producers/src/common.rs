@@ -260,6 +260,24 @@ impl FindingBase<'_> {
     }
 }
 
+/// Whether a string is an AWS account id (12 digits), as ASFF's AwsAccountId requires.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The converted finding when it is valid ASFF, else an error of `producer` that says why: the
+/// last guard of every converter against input that passes its own checks but not ASFF's.
+pub fn checked(producer: crate::Producer, doc: Map<String, Value>) -> Result<Map<String, Value>, crate::ConvertError> {
+    let doc = Value::Object(doc);
+    if let Err(e) = findinghub_asff::validate_finding(&doc) {
+        return Err(crate::ConvertError::new(producer, format!("the converted finding is not valid ASFF: {e}")));
+    }
+    match doc {
+        Value::Object(map) => Ok(map),
+        _ => Err(crate::ConvertError::new(producer, "the converted finding is not an object")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,7 +37,11 @@ fn converted(sample: &Path) -> Value {
     let text = std::fs::read_to_string(sample).expect("read sample");
     let event: Value = serde_json::from_str(&text).expect("sample is JSON");
     let producer = Producer::detect(&event).unwrap_or_else(|| panic!("no producer accepts {}", sample.display()));
-    let options = ConvertOptions { default_region: Some("us-east-1".into()), ..ConvertOptions::default() };
+    let options = ConvertOptions {
+        default_region: Some("us-east-1".into()),
+        default_account: Some("123456789012".into()),
+        ..ConvertOptions::default()
+    };
     match producer.convert(&event, &options) {
         Ok(Conversion::Findings(findings)) => {
             for f in &findings {
