@@ -7,7 +7,7 @@
 //!
 //! Every case starts from an empty store.
 
-use crate::state::{AccessKey, Hub, HubStateStore, SealedKey};
+use crate::state::{AccessKey, ApiKey, Hub, HubStateStore, SealedKey};
 use crate::{
     AccountScope, FindingQuery, FindingStore, HistoryQuery, ImportBatch, ImportStatus, IncomingFinding, LegacyUpdate,
     RetentionPolicy, Scope, StoreError, UpdateBatch,
@@ -52,6 +52,7 @@ macro_rules! conformance_suite {
             legacy_update_sets_note_and_record_state,
             retention_purges_expired_findings,
             access_keys_are_kept_and_revoked,
+            api_keys_are_kept_and_revoked,
             hubs_subscriptions_and_tags
         );
     };
@@ -1010,6 +1011,26 @@ pub async fn access_keys_are_kept_and_revoked(store: &dyn HubStateStore) {
     assert!(store.revoke_key("AKIAONE").await.expect("revoke"));
     assert!(!store.revoke_key("AKIAONE").await.expect("revoke"));
     assert_eq!(store.find_key("AKIAONE").await.expect("find"), None);
+}
+
+pub async fn api_keys_are_kept_and_revoked(store: &dyn HubStateStore) {
+    let key = |id: &str, account: &str, admin: bool| ApiKey {
+        key_id: id.into(),
+        account_id: account.into(),
+        admin,
+        created_at: T0,
+        secret_hash: vec![9; 32],
+    };
+    assert!(store.create_api_key(key("fhk1", ACCOUNT, false)).await.expect("create"));
+    assert!(store.create_api_key(key("fhk2", OTHER_ACCOUNT, true)).await.expect("create"));
+    assert!(!store.create_api_key(key("fhk1", OTHER_ACCOUNT, true)).await.expect("create"), "ids are unique");
+    assert_eq!(store.find_api_key("fhk1").await.expect("find"), Some(key("fhk1", ACCOUNT, false)));
+    let listed: Vec<String> = store.list_api_keys().await.expect("list").into_iter().map(|k| k.key_id).collect();
+    assert_eq!(listed, ["fhk1", "fhk2"]);
+    assert!(store.revoke_api_key("fhk1").await.expect("revoke"));
+    assert!(!store.revoke_api_key("fhk1").await.expect("revoke"));
+    assert_eq!(store.find_api_key("fhk1").await.expect("find"), None);
+    assert!(store.find_key("fhk2").await.expect("find").is_none(), "API keys are not access keys");
 }
 
 pub async fn hubs_subscriptions_and_tags(store: &dyn HubStateStore) {

@@ -24,6 +24,18 @@ pub struct SealedKey {
     pub sealed_secret: Vec<u8>,
 }
 
+/// An API key for event ingestion (`POST /events`, the `x-api-key` header that EventBridge API
+/// destinations send). The store keeps a hash of its secret part, never the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub key_id: String,
+    pub account_id: String,
+    /// The key may deliver events of every account (an administrator's event bus).
+    pub admin: bool,
+    pub created_at: Micros,
+    pub secret_hash: Vec<u8>,
+}
+
 /// An account's hub in one Region.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hub {
@@ -42,6 +54,13 @@ pub trait HubStateStore: Send + Sync {
     /// Removes a key; false when there was none.
     async fn revoke_key(&self, access_key_id: &str) -> Result<bool, StoreError>;
     async fn find_key(&self, access_key_id: &str) -> Result<Option<SealedKey>, StoreError>;
+
+    /// Adds an API key; false when a key with that id exists already.
+    async fn create_api_key(&self, key: ApiKey) -> Result<bool, StoreError>;
+    async fn find_api_key(&self, key_id: &str) -> Result<Option<ApiKey>, StoreError>;
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
+    /// Removes an API key; false when there was none.
+    async fn revoke_api_key(&self, key_id: &str) -> Result<bool, StoreError>;
 
     /// Enables the hub; false when it was enabled already.
     async fn enable_hub(&self, hub: Hub) -> Result<bool, StoreError>;

@@ -93,6 +93,15 @@ CREATE TABLE resource_tags (
     PRIMARY KEY (arn, key)
 );
 "#,
+    r#"
+CREATE TABLE api_keys (
+    key_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    admin INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    secret_hash BLOB NOT NULL
+);
+"#,
 ];
 
 /// Brings the database to the newest schema, one migration per transaction.

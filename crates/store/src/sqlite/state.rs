@@ -2,7 +2,7 @@
 
 use super::{SqliteStore, sql_err};
 use crate::StoreError;
-use crate::state::{AccessKey, Hub, HubStateStore, SealedKey};
+use crate::state::{AccessKey, ApiKey, Hub, HubStateStore, SealedKey};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeMap;
@@ -13,6 +13,18 @@ fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SealedKey> {
         sealed_secret: r.get(4)?,
     })
 }
+
+fn api_key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
+    Ok(ApiKey {
+        key_id: r.get(0)?,
+        account_id: r.get(1)?,
+        admin: r.get(2)?,
+        created_at: r.get(3)?,
+        secret_hash: r.get(4)?,
+    })
+}
+
+const API_KEY_COLUMNS: &str = "key_id, account_id, admin, created_at, secret_hash";
 
 fn hub_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hub> {
     Ok(Hub {
@@ -26,6 +38,48 @@ fn hub_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hub> {
 
 #[async_trait]
 impl HubStateStore for SqliteStore {
+    async fn create_api_key(&self, key: ApiKey) -> Result<bool, StoreError> {
+        self.write(move |conn, _| {
+            let n = conn
+                .execute(
+                    &format!("INSERT OR IGNORE INTO api_keys ({API_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?)"),
+                    params![key.key_id, key.account_id, key.admin, key.created_at, key.secret_hash],
+                )
+                .map_err(sql_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn find_api_key(&self, key_id: &str) -> Result<Option<ApiKey>, StoreError> {
+        let id = key_id.to_owned();
+        self.read(move |conn| {
+            conn.query_row(&format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_id = ?"), [id], api_key_row)
+                .optional()
+                .map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare(&format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY account_id, created_at, key_id"))
+                .map_err(sql_err)?;
+            let rows = stmt.query_map([], api_key_row).map_err(sql_err)?;
+            rows.map(|r| r.map_err(sql_err)).collect()
+        })
+        .await
+    }
+
+    async fn revoke_api_key(&self, key_id: &str) -> Result<bool, StoreError> {
+        let id = key_id.to_owned();
+        self.write(
+            move |conn, _| Ok(conn.execute("DELETE FROM api_keys WHERE key_id = ?", [id]).map_err(sql_err)? == 1),
+        )
+        .await
+    }
+
     async fn create_key(&self, key: SealedKey) -> Result<bool, StoreError> {
         self.write(move |conn, _| {
             let n = conn
