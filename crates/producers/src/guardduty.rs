@@ -555,7 +555,7 @@ fn non_empty_object(value: &Value) -> bool {
 fn instance_addresses(instance: &Value) -> (Vec<String>, Vec<String>) {
     let mut v4: Vec<String> = Vec::new();
     let mut v6: Vec<String> = Vec::new();
-    let mut push = |list: &mut Vec<String>, s: Option<&str>| {
+    let push = |list: &mut Vec<String>, s: Option<&str>| {
         if let Some(s) = s.filter(|s| !s.is_empty())
             && !list.iter().any(|x| x == s)
         {
