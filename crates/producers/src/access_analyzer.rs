@@ -42,7 +42,8 @@ pub const UNUSED_PERMISSION_REMEDIATION: &str = "If the unused permissions arenâ
 /// Public access (DOC type and title).
 pub const PUBLIC_TYPE: &str = "Effects/Data Exposure/External Access Granted";
 /// Cross-account access (DOC type and title).
-pub const CROSS_ACCOUNT_TYPE: &str = "Software and Configuration Checks/AWS Security Best Practices/External Access Granted";
+pub const CROSS_ACCOUNT_TYPE: &str =
+    "Software and Configuration Checks/AWS Security Best Practices/External Access Granted";
 
 /// How one kind of unused-access finding is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +155,9 @@ pub fn convert(event: &Value, options: &ConvertOptions) -> Result<Conversion, Co
             .and_then(|r| r.first())
             .and_then(Value::as_str)
             .filter(|a| a.contains(":access-analyzer:"))
-            .ok_or_else(|| ConvertError::new(P, "resources[0] (the analyzer ARN) is missing or is not an analyzer ARN"))?;
+            .ok_or_else(|| {
+                ConvertError::new(P, "resources[0] (the analyzer ARN) is missing or is not an analyzer ARN")
+            })?;
         let analyzer = Analyzer {
             arn,
             account: arn_account(arn).or_else(|| envelope_str(event, "account")),
@@ -223,7 +226,9 @@ fn convert_items(
             ));
         }
         match opt_str(item, "findingType") {
-            Some("InternalAccess") => reasons.push(format!("{path}: internal-access findings are not sent to Security Hub")),
+            Some("InternalAccess") => {
+                reasons.push(format!("{path}: internal-access findings are not sent to Security Hub"))
+            }
             Some(t) if t.starts_with("Unused") => match unused_finding(item, path, analyzer, options)? {
                 Ok(f) => findings.push(f),
                 Err(reason) => reasons.push(format!("{path}: {reason}")),
@@ -272,11 +277,10 @@ fn placement<'a>(
     options: &'a ConvertOptions,
 ) -> Result<Placement<'a>, ConvertError> {
     let owner = d.opt_str("accountId").or_else(|| d.opt_str("resourceOwnerAccount"));
-    let account = analyzer
-        .account
-        .or(owner)
-        .or(options.default_account.as_deref())
-        .ok_or_else(|| d.error(format!("{} is missing and the analyzer ARN names no account", d.field("accountId"))))?;
+    let account =
+        analyzer.account.or(owner).or(options.default_account.as_deref()).ok_or_else(|| {
+            d.error(format!("{} is missing and the analyzer ARN names no account", d.field("accountId")))
+        })?;
     let owner = owner.unwrap_or(account);
     let region = d
         .opt_str("region")
@@ -321,11 +325,8 @@ fn external_finding(
     let access = external_access_details(item);
     let public = access.and_then(|a| a.get("isPublic")).and_then(Value::as_bool).unwrap_or(false);
     let asff_resource_type = resource_type_from_cfn(resource_type);
-    let (types, label, product, reach) = if public {
-        (PUBLIC_TYPE, "MEDIUM", 40, "public")
-    } else {
-        (CROSS_ACCOUNT_TYPE, "LOW", 1, "cross-account")
-    };
+    let (types, label, product, reach) =
+        if public { (PUBLIC_TYPE, "MEDIUM", 40, "public") } else { (CROSS_ACCOUNT_TYPE, "LOW", 1, "cross-account") };
     let principal = access.and_then(|a| a.get("principal")).and_then(Value::as_object).and_then(|m| m.iter().next());
     let (principal_type, principal_value) = match principal {
         Some((kind, value)) => (Some(kind.as_str()), Some(principal_text(value))),
@@ -333,7 +334,9 @@ fn external_finding(
     };
     let title = format!("{asff_resource_type}/{resource}/ allows {reach} access");
     let description = match (public, principal_type, principal_value.as_deref()) {
-        (false, Some(kind), Some(value)) => format!("{resource_type}/{resource}/ allows cross-account access from {kind} {value}"),
+        (false, Some(kind), Some(value)) => {
+            format!("{resource_type}/{resource}/ allows cross-account access from {kind} {value}")
+        }
         _ => format!("{resource_type}/{resource}/ allows {reach} access"),
     };
 
@@ -373,7 +376,10 @@ fn external_finding(
     put_str(
         &mut other,
         "Resource Control Policy Restriction Type",
-        access.and_then(|a| opt_str(a, "resourceControlPolicyRestrictionType").or_else(|| opt_str(a, "resourceControlPolicyRestriction"))),
+        access.and_then(|a| {
+            opt_str(a, "resourceControlPolicyRestrictionType")
+                .or_else(|| opt_str(a, "resourceControlPolicyRestriction"))
+        }),
     );
     doc.insert(
         "Resources".into(),

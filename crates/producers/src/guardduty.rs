@@ -82,11 +82,8 @@ pub fn type_table_len() -> usize {
 pub fn asff_types(native_type: &str) -> Vec<String> {
     let table = type_table();
     let dashed = native_type.replacen('/', "-", 1);
-    let primary = table
-        .get(native_type)
-        .or_else(|| table.get(&dashed))
-        .cloned()
-        .unwrap_or_else(|| fallback_type(native_type));
+    let primary =
+        table.get(native_type).or_else(|| table.get(&dashed)).cloned().unwrap_or_else(|| fallback_type(native_type));
     let mut types = vec![primary];
     for (native, second) in OBSERVED_SECOND_TYPES {
         if *native == native_type && !types.iter().any(|t| t == second) {
@@ -266,13 +263,13 @@ fn finding(
         .or_else(|| envelope.and_then(|e| envelope_str(e, "region")))
         .or(options.default_region.as_deref())
         .ok_or_else(|| d.error(format!("{} is missing", d.field("region"))))?;
-    let partition = d
-        .opt_str("partition")
-        .or_else(|| arn_partition(arn))
-        .unwrap_or_else(|| crate::common::partition_of(region));
-    let severity_value = native.get("severity").ok_or_else(|| d.error(format!("{} is missing", d.field("severity"))))?;
-    let severity = severity_number(severity_value)
-        .ok_or_else(|| d.error(format!("{} must be a number, not {}", d.field("severity"), crate::read::short(severity_value))))?;
+    let partition =
+        d.opt_str("partition").or_else(|| arn_partition(arn)).unwrap_or_else(|| crate::common::partition_of(region));
+    let severity_value =
+        native.get("severity").ok_or_else(|| d.error(format!("{} is missing", d.field("severity"))))?;
+    let severity = severity_number(severity_value).ok_or_else(|| {
+        d.error(format!("{} must be a number, not {}", d.field("severity"), crate::read::short(severity_value)))
+    })?;
     let created_at = d.req_time("createdAt")?;
     let updated_at = d.req_time("updatedAt")?;
     let service = d.opt_obj("service")?;
@@ -430,7 +427,11 @@ fn resources_of(resource: &Value, account: &str, region: &str, partition: &str) 
         let first_eni = inst.get("networkInterfaces").and_then(Value::as_array).and_then(|a| a.first());
         put_str(&mut details, "VpcId", first_eni.and_then(|e| opt_str(e, "vpcId")));
         put_str(&mut details, "SubnetId", first_eni.and_then(|e| opt_str(e, "subnetId")));
-        put(&mut details, "LaunchedAt", inst.get("launchTime").and_then(crate::common::asff_timestamp).map(Value::String));
+        put(
+            &mut details,
+            "LaunchedAt",
+            inst.get("launchTime").and_then(crate::common::asff_timestamp).map(Value::String),
+        );
         put_str(&mut details, "IamInstanceProfileArn", inst.get("iamInstanceProfile").and_then(|p| opt_str(p, "arn")));
         if !details.is_empty() {
             r.insert("Details".into(), json!({ "AwsEc2Instance": details }));
@@ -458,7 +459,11 @@ fn resources_of(resource: &Value, account: &str, region: &str, partition: &str) 
         put(&mut r, "Tags", tag_list(bucket.get("tags")));
         let mut details = Map::new();
         put_str(&mut details, "OwnerId", bucket.get("owner").and_then(|o| opt_str(o, "id")));
-        put(&mut details, "CreatedAt", bucket.get("createdAt").and_then(crate::common::asff_timestamp).map(Value::String));
+        put(
+            &mut details,
+            "CreatedAt",
+            bucket.get("createdAt").and_then(crate::common::asff_timestamp).map(Value::String),
+        );
         if let Some(sse) = bucket.get("defaultServerSideEncryption")
             && let Some(algorithm) = opt_str(sse, "encryptionType")
         {
@@ -522,7 +527,11 @@ fn resources_of(resource: &Value, account: &str, region: &str, partition: &str) 
         put_str(&mut details, "Role", opt_str(lambda, "role"));
         put_str(&mut details, "RevisionId", opt_str(lambda, "revisionId"));
         put_str(&mut details, "Version", opt_str(lambda, "functionVersion"));
-        put(&mut details, "LastModified", lambda.get("lastModifiedAt").and_then(crate::common::asff_timestamp).map(Value::String));
+        put(
+            &mut details,
+            "LastModified",
+            lambda.get("lastModifiedAt").and_then(crate::common::asff_timestamp).map(Value::String),
+        );
         if !details.is_empty() {
             r.insert("Details".into(), json!({ "AwsLambdaFunction": details }));
         }
@@ -594,7 +603,10 @@ mod tests {
 
     #[test]
     fn unknown_types_fall_back_on_the_threat_purpose() {
-        assert_eq!(asff_types("Execution:Runtime/NewBinaryExecuted"), ["TTPs/Execution/Execution:Runtime-NewBinaryExecuted"]);
+        assert_eq!(
+            asff_types("Execution:Runtime/NewBinaryExecuted"),
+            ["TTPs/Execution/Execution:Runtime-NewBinaryExecuted"]
+        );
         assert_eq!(asff_types("Weird"), ["TTPs/Weird"]);
         assert_eq!(asff_types("Foo:Bar/Baz/Qux"), ["TTPs/Foo:Bar/Baz-Qux"]);
         for t in ["", "/", "a/b/c/d", "::/", "Backdoor:/"] {
@@ -604,7 +616,10 @@ mod tests {
 
     #[test]
     fn sample_prefixes_are_removed() {
-        assert_eq!(strip_sample_prefix("[SAMPLE] Recon:IAMUser/ResourcePermissions"), ("Recon:IAMUser/ResourcePermissions", true));
+        assert_eq!(
+            strip_sample_prefix("[SAMPLE] Recon:IAMUser/ResourcePermissions"),
+            ("Recon:IAMUser/ResourcePermissions", true)
+        );
         assert_eq!(strip_sample_prefix("[Sample]Recon:EC2/Portscan"), ("Recon:EC2/Portscan", true));
         assert_eq!(strip_sample_prefix("Recon:EC2/Portscan"), ("Recon:EC2/Portscan", false));
         assert_eq!(strip_sample_prefix("[SAMPLE]"), ("[SAMPLE]", false));
@@ -613,7 +628,9 @@ mod tests {
 
     #[test]
     fn pascal_case_members_become_camel_case() {
-        let v = camel_case_keys(&json!({"Arn": "a", "Service": {"AdditionalInfo": {"Value": "{}"}}, "Tags": [{"Key": "K"}]}));
+        let v = camel_case_keys(
+            &json!({"Arn": "a", "Service": {"AdditionalInfo": {"Value": "{}"}}, "Tags": [{"Key": "K"}]}),
+        );
         assert_eq!(v, json!({"arn": "a", "service": {"additionalInfo": {"value": "{}"}}, "tags": [{"key": "K"}]}));
     }
 }

@@ -12,8 +12,8 @@
 
 use crate::common::FindingBase;
 use crate::read::{
-    Obj, api_list, arn_partition, arn_region, envelope_str, eventbridge_detail, is_from_source,
-    opt_str, put, put_str, scalar_string, string_list, tag_map,
+    Obj, api_list, arn_partition, arn_region, envelope_str, eventbridge_detail, is_from_source, opt_str, put, put_str,
+    scalar_string, string_list, tag_map,
 };
 use crate::{Conversion, ConvertError, ConvertOptions, Producer};
 use serde_json::{Map, Value, json};
@@ -139,7 +139,10 @@ fn finding(
     let finding_type = d.opt_str("type").unwrap_or("PACKAGE_VULNERABILITY");
     let severity = d.req_str("severity")?;
     let label = severity_label(severity).ok_or_else(|| {
-        d.error(format!("{} is not an Inspector severity (INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL, UNTRIAGED): {severity}", d.field("severity")))
+        d.error(format!(
+            "{} is not an Inspector severity (INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL, UNTRIAGED): {severity}",
+            d.field("severity")
+        ))
     })?;
     let status = d.opt_str("status").unwrap_or("ACTIVE");
     let first_observed = d.req_time("firstObservedAt")?;
@@ -201,11 +204,19 @@ fn finding(
                     fields.insert("aws/inspector/instanceId".into(), json!(instance_id));
                 }
                 let platform = details.and_then(|d| d.get("awsEc2Instance")).and_then(|e| opt_str(e, "platform"));
-                put_str(&mut fields, "aws/inspector/resources/1/resourceDetails/awsEc2InstanceDetails/platform", platform);
+                put_str(
+                    &mut fields,
+                    "aws/inspector/resources/1/resourceDetails/awsEc2InstanceDetails/platform",
+                    platform,
+                );
             }
             Some("AWS_ECR_CONTAINER_IMAGE") => {
                 let platform = details.and_then(|d| d.get("awsEcrContainerImage")).and_then(|e| opt_str(e, "platform"));
-                put_str(&mut fields, "aws/inspector/resources/1/resourceDetails/awsEcrContainerImageDetails/platform", platform);
+                put_str(
+                    &mut fields,
+                    "aws/inspector/resources/1/resourceDetails/awsEcrContainerImageDetails/platform",
+                    platform,
+                );
             }
             _ => {}
         }
@@ -227,8 +238,16 @@ fn finding(
     if let Some(net) = native.get("networkReachabilityDetails") {
         put_str(&mut fields, "aws/inspector/networkReachabilityDetails/protocol", opt_str(net, "protocol"));
         if let Some(range) = net.get("openPortRange") {
-            put(&mut fields, "aws/inspector/networkReachabilityDetails/openPortRange/begin", range.get("begin").and_then(scalar_string).map(Value::String));
-            put(&mut fields, "aws/inspector/networkReachabilityDetails/openPortRange/end", range.get("end").and_then(scalar_string).map(Value::String));
+            put(
+                &mut fields,
+                "aws/inspector/networkReachabilityDetails/openPortRange/begin",
+                range.get("begin").and_then(scalar_string).map(Value::String),
+            );
+            put(
+                &mut fields,
+                "aws/inspector/networkReachabilityDetails/openPortRange/end",
+                range.get("end").and_then(scalar_string).map(Value::String),
+            );
         }
     }
     doc.insert("ProductFields".into(), Value::Object(fields));
@@ -328,8 +347,16 @@ fn vulnerability(native: &Value) -> Option<Value> {
             vendor.insert("Name".into(), json!(vendor_name));
             put_str(&mut vendor, "Url", opt_str(pkg, "sourceUrl"));
             put_str(&mut vendor, "VendorSeverity", opt_str(pkg, "vendorSeverity"));
-            put(&mut vendor, "VendorCreatedAt", pkg.get("vendorCreatedAt").and_then(crate::common::asff_timestamp).map(Value::String));
-            put(&mut vendor, "VendorUpdatedAt", pkg.get("vendorUpdatedAt").and_then(crate::common::asff_timestamp).map(Value::String));
+            put(
+                &mut vendor,
+                "VendorCreatedAt",
+                pkg.get("vendorCreatedAt").and_then(crate::common::asff_timestamp).map(Value::String),
+            );
+            put(
+                &mut vendor,
+                "VendorUpdatedAt",
+                pkg.get("vendorUpdatedAt").and_then(crate::common::asff_timestamp).map(Value::String),
+            );
             v.insert("Vendor".into(), Value::Object(vendor));
         }
         put(&mut v, "ReferenceUrls", string_list(pkg.get("referenceUrls")));
@@ -408,12 +435,16 @@ fn resources_of(native: &Value, account: &str, region: &str, partition: &str) ->
                     };
                     ("AwsEc2Instance", arn, details.and_then(|d| d.get("awsEc2Instance")).map(ec2_details))
                 }
-                "AWS_ECR_CONTAINER_IMAGE" => {
-                    ("AwsEcrContainerImage", id.to_owned(), details.and_then(|d| d.get("awsEcrContainerImage")).map(ecr_details))
-                }
-                "AWS_LAMBDA_FUNCTION" => {
-                    ("AwsLambdaFunction", id.to_owned(), details.and_then(|d| d.get("awsLambdaFunction")).map(lambda_details))
-                }
+                "AWS_ECR_CONTAINER_IMAGE" => (
+                    "AwsEcrContainerImage",
+                    id.to_owned(),
+                    details.and_then(|d| d.get("awsEcrContainerImage")).map(ecr_details),
+                ),
+                "AWS_LAMBDA_FUNCTION" => (
+                    "AwsLambdaFunction",
+                    id.to_owned(),
+                    details.and_then(|d| d.get("awsLambdaFunction")).map(lambda_details),
+                ),
                 "AWS_ECR_REPOSITORY" => ("AwsEcrRepository", id.to_owned(), None),
                 "CODE_REPOSITORY" => ("CodeRepository", id.to_owned(), None),
                 _ => ("Other", id.to_owned(), None),

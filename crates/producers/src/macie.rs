@@ -12,7 +12,9 @@
 //! GeneratorId `aws/macie` (OBS 2020 exports).
 
 use crate::common::FindingBase;
-use crate::read::{Obj, api_list, arn_partition, envelope_str, eventbridge_detail, is_from_source, opt_str, put, put_str, tag_list};
+use crate::read::{
+    Obj, api_list, arn_partition, envelope_str, eventbridge_detail, is_from_source, opt_str, put, put_str, tag_list,
+};
 use crate::{Conversion, ConvertError, ConvertOptions, Producer};
 use serde_json::{Map, Value, json};
 
@@ -95,7 +97,9 @@ pub fn convert(event: &Value, options: &ConvertOptions) -> Result<Conversion, Co
                 if !is_finding(item) {
                     return Err(ConvertError::new(
                         P,
-                        format!("{path} is not a Macie finding (it needs a Policy: or SensitiveData: type and a severity object)"),
+                        format!(
+                            "{path} is not a Macie finding (it needs a Policy: or SensitiveData: type and a severity object)"
+                        ),
                     ));
                 }
                 match finding(item, &path, None, options)? {
@@ -224,7 +228,11 @@ fn resources_of(affected: Option<&Value>, sample: bool, account: &str, region: &
                 let owner = bucket.get("owner");
                 put_str(&mut details, "OwnerId", owner.and_then(|o| opt_str(o, "id")));
                 put_str(&mut details, "OwnerName", owner.and_then(|o| opt_str(o, "displayName")));
-                put(&mut details, "CreatedAt", bucket.get("createdAt").and_then(crate::common::asff_timestamp).map(Value::String));
+                put(
+                    &mut details,
+                    "CreatedAt",
+                    bucket.get("createdAt").and_then(crate::common::asff_timestamp).map(Value::String),
+                );
                 if let Some(sse) = bucket.get("defaultServerSideEncryption")
                     && let Some(algorithm) = opt_str(sse, "encryptionType")
                 {
@@ -253,7 +261,11 @@ fn resources_of(affected: Option<&Value>, sample: bool, account: &str, region: &
                 let mut details = Map::new();
                 put_str(&mut details, "ETag", opt_str(object, "eTag"));
                 put_str(&mut details, "VersionId", opt_str(object, "versionId"));
-                put(&mut details, "LastModified", object.get("lastModified").and_then(crate::common::asff_timestamp).map(Value::String));
+                put(
+                    &mut details,
+                    "LastModified",
+                    object.get("lastModified").and_then(crate::common::asff_timestamp).map(Value::String),
+                );
                 let sse = object.get("serverSideEncryption");
                 put_str(&mut details, "ServerSideEncryption", sse.and_then(|s| opt_str(s, "encryptionType")));
                 put_str(&mut details, "SSEKMSKeyId", sse.and_then(|s| opt_str(s, "kmsMasterKeyId")));
@@ -284,7 +296,10 @@ mod tests {
     #[test]
     fn types_become_asff_compatible() {
         assert_eq!(asff_type("Policy:IAMUser/S3BucketPublic"), "Effects/Data Exposure/Policy:IAMUser-S3BucketPublic");
-        assert_eq!(asff_type("SensitiveData:S3Object/Personal"), "Sensitive Data Identifications/PII/SensitiveData:S3Object-Personal");
+        assert_eq!(
+            asff_type("SensitiveData:S3Object/Personal"),
+            "Sensitive Data Identifications/PII/SensitiveData:S3Object-Personal"
+        );
     }
 
     #[test]
