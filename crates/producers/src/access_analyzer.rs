@@ -132,6 +132,10 @@ struct Analyzer<'a> {
 
 /// The findings that Security Hub makes of the event.
 pub fn convert(event: &Value, options: &ConvertOptions) -> Result<Conversion, ConvertError> {
+    crate::read::validated(P, convert_unchecked(event, options))
+}
+
+fn convert_unchecked(event: &Value, options: &ConvertOptions) -> Result<Conversion, ConvertError> {
     if is_from_source(event, SOURCE) {
         let detail_type = event.get("detail-type").and_then(Value::as_str).unwrap_or_default();
         if detail_type == INTERNAL {

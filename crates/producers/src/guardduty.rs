@@ -171,6 +171,10 @@ fn is_finding(value: &Value) -> bool {
 
 /// The findings that Security Hub makes of the event.
 pub fn convert(event: &Value, options: &ConvertOptions) -> Result<Conversion, ConvertError> {
+    crate::read::validated(P, convert_unchecked(event, options))
+}
+
+fn convert_unchecked(event: &Value, options: &ConvertOptions) -> Result<Conversion, ConvertError> {
     if let Some(detail) = eventbridge_detail(event, SOURCE, &[DETAIL_TYPE]) {
         return Ok(Conversion::Findings(vec![finding(detail, "detail", Some(event), options)?]));
     }
@@ -430,7 +434,7 @@ fn resources_of(resource: &Value, account: &str, region: &str, partition: &str) 
         put(
             &mut details,
             "LaunchedAt",
-            inst.get("launchTime").and_then(crate::common::asff_timestamp).map(Value::String),
+            inst.get("launchTime").and_then(crate::read::asff_timestamp).map(Value::String),
         );
         put_str(&mut details, "IamInstanceProfileArn", inst.get("iamInstanceProfile").and_then(|p| opt_str(p, "arn")));
         if !details.is_empty() {
@@ -462,7 +466,7 @@ fn resources_of(resource: &Value, account: &str, region: &str, partition: &str) 
         put(
             &mut details,
             "CreatedAt",
-            bucket.get("createdAt").and_then(crate::common::asff_timestamp).map(Value::String),
+            bucket.get("createdAt").and_then(crate::read::asff_timestamp).map(Value::String),
         );
         if let Some(sse) = bucket.get("defaultServerSideEncryption")
             && let Some(algorithm) = opt_str(sse, "encryptionType")
@@ -530,7 +534,7 @@ fn resources_of(resource: &Value, account: &str, region: &str, partition: &str) 
         put(
             &mut details,
             "LastModified",
-            lambda.get("lastModifiedAt").and_then(crate::common::asff_timestamp).map(Value::String),
+            lambda.get("lastModifiedAt").and_then(crate::read::asff_timestamp).map(Value::String),
         );
         if !details.is_empty() {
             r.insert("Details".into(), json!({ "AwsLambdaFunction": details }));

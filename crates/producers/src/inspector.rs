@@ -77,6 +77,10 @@ fn is_finding(value: &Value) -> bool {
 
 /// The findings that Security Hub makes of the event.
 pub fn convert(event: &Value, options: &ConvertOptions) -> Result<Conversion, ConvertError> {
+    crate::read::validated(P, convert_unchecked(event, options))
+}
+
+fn convert_unchecked(event: &Value, options: &ConvertOptions) -> Result<Conversion, ConvertError> {
     if let Some(detail) = eventbridge_detail(event, SOURCE, &[DETAIL_TYPE]) {
         return Ok(Conversion::Findings(vec![finding(detail, "detail", Some(event), options)?]));
     }
@@ -350,12 +354,12 @@ fn vulnerability(native: &Value) -> Option<Value> {
             put(
                 &mut vendor,
                 "VendorCreatedAt",
-                pkg.get("vendorCreatedAt").and_then(crate::common::asff_timestamp).map(Value::String),
+                pkg.get("vendorCreatedAt").and_then(crate::read::asff_timestamp).map(Value::String),
             );
             put(
                 &mut vendor,
                 "VendorUpdatedAt",
-                pkg.get("vendorUpdatedAt").and_then(crate::common::asff_timestamp).map(Value::String),
+                pkg.get("vendorUpdatedAt").and_then(crate::read::asff_timestamp).map(Value::String),
             );
             v.insert("Vendor".into(), Value::Object(vendor));
         }
@@ -392,7 +396,7 @@ fn vulnerability(native: &Value) -> Option<Value> {
     }
     put(&mut v, "EpssScore", native.get("epss").and_then(|e| e.get("score")).filter(|s| s.is_number()).cloned());
     if let Some(last) = native.get("exploitabilityDetails").and_then(|e| e.get("lastKnownExploitAt")) {
-        put(&mut v, "LastKnownExploitAt", crate::common::asff_timestamp(last).map(Value::String));
+        put(&mut v, "LastKnownExploitAt", crate::read::asff_timestamp(last).map(Value::String));
     }
     Some(Value::Object(v))
 }
@@ -464,7 +468,7 @@ fn resources_of(native: &Value, account: &str, region: &str, partition: &str) ->
 }
 
 fn time(value: Option<&Value>) -> Option<Value> {
-    value.and_then(crate::common::asff_timestamp).map(Value::String)
+    value.and_then(crate::read::asff_timestamp).map(Value::String)
 }
 
 fn ec2_details(e: &Value) -> Map<String, Value> {

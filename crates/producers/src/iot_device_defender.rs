@@ -126,6 +126,10 @@ fn place<'a>(event: &'a Value, options: &'a ConvertOptions) -> Result<Place<'a>,
 
 /// The findings that Security Hub makes of the event.
 pub fn convert(event: &Value, options: &ConvertOptions) -> Result<Conversion, ConvertError> {
+    crate::read::validated(P, convert_unchecked(event, options))
+}
+
+fn convert_unchecked(event: &Value, options: &ConvertOptions) -> Result<Conversion, ConvertError> {
     let kind = if event.get("source").is_none() { input_kind(event) } else { None };
     let Some(kind) = kind else {
         return Err(ConvertError::new(

@@ -76,6 +76,10 @@ fn is_finding(value: &Value) -> bool {
 
 /// The findings that Security Hub makes of the event.
 pub fn convert(event: &Value, options: &ConvertOptions) -> Result<Conversion, ConvertError> {
+    crate::read::validated(P, convert_unchecked(event, options))
+}
+
+fn convert_unchecked(event: &Value, options: &ConvertOptions) -> Result<Conversion, ConvertError> {
     if let Some(detail) = eventbridge_detail(event, SOURCE, &[DETAIL_TYPE]) {
         return Ok(match finding(detail, "detail", Some(event), options)? {
             Ok(f) => Conversion::Findings(vec![f]),
@@ -231,7 +235,7 @@ fn resources_of(affected: Option<&Value>, sample: bool, account: &str, region: &
                 put(
                     &mut details,
                     "CreatedAt",
-                    bucket.get("createdAt").and_then(crate::common::asff_timestamp).map(Value::String),
+                    bucket.get("createdAt").and_then(crate::read::asff_timestamp).map(Value::String),
                 );
                 if let Some(sse) = bucket.get("defaultServerSideEncryption")
                     && let Some(algorithm) = opt_str(sse, "encryptionType")
@@ -264,7 +268,7 @@ fn resources_of(affected: Option<&Value>, sample: bool, account: &str, region: &
                 put(
                     &mut details,
                     "LastModified",
-                    object.get("lastModified").and_then(crate::common::asff_timestamp).map(Value::String),
+                    object.get("lastModified").and_then(crate::read::asff_timestamp).map(Value::String),
                 );
                 let sse = object.get("serverSideEncryption");
                 put_str(&mut details, "ServerSideEncryption", sse.and_then(|s| opt_str(s, "encryptionType")));

@@ -4,10 +4,18 @@
 //! Every error names the field by its path in the native document (`detail.arn`,
 //! `findings[2].findingArn`), so that a malformed event says what is wrong with it.
 
-use crate::common::asff_timestamp;
-use crate::{ConvertError, Producer};
+use crate::{Conversion, ConvertError, Producer};
 use findinghub_asff::timestamp::{Micros, format_timestamp};
 use serde_json::{Map, Value, json};
+
+/// A native timestamp in ASFF form ([`crate::common::asff_timestamp`]), refusing text that is
+/// not ASCII first: no timestamp form has any, and the common reader slices offsets by bytes.
+pub(crate) fn asff_timestamp(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_ascii() => None,
+        other => crate::common::asff_timestamp(other),
+    }
+}
 
 /// A native object and the path that names it in error messages.
 #[derive(Clone, Copy)]
@@ -157,6 +165,7 @@ pub(crate) fn epoch_micros_rounded(value: &Value) -> Option<Micros> {
             }
             Some((millis as Micros).saturating_mul(1000))
         }
+        Value::String(s) if !s.is_ascii() => None,
         other => crate::common::parse_lenient_timestamp(other),
     }
 }
@@ -268,6 +277,28 @@ pub(crate) fn string_list(value: Option<&Value>) -> Option<Value> {
     (!items.is_empty()).then_some(Value::Array(items))
 }
 
+/// Checks every finding of a conversion against ASFF (as `BatchImportFindings` would) so that a
+/// native event with odd values (an account of the wrong length, say) fails here, with a message,
+/// rather than at import.
+pub(crate) fn validated(
+    producer: Producer,
+    result: Result<Conversion, ConvertError>,
+) -> Result<Conversion, ConvertError> {
+    if let Ok(Conversion::Findings(findings)) = &result {
+        for (i, finding) in findings.iter().enumerate() {
+            let doc = Value::Object(finding.clone());
+            if let Err(e) = findinghub_asff::validate_finding(&doc) {
+                let id = finding.get("Id").and_then(Value::as_str).unwrap_or("?");
+                return Err(ConvertError::new(
+                    producer,
+                    format!("the finding made of it (#{i}, Id {id}) is not valid ASFF: {e}"),
+                ));
+            }
+        }
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +309,8 @@ mod tests {
         assert_eq!(epoch_millis_string(&json!(1596168096.651)).as_deref(), Some("1596168096651"));
         assert_eq!(epoch_millis_string(&json!(1667772700554_i64)).as_deref(), Some("1667772700554"));
         assert_eq!(epoch_time(&json!(f64::MAX)), None);
+        assert_eq!(asff_timestamp(&json!("2020-01-01T00:00:00+aéb")), None);
+        assert_eq!(epoch_time(&json!("2020-01-01T00:00:00+aéb")), None);
     }
 
     #[test]
