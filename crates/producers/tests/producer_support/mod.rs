@@ -251,3 +251,13 @@ pub fn never_panics_on_variants_of(producer: Producer, doc: &Value, options: &Co
 pub fn acceptors(event: &Value) -> Vec<Producer> {
     Producer::ALL.into_iter().filter(|p| p.accepts(event)).collect()
 }
+
+/// The document with every number as a float, for comparing `10` with `10.0`.
+pub fn floats(value: &Value) -> Value {
+    match value {
+        Value::Number(n) => n.as_f64().map_or(Value::Null, |f| json!(f)),
+        Value::Array(items) => Value::Array(items.iter().map(floats).collect()),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), floats(v))).collect()),
+        other => other.clone(),
+    }
+}
