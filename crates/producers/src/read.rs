@@ -10,11 +10,18 @@ use serde_json::{Map, Value, json};
 
 /// A native timestamp in ASFF form ([`crate::common::asff_timestamp`]), refusing text that is
 /// not ASCII first: no timestamp form has any, and the common reader slices offsets by bytes.
+/// Numbers out of the years 0001–9999 are refused too (the common reader saturates them into a
+/// wrong date).
 pub(crate) fn asff_timestamp(value: &Value) -> Option<String> {
     match value {
         Value::String(s) if !s.is_ascii() => None,
-        other => crate::common::asff_timestamp(other),
+        other => crate::common::parse_lenient_timestamp(other).filter(|m| in_range(*m)).map(format_timestamp),
     }
+}
+
+/// 0001-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999999Z, in microseconds.
+fn in_range(micros: Micros) -> bool {
+    (-62_135_596_800_000_000..=253_402_300_799_999_999).contains(&micros)
 }
 
 /// A native object and the path that names it in error messages.
@@ -163,10 +170,10 @@ pub(crate) fn epoch_micros_rounded(value: &Value) -> Option<Micros> {
             if millis.abs() > 9.0e15 {
                 return None;
             }
-            Some((millis as Micros).saturating_mul(1000))
+            Some((millis as Micros).saturating_mul(1000)).filter(|m| in_range(*m))
         }
         Value::String(s) if !s.is_ascii() => None,
-        other => crate::common::parse_lenient_timestamp(other),
+        other => crate::common::parse_lenient_timestamp(other).filter(|m| in_range(*m)),
     }
 }
 
@@ -311,6 +318,9 @@ mod tests {
         assert_eq!(epoch_time(&json!(f64::MAX)), None);
         assert_eq!(asff_timestamp(&json!("2020-01-01T00:00:00+aéb")), None);
         assert_eq!(epoch_time(&json!("2020-01-01T00:00:00+aéb")), None);
+        assert_eq!(asff_timestamp(&json!(1.25e301)), None);
+        assert_eq!(asff_timestamp(&json!(i64::MAX)), None);
+        assert_eq!(epoch_time(&json!(9_000_000_000_000_000_i64)), None);
     }
 
     #[test]

@@ -63,9 +63,23 @@ fn against_the_observed_ec2_export_field_by_field() {
         &got,
         &want,
         &[
-            "SchemaVersion", "Id", "ProductArn", "Region", "GeneratorId", "AwsAccountId", "Types", "FirstObservedAt",
-            "LastObservedAt", "CreatedAt", "UpdatedAt", "Severity", "Title", "Description", "Remediation",
-            "RecordState", "FindingProviderFields",
+            "SchemaVersion",
+            "Id",
+            "ProductArn",
+            "Region",
+            "GeneratorId",
+            "AwsAccountId",
+            "Types",
+            "FirstObservedAt",
+            "LastObservedAt",
+            "CreatedAt",
+            "UpdatedAt",
+            "Severity",
+            "Title",
+            "Description",
+            "Remediation",
+            "RecordState",
+            "FindingProviderFields",
         ],
     );
     assert_eq!(own_product_fields(&got), own_product_fields(&want));
@@ -96,7 +110,8 @@ fn against_the_observed_ec2_export_field_by_field() {
 fn ecr_native() -> Value {
     let want = asff(DIR, "ecr-package-vulnerability.defectdojo-fixture.json");
     let cut = want["Description"].as_str().unwrap_or_default();
-    let full = format!("{} is proportional to the size of the identifier.", cut.trim_end_matches(inspector::TRUNCATED_MARKER));
+    let full =
+        format!("{} is proportional to the size of the identifier.", cut.trim_end_matches(inspector::TRUNCATED_MARKER));
     json!({
         "awsAccountId": "123456789012",
         "findingArn": "arn:aws:inspector2:eu-central-1:123456789012:finding/fbd353dda17ad52c47774ad7d62360b2",
@@ -133,8 +148,21 @@ fn against_the_observed_ecr_export_field_by_field() {
         &got,
         &want,
         &[
-            "SchemaVersion", "Id", "ProductArn", "Region", "GeneratorId", "AwsAccountId", "Types", "FirstObservedAt",
-            "LastObservedAt", "CreatedAt", "UpdatedAt", "Severity", "Title", "Remediation", "RecordState",
+            "SchemaVersion",
+            "Id",
+            "ProductArn",
+            "Region",
+            "GeneratorId",
+            "AwsAccountId",
+            "Types",
+            "FirstObservedAt",
+            "LastObservedAt",
+            "CreatedAt",
+            "UpdatedAt",
+            "Severity",
+            "Title",
+            "Remediation",
+            "RecordState",
             "FindingProviderFields",
         ],
     );
@@ -158,12 +186,21 @@ fn the_documented_events_convert() {
     assert_eq!(f["ProductArn"], "arn:aws:securityhub:eu-central-1::product/aws/inspector");
     assert_eq!(f["GeneratorId"], inspector::GENERATOR_ID);
     assert_eq!(f["Vulnerabilities"][0]["Id"], "CVE-2024-29069");
-    assert_eq!(f["Vulnerabilities"][0]["Vendor"]["VendorCreatedAt"], "2024-07-25T20:15:00.000Z", "Inspector's date(1) timestamps are read");
+    assert_eq!(
+        f["Vulnerabilities"][0]["Vendor"]["VendorCreatedAt"], "2024-07-25T20:15:00.000Z",
+        "Inspector's date(1) timestamps are read"
+    );
     assert_eq!(f["UpdatedAt"], "2024-09-04T17:00:36.951Z", "UpdatedAt comes from the finding");
 
     let n = one(I, &native(DIR, NETWORK), &options());
-    assert_eq!(n["Types"], json!(["Software and Configuration Checks/AWS Security Best Practices/Network Reachability"]));
-    assert_eq!(n["NetworkPath"][0], json!({"ComponentId": "igw-261bab4d", "ComponentType": "AWS::EC2::InternetGateway"}));
+    assert_eq!(
+        n["Types"],
+        json!(["Software and Configuration Checks/AWS Security Best Practices/Network Reachability"])
+    );
+    assert_eq!(
+        n["NetworkPath"][0],
+        json!({"ComponentId": "igw-261bab4d", "ComponentType": "AWS::EC2::InternetGateway"})
+    );
     assert_eq!(n["ProductFields"]["aws/inspector/networkReachabilityDetails/openPortRange/begin"], "22");
     assert!(n.get("Vulnerabilities").is_none());
     for file in [PACKAGE, NETWORK, LIST] {

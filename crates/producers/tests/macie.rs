@@ -72,7 +72,10 @@ fn the_documented_type_example() {
 #[test]
 fn the_truncated_documentation_event_still_converts() {
     let f = one(M, &event(), &options());
-    assert_eq!(f["Resources"], json!([{"Type": "Other", "Id": "AWS::::Account:123456789012", "Partition": "aws", "Region": "us-east-1"}]));
+    assert_eq!(
+        f["Resources"],
+        json!([{"Type": "Other", "Id": "AWS::::Account:123456789012", "Partition": "aws", "Region": "us-east-1"}])
+    );
     assert_eq!(acceptors(&event()), [M]);
 }
 
@@ -102,7 +105,8 @@ fn sensitive_event() -> Value {
         "key": "customers/2024.csv", "eTag": "abc", "versionId": "v1", "lastModified": "2024-01-01T00:00:00Z",
         "serverSideEncryption": {"encryptionType": "aws:kms", "kmsMasterKeyId": "arn:aws:kms:us-east-1:123456789012:key/k"}
     });
-    e["detail"]["classificationDetails"] = json!({"jobId": "j1", "result": {"sensitiveData": [{"category": "PERSONAL_INFORMATION", "totalCount": 3}]}});
+    e["detail"]["classificationDetails"] =
+        json!({"jobId": "j1", "result": {"sensitiveData": [{"category": "PERSONAL_INFORMATION", "totalCount": 3}]}});
     e
 }
 

@@ -208,6 +208,7 @@ pub fn never_panics_on_variants_of(producer: Producer, doc: &Value, options: &Co
         json!(true),
         json!(-1),
         json!(1e300),
+        json!(i64::MAX),
         json!(12.5),
         json!(""),
         json!("x"),
