@@ -324,3 +324,30 @@ fn never_panics() {
     assert!(tried > 500, "{tried}");
     never_panics_on_variants_of(G, &json!({"findings": [native(DIR, OBJECT)]}), &options());
 }
+
+#[test]
+fn samples_of_other_producers_are_not_claimed() {
+    // The five converters of GuardDuty, Macie, Inspector, Access Analyzer and IoT Device Defender
+    // recognise API outputs by shape: none may claim another producer's sample.
+    let mine = [G, Producer::Macie, Producer::Inspector, Producer::AccessAnalyzer, Producer::IotDeviceDefender];
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/native");
+    let mut seen = 0;
+    for dir in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+        let name = dir.file_name().to_string_lossy().into_owned();
+        let owner = match name.as_str() {
+            "guardduty" => Some(G),
+            "macie" => Some(Producer::Macie),
+            "inspector2" => Some(Producer::Inspector),
+            "access-analyzer" => Some(Producer::AccessAnalyzer),
+            "iot-device-defender" => Some(Producer::IotDeviceDefender),
+            _ => None,
+        };
+        for file in std::fs::read_dir(dir.path()).into_iter().flatten().flatten() {
+            let sample = native(&name, &file.file_name().to_string_lossy());
+            let claimed: Vec<Producer> = acceptors(&sample).into_iter().filter(|p| mine.contains(p)).collect();
+            assert_eq!(claimed, owner.into_iter().collect::<Vec<_>>(), "{name}/{:?}", file.file_name());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 15, "{seen}");
+}
