@@ -149,7 +149,7 @@ pub(crate) fn api_list<'a>(
     })
 }
 
-/// The EventBridge envelope's account (`account`), or the default.
+/// A member of the EventBridge envelope (`account`, `region`).
 pub(crate) fn envelope_str<'a>(event: &'a Value, key: &str) -> Option<&'a str> {
     opt_str(event, key)
 }
