@@ -10,20 +10,7 @@ use time::format_description::well_known::Rfc2822;
 
 pub use findinghub_asff::severity::{label_from_normalized, normalized_from_label};
 
-/// The partition of a Region: `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, else `aws`.
-pub fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else {
-        "aws"
-    }
-}
+pub use findinghub_hub::catalog::partition_of;
 
 /// `arn:<partition>:securityhub:<region>::product/aws/<key>`, the ARN of an AWS integration.
 pub fn aws_product_arn(region: &str, key: &str) -> String {
@@ -107,7 +94,10 @@ pub fn flatten_product_fields(prefix: &str, value: &Value, out: &mut Map<String,
 /// 2024`, and epoch seconds or milliseconds (numbers or digit strings).
 pub fn parse_lenient_timestamp(value: &Value) -> Option<Micros> {
     match value {
-        Value::Number(n) => n.as_i64().map(epoch_to_micros).or_else(|| n.as_f64().map(|f| (f * 1e6) as Micros)),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => epoch_to_micros(i),
+            None => n.as_f64().filter(|f| f.is_finite() && *f >= 0.0 && *f < 1e11).map(|f| (f * 1e6) as Micros),
+        },
         Value::String(s) => parse_lenient_str(s.trim()),
         _ => None,
     }
@@ -118,7 +108,7 @@ fn parse_lenient_str(s: &str) -> Option<Micros> {
         return Some(m);
     }
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        return s.parse::<i64>().ok().map(epoch_to_micros);
+        return s.parse::<i64>().ok().and_then(epoch_to_micros);
     }
     if let Some(m) = parse_iso_variants(s) {
         return Some(m);
@@ -129,9 +119,12 @@ fn parse_lenient_str(s: &str) -> Option<Micros> {
     parse_rfc1123_gmt(s).or_else(|| parse_unix_date(s))
 }
 
-/// Seconds below 10^11 (year 5138), else milliseconds.
-fn epoch_to_micros(n: i64) -> Micros {
-    if n.abs() < 100_000_000_000 { n.saturating_mul(1_000_000) } else { n.saturating_mul(1_000) }
+/// Seconds below 10^11 (year 5138), else milliseconds; `None` past year 9999, which no
+/// timestamp of ours can carry.
+fn epoch_to_micros(n: i64) -> Option<Micros> {
+    const MAX_MICROS: Micros = 253_402_300_799_999_999;
+    let micros = if n.abs() < 100_000_000_000 { n.checked_mul(1_000_000)? } else { n.checked_mul(1_000)? };
+    (0..=MAX_MICROS).contains(&micros).then_some(micros)
 }
 
 fn micros_of(t: OffsetDateTime) -> Micros {
@@ -144,7 +137,7 @@ fn parse_iso_variants(s: &str) -> Option<Micros> {
     let (body, zone) = split_zone(&s);
     let zone = match zone {
         "" | "Z" | "z" => "Z".to_owned(),
-        z if z.len() == 5 => format!("{}:{}", &z[..3], &z[3..]),
+        z if z.len() == 5 && z.is_ascii() => format!("{}:{}", &z[..3], &z[3..]),
         z => z.to_owned(),
     };
     let body = if body.len() == 16 { format!("{body}:00") } else { body.to_owned() };
@@ -332,6 +325,10 @@ mod tests {
         }
         assert_eq!(asff_timestamp(&json!("yesterday")), None);
         assert_eq!(asff_timestamp(&json!(null)), None);
+        assert_eq!(asff_timestamp(&json!("2020-01-01T00:00:00+aéb")), None, "not a zone, and no panic");
+        assert_eq!(asff_timestamp(&json!(i64::MAX)), None);
+        assert_eq!(asff_timestamp(&json!(-5)), None);
+        assert_eq!(asff_timestamp(&json!(1e300)), None);
     }
 
     #[test]

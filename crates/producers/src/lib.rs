@@ -15,6 +15,7 @@ pub mod inspector;
 pub mod iot_device_defender;
 pub mod macie;
 pub mod patch_manager;
+mod read;
 
 use serde_json::{Map, Value};
 

@@ -37,6 +37,8 @@ fn converted(sample: &Path) -> Value {
     let text = std::fs::read_to_string(sample).expect("read sample");
     let event: Value = serde_json::from_str(&text).expect("sample is JSON");
     let producer = Producer::detect(&event).unwrap_or_else(|| panic!("no producer accepts {}", sample.display()));
+    // API outputs (Patch Manager, IoT Device Defender) name no account: use the one of the
+    // documented examples.
     let options = ConvertOptions {
         default_region: Some("us-east-1".into()),
         default_account: Some("123456789012".into()),
