@@ -41,6 +41,13 @@ MALFORMED_SAMPLE = "guardduty/typical-finding-ssh-bruteforce.guardduty-userguide
 PARTNER_PRODUCT = f"arn:aws:securityhub:{REGION}::product/crowdstrike/crowdstrike-falcon"
 
 
+# AWS integrations whose findings flow only once the account accepts them (the samples hold some).
+ACCEPTANCE_PRODUCTS = [
+    f"arn:aws:securityhub:{REGION}::product/aws/iot-device-defender-audit",
+    f"arn:aws:securityhub:{REGION}::product/aws/iot-device-defender-detect",
+]
+
+
 @dataclass(frozen=True)
 class Key:
     key_id: str

@@ -65,6 +65,8 @@ class Boto3AgainstTheHub(unittest.TestCase):
 
     def test_02_enable_describe_update_the_hub(self):
         self.admin.enable_security_hub(EnableDefaultStandards=False, Tags={"owner": "boto3"})
+        for product in h.ACCEPTANCE_PRODUCTS:
+            self.admin.enable_import_findings_for_product(ProductArn=product)
         hub = self.admin.describe_hub()
         self.assertEqual(hub["HubArn"], h.hub_arn(ADMIN.account))
         self.assertLess(abs((h.now_utc() - h.parse_time(hub["SubscribedAt"])).total_seconds()), 600)

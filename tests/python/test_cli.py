@@ -42,6 +42,8 @@ class AwsCliAgainstTheHub(unittest.TestCase):
         subscribed = h.parse_time(hub["SubscribedAt"])
         self.assertLess(abs((h.now_utc() - subscribed).total_seconds()), 600, hub["SubscribedAt"])
         self.assertIs(hub["AutoEnableControls"], True)
+        for product in h.ACCEPTANCE_PRODUCTS:
+            self.admin.ok("enable-import-findings-for-product", "--product-arn", product)
 
     def test_03_enabling_twice_is_a_conflict(self):
         self.admin.fails("ResourceConflictException", "enable-security-hub")
@@ -248,10 +250,10 @@ class AwsCliAgainstTheHub(unittest.TestCase):
         )
         listed = self.admin.ok("list-enabled-products-for-import")["ProductSubscriptions"]
         self.assertIn(sub, listed)
-        # AWS's integrations are subscribed with the hub, except those that need acceptance.
+        # AWS's integrations are subscribed with the hub; those that need acceptance once accepted.
         prefix = f"arn:aws:securityhub:{h.REGION}:{ADMIN.account}:product-subscription/aws/"
         self.assertIn(prefix + "guardduty", listed)
-        self.assertNotIn(prefix + "iot-device-defender-audit", listed)
+        self.assertIn(prefix + "iot-device-defender-audit", listed)
         self.admin.fails("ResourceConflictException", "enable-import-findings-for-product", "--product-arn", h.PARTNER_PRODUCT)
         # The subscription ARN travels in a greedy URI label (it holds '/').
         self.assertEqual(self.admin.ok("disable-import-findings-for-product", "--product-subscription-arn", sub), {})

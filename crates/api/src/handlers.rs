@@ -2,20 +2,17 @@
 //! [`wire::input`](crate::wire::input) assembles it) and returns the output object.
 
 use crate::error::{ApiError, ApiResult};
+use crate::importer::{finding_id, import_findings};
 use crate::operations::Operation;
 use crate::server::{App, Principal};
 use findinghub_asff::timestamp::{format_timestamp, now_micros, parse_timestamp};
-use findinghub_asff::{check_finding_size, json_len, validate_finding};
 use findinghub_hub::catalog::{self, Activation, partition_of};
 use findinghub_hub::filter::{Filters, parse_filters, parse_sort};
 use findinghub_hub::finding::FindingIdentifier;
 use findinghub_hub::products::ProductArn;
 use findinghub_hub::update::{NoteUpdate, parse_batch_update};
 use findinghub_store::state::Hub;
-use findinghub_store::{
-    AccountScope, FindingQuery, HistoryQuery, ImportBatch, ImportStatus, IncomingFinding, LegacyUpdate, Scope,
-    UpdateBatch,
-};
+use findinghub_store::{AccountScope, FindingQuery, HistoryQuery, ImportStatus, LegacyUpdate, Scope, UpdateBatch};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -159,7 +156,25 @@ async fn may_import(app: &App, who: &Principal, arn: &ProductArn<'_>, raw: &str)
     if arn.is_security_hub_controls() || (arn.is_account_owned() && (arn.account == who.account_id || who.admin)) {
         return Ok(true);
     }
-    Ok(app.state.subscriptions(&who.account_id, &who.region).await?.iter().any(|s| s == raw))
+    is_subscribed(app, &who.account_id, &who.region, arn, raw).await
+}
+
+/// Whether an account's hub in a Region imports a product's findings. The product is the same
+/// whatever Region its ARN names (a finding may name another Region's ARN; it is stored under the
+/// hub's Region).
+pub async fn is_subscribed(
+    app: &App,
+    account_id: &str,
+    region: &str,
+    arn: &ProductArn<'_>,
+    raw: &str,
+) -> ApiResult<bool> {
+    Ok(app.state.subscriptions(account_id, region).await?.iter().any(|s| {
+        s == raw
+            || ProductArn::parse(s).is_some_and(|p| {
+                (p.partition, p.account, p.company, p.product) == (arn.partition, arn.account, arn.company, arn.product)
+            })
+    }))
 }
 
 async fn batch_import(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
@@ -194,38 +209,15 @@ async fn batch_import(app: &App, who: &Principal, input: Input) -> ApiResult<Val
             }
         }
     }
+    let outcomes = import_findings(app.findings.as_ref(), Some(&app.metrics), &who.region, findings).await?;
     let mut failed = Vec::new();
-    let mut accepted = Vec::new();
-    let mut accepted_ids = Vec::new();
-    for f in findings {
-        let id = f.get("Id").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let verdict = check_finding_size(json_len(f)).and_then(|()| validate_finding(f)).map_err(|e| e.to_string());
-        match (verdict, f) {
-            (Ok(()), Value::Object(doc)) => {
-                accepted.push(IncomingFinding { doc: doc.clone(), product_names: None });
-                accepted_ids.push(id);
-            }
-            (Err(message), _) => {
-                app.metrics.rejected(crate::metrics::rejection_reason(&message));
-                failed.push(json!({"Id": id, "ErrorCode": "InvalidInput", "ErrorMessage": message}))
-            }
-            (Ok(()), _) => failed.push(json!({"Id": id, "ErrorCode": "InvalidInput", "ErrorMessage": "not an object"})),
-        }
-    }
     let mut success = 0;
-    if !accepted.is_empty() {
-        let report = app
-            .findings
-            .import(ImportBatch { region: who.region.clone(), now: now_micros(), findings: accepted })
-            .await?;
-        for (id, status) in accepted_ids.into_iter().zip(report.statuses) {
-            match status {
-                ImportStatus::Failed { code, message } => {
-                    app.metrics.rejected(crate::metrics::rejection_reason(&message));
-                    failed.push(json!({"Id": id, "ErrorCode": code, "ErrorMessage": message}))
-                }
-                _ => success += 1,
+    for (f, outcome) in findings.iter().zip(outcomes) {
+        match outcome {
+            ImportStatus::Failed { code, message } => {
+                failed.push(json!({"Id": finding_id(f), "ErrorCode": code, "ErrorMessage": message}))
             }
+            _ => success += 1,
         }
     }
     Ok(json!({"FailedCount": failed.len(), "SuccessCount": success, "FailedFindings": failed}))

@@ -2,7 +2,9 @@
 //! operations on top of the store, and AWS-shaped errors.
 
 pub mod error;
+pub mod events;
 pub mod handlers;
+pub mod importer;
 pub mod keys;
 pub mod metrics;
 pub mod operations;

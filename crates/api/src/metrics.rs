@@ -15,6 +15,7 @@ pub struct Metrics {
     requests: Family<Labels, Counter>,
     latency: Family<Labels, Histogram>,
     rejected: Family<Labels, Counter>,
+    events: Family<Labels, Counter>,
     stored: Gauge,
 }
 
@@ -27,6 +28,7 @@ impl Default for Metrics {
             Histogram::new(exponential_buckets(0.0005, 2.0, 16))
         });
         let rejected = Family::<Labels, Counter>::default();
+        let events = Family::<Labels, Counter>::default();
         let stored = Gauge::default();
         registry.register("requests", "API requests by operation and outcome", requests.clone());
         registry.register("request_duration_seconds", "API request latency by operation", latency.clone());
@@ -35,8 +37,13 @@ impl Default for Metrics {
             "Findings that BatchImportFindings rejected, by reason",
             rejected.clone(),
         );
+        registry.register(
+            "events",
+            "Native events received on /events, by producer and outcome (imported, no_finding, dropped, failed)",
+            events.clone(),
+        );
         registry.register("findings_stored", "Findings in the store", stored.clone());
-        Metrics { registry, requests, latency, rejected, stored }
+        Metrics { registry, requests, latency, rejected, events, stored }
     }
 }
 
@@ -51,6 +58,16 @@ impl Metrics {
     /// One finding that an import rejected.
     pub fn rejected(&self, reason: &str) {
         self.rejected.get_or_create(&vec![("reason".to_owned(), reason.to_owned())]).inc();
+    }
+
+    /// One native event and what became of it.
+    pub fn event(&self, producer: &str, outcome: &str) {
+        self.events
+            .get_or_create(&vec![
+                ("producer".to_owned(), producer.to_owned()),
+                ("outcome".to_owned(), outcome.to_owned()),
+            ])
+            .inc();
     }
 
     /// The text exposition, with the number of stored findings as of now.

@@ -23,11 +23,23 @@ pub struct App {
     pub state: Arc<dyn HubStateStore>,
     pub keyring: Keyring,
     pub metrics: Metrics,
+    pub ingest: IngestSettings,
+}
+
+/// How native events become findings.
+#[derive(Debug, Clone, Default)]
+pub struct IngestSettings {
+    /// Macie's sensitive-data findings flow (Macie's `publishClassificationFindings`).
+    pub macie_sensitive_data: bool,
 }
 
 impl App {
     pub fn new(findings: Arc<dyn FindingStore>, state: Arc<dyn HubStateStore>, keyring: Keyring) -> App {
-        App { findings, state, keyring, metrics: Metrics::default() }
+        App { findings, state, keyring, metrics: Metrics::default(), ingest: IngestSettings::default() }
+    }
+
+    pub fn with_ingest(self, ingest: IngestSettings) -> App {
+        App { ingest, ..self }
     }
 }
 
@@ -120,6 +132,16 @@ async fn handle(app: &App, req: Request<Body>, operation: &mut &'static str) -> 
         message: format!("Request body is larger than {MAX_BODY_BYTES} bytes"),
     })?;
     let raw_path = parts.uri.path();
+    // Native events, as an EventBridge API destination posts them: authenticated by API key.
+    if raw_path == crate::events::EVENTS_PATH {
+        *operation = "PostEvents";
+        if parts.method != Method::POST {
+            return Err(ApiError::UnknownOperation(format!("{} {}", parts.method, raw_path)));
+        }
+        let sender = crate::events::authenticate(app, &parts.headers).await?;
+        let (status, output) = crate::events::receive(app, &sender, &body).await?;
+        return Ok(wire::json_response(status, &output));
+    }
     let raw_query = parts.uri.query();
     let signed =
         SignedRequest { method: parts.method.as_str(), raw_path, raw_query, headers: &parts.headers, body: &body };

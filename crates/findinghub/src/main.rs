@@ -3,17 +3,22 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use findinghub_api::events::{API_KEY_PREFIX, new_api_key};
+use findinghub_api::importer::import_findings;
 use findinghub_api::keys::{Keyring, new_access_key};
-use findinghub_api::server::{App, router};
+use findinghub_api::server::{App, IngestSettings, router};
 use findinghub_asff::timestamp::now_micros;
+use findinghub_producers::ConvertOptions;
 use findinghub_store::retention::{RetentionPolicy, RetentionSchedule, run_worker};
 use findinghub_store::sqlite::SqliteStore;
 use findinghub_store::state::{AccessKey, HubStateStore, SealedKey};
-use findinghub_store::{FindingStore, ImportBatch, ImportStatus, IncomingFinding};
+use findinghub_store::{FindingStore, ImportStatus};
 use serde_json::{Value, json};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+mod events_cli;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -30,7 +35,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     /// A TOML file of settings; every key is also a flag and an environment variable, which
     /// take precedence over the file (keys: data_dir, master_key_file, log_format, listen,
-    /// retention_active_days, retention_archived_days, region, tls_cert, tls_key).
+    /// retention_active_days, retention_archived_days, region, tls_cert, tls_key,
+    /// macie_sensitive_data).
     #[arg(long, global = true, env = "FINDINGHUB_CONFIG")]
     config: Option<PathBuf>,
     /// The directory that holds the findings and everything else the hub keeps
@@ -68,11 +74,52 @@ enum Command {
         /// Days after its last update that an ARCHIVED finding is deleted [default: 30].
         #[arg(long, env = "FINDINGHUB_RETENTION_ARCHIVED_DAYS")]
         retention_archived_days: Option<u32>,
+        /// Turn Macie's sensitive-data findings into findings (Macie's "publish sensitive data
+        /// findings" setting); policy findings always flow.
+        #[arg(long, env = "FINDINGHUB_MACIE_SENSITIVE_DATA")]
+        macie_sensitive_data: bool,
     },
     /// Manage the access keys that sign requests.
     Credentials {
         #[command(subcommand)]
         action: Credentials,
+    },
+    /// Ingest native events of AWS services (EventBridge events, or the services' API list
+    /// outputs) from files, a directory of `.json` files, or `-` for standard input: each becomes
+    /// the findings that Security Hub makes of it, through the same path as `POST /events`.
+    Ingest {
+        /// Files or directories.
+        #[arg(required = true)]
+        paths: Vec<String>,
+        /// The Region of events that name none (API list outputs) [default: us-east-1].
+        #[arg(long, env = "FINDINGHUB_REGION")]
+        region: Option<String>,
+        /// The account of events that name none.
+        #[arg(long)]
+        account: Option<String>,
+        /// Turn Macie's sensitive-data findings into findings too.
+        #[arg(long, env = "FINDINGHUB_MACIE_SENSITIVE_DATA")]
+        macie_sensitive_data: bool,
+    },
+    /// Print the ASFF findings (a JSON array) that native events make, without storing anything.
+    /// An event that makes no finding prints `[]` and the reason on standard error.
+    Convert {
+        /// The producer: config, health, guardduty, macie, inspector, access-analyzer,
+        /// iot-device-defender, firewall-manager, patch-manager, or auto (by `source` and
+        /// `detail-type`, or by the shape of an API output).
+        #[arg(long, default_value = "auto")]
+        from: String,
+        /// The file (`-` or nothing for standard input).
+        file: Option<String>,
+        /// The Region of events that name none [default: us-east-1].
+        #[arg(long, env = "FINDINGHUB_REGION")]
+        region: Option<String>,
+        /// The account of events that name none.
+        #[arg(long)]
+        account: Option<String>,
+        /// Turn Macie's sensitive-data findings into findings too.
+        #[arg(long)]
+        macie_sensitive_data: bool,
     },
     /// Import ASFF findings from a file (`-` for standard input): a JSON array, an object with
     /// `Findings` as GetFindings returns it, or one finding per line.
@@ -95,10 +142,20 @@ enum Credentials {
         #[arg(long)]
         admin: bool,
     },
-    /// List the access keys (never their secrets).
+    /// Create an API key for `POST /events` (the `x-api-key` header of an EventBridge API
+    /// destination) and print it as JSON.
+    CreateApiKey {
+        /// The 12-digit account whose events the key delivers.
+        #[arg(long)]
+        account: String,
+        /// The key may deliver events of every account (an administrator's event bus).
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List the access keys and API keys (never their secrets).
     List,
-    /// Revoke an access key.
-    Revoke { access_key_id: String },
+    /// Revoke an access key, or an API key by its id (the part before the dot).
+    Revoke { key_id: String },
 }
 
 /// The configuration file: every key optional; flags and environment variables win.
@@ -114,6 +171,7 @@ struct FileConfig {
     region: Option<String>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    macie_sensitive_data: Option<bool>,
 }
 
 fn read_config(path: Option<&Path>) -> Result<FileConfig> {
@@ -172,10 +230,26 @@ async fn main() -> Result<()> {
         bail!("the log format must be text or json, not {:?}", settings.log_format);
     }
     init_logging(&settings.log_format);
+    // Converting touches no store.
+    if let Command::Convert { from, file: input, region, account, macie_sensitive_data } = &cli.command {
+        let options = ConvertOptions {
+            default_region: Some(region.clone().or(file.region.clone()).unwrap_or_else(|| "us-east-1".into())),
+            default_account: account.clone(),
+            macie_sensitive_data: *macie_sensitive_data,
+        };
+        return events_cli::convert(from, input.as_deref().unwrap_or("-"), &options);
+    }
     let store = Arc::new(SqliteStore::open(&settings.data_dir).context("opening the data directory")?);
     let keyring = Keyring::load_or_create(&settings.master_key_file)?;
     match &cli.command {
-        Command::Serve { listen, retention_active_days, retention_archived_days, tls_cert, tls_key } => {
+        Command::Serve {
+            listen,
+            retention_active_days,
+            retention_archived_days,
+            tls_cert,
+            tls_key,
+            macie_sensitive_data,
+        } => {
             let policy = RetentionPolicy {
                 active_days: retention_active_days.or(file.retention_active_days).unwrap_or(90),
                 archived_days: retention_archived_days.or(file.retention_archived_days).unwrap_or(30),
@@ -186,13 +260,27 @@ async fn main() -> Result<()> {
                 (None, None) => None,
                 _ => bail!("TLS needs both a certificate and a key"),
             };
-            serve(store, keyring, &listen, policy, tls).await
+            let ingest = IngestSettings {
+                macie_sensitive_data: *macie_sensitive_data || file.macie_sensitive_data.unwrap_or(false),
+            };
+            serve(store, keyring, &listen, policy, tls, ingest).await
         }
         Command::Credentials { action } => credentials(store.as_ref(), &keyring, action).await,
         Command::Import { file: path, region } => {
             let region = region.clone().or(file.region.clone()).unwrap_or_else(|| "us-east-1".into());
             import(store.as_ref(), path, &region).await
         }
+        Command::Ingest { paths, region, account, macie_sensitive_data } => {
+            let options = ConvertOptions {
+                default_region: Some(region.clone().or(file.region.clone()).unwrap_or_else(|| "us-east-1".into())),
+                default_account: account.clone(),
+                macie_sensitive_data: *macie_sensitive_data || file.macie_sensitive_data.unwrap_or(false),
+            };
+            let app = App::new(store.clone(), store.clone(), keyring)
+                .with_ingest(IngestSettings { macie_sensitive_data: options.macie_sensitive_data });
+            events_cli::ingest(&app, paths, &options).await
+        }
+        Command::Convert { .. } => unreachable!("handled before the store is opened"),
     }
 }
 
@@ -224,16 +312,34 @@ async fn credentials(state: &dyn HubStateStore, keyring: &Keyring, action: &Cred
             create_key(state, keyring, id.clone(), secret.clone(), account, *admin).await?;
             println!("{}", json!({"AccessKeyId": id, "SecretAccessKey": secret, "AccountId": account}));
         }
+        Credentials::CreateApiKey { account, admin } => {
+            if !valid_account(account) {
+                bail!("the account must be 12 digits, got {account:?}");
+            }
+            let key = new_api_key(account, *admin, now_micros())?;
+            if !state.create_api_key(key.record).await? {
+                bail!("an API key with this id exists already; try again");
+            }
+            println!("{}", json!({"ApiKey": key.api_key, "AccountId": account}));
+        }
         Credentials::List => {
             for k in state.list_keys().await? {
                 println!("{}", json!({"AccessKeyId": k.access_key_id, "AccountId": k.account_id, "Admin": k.admin}));
             }
-        }
-        Credentials::Revoke { access_key_id } => {
-            if !state.revoke_key(access_key_id).await? {
-                bail!("no access key {access_key_id}");
+            for k in state.list_api_keys().await? {
+                println!("{}", json!({"ApiKeyId": k.key_id, "AccountId": k.account_id, "Admin": k.admin}));
             }
-            eprintln!("revoked {access_key_id}");
+        }
+        Credentials::Revoke { key_id } => {
+            let revoked = if key_id.starts_with(API_KEY_PREFIX) {
+                state.revoke_api_key(key_id.split('.').next().unwrap_or(key_id)).await?
+            } else {
+                state.revoke_key(key_id).await?
+            };
+            if !revoked {
+                bail!("no access key or API key {key_id}");
+            }
+            eprintln!("revoked {key_id}");
         }
     }
     Ok(())
@@ -326,9 +432,10 @@ async fn serve(
     listen: &str,
     policy: RetentionPolicy,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    ingest: IngestSettings,
 ) -> Result<()> {
     bootstrap(store.as_ref(), &keyring).await?;
-    let app = Arc::new(App::new(store.clone(), store.clone(), keyring));
+    let app = Arc::new(App::new(store.clone(), store.clone(), keyring).with_ingest(ingest));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let retention = tokio::spawn(run_worker(store.clone(), policy, RetentionSchedule::default(), stopped));
@@ -363,6 +470,23 @@ async fn shutdown_signal() {
     let _ = interrupt.await;
 }
 
+/// A progress bar on standard error when it is a terminal, hidden otherwise.
+fn progress_bar(total: u64, unit: &str) -> indicatif::ProgressBar {
+    let target = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressDrawTarget::stderr()
+    } else {
+        indicatif::ProgressDrawTarget::hidden()
+    };
+    let bar = indicatif::ProgressBar::with_draw_target(Some(total), target);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {unit}, {{per_sec}}, {{eta}} left"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 /// Findings from a file: a JSON array, `{"Findings": [...]}`, one finding, or JSON lines.
 fn read_findings(text: &str) -> Result<Vec<Value>> {
     match serde_json::from_str::<Value>(text) {
@@ -391,41 +515,15 @@ async fn import(store: &dyn FindingStore, file: &str, region: &str) -> Result<()
     let findings = read_findings(&text)?;
     let total = findings.len();
     let (mut ok, mut failures) = (0usize, Vec::new());
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(total as u64),
-        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            indicatif::ProgressDrawTarget::stderr()
-        } else {
-            indicatif::ProgressDrawTarget::hidden()
-        },
-    );
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} findings, {per_sec}, {eta} left")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = progress_bar(total as u64, "findings");
     for chunk in findings.chunks(100) {
-        let mut batch = Vec::new();
-        let mut ids = Vec::new();
-        for f in chunk {
-            let id = f.get("Id").and_then(Value::as_str).unwrap_or("(no Id)").to_owned();
-            match (findinghub_asff::validate_finding(f), f) {
-                (Ok(()), Value::Object(doc)) => {
-                    batch.push(IncomingFinding { doc: doc.clone(), product_names: None });
-                    ids.push(id);
+        let outcomes = import_findings(store, None, region, chunk).await?;
+        for (f, outcome) in chunk.iter().zip(outcomes) {
+            match outcome {
+                ImportStatus::Failed { message, .. } => {
+                    let id = f.get("Id").and_then(Value::as_str).unwrap_or("(no Id)").to_owned();
+                    failures.push((id, message));
                 }
-                (Err(e), _) => failures.push((id, e.to_string())),
-                (Ok(()), _) => failures.push((id, "not an object".into())),
-            }
-        }
-        if batch.is_empty() {
-            bar.set_position((ok + failures.len()) as u64);
-            continue;
-        }
-        let report =
-            store.import(ImportBatch { region: region.to_owned(), now: now_micros(), findings: batch }).await?;
-        for (id, status) in ids.into_iter().zip(report.statuses) {
-            match status {
-                ImportStatus::Failed { message, .. } => failures.push((id, message)),
                 _ => ok += 1,
             }
         }

@@ -41,6 +41,76 @@ fn import_reads_json_lines_and_reports_each_failure() {
     assert!(String::from_utf8_lossy(&again.stdout).starts_with(&format!("{} imported, 2 failed", count - 1)));
 }
 
+fn native(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/native").join(name)
+}
+
+#[test]
+fn convert_prints_the_findings_of_native_events_and_stores_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let sample = native("guardduty/sample-finding-blackholetraffic-dns.eventbridge.COMPOSED.json");
+    let event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sample).expect("sample")).expect("json");
+    let out = findinghub(&data).arg("convert").arg(&sample).output().expect("run convert");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON array");
+    assert_eq!(findings.as_array().map(Vec::len), Some(1));
+    assert_eq!(findings[0]["Id"], event["detail"]["arn"]);
+    assert_eq!(findings[0]["ProductArn"], "arn:aws:securityhub:us-east-1::product/aws/guardduty");
+    assert!(!data.exists(), "convert opens no store");
+
+    // The same event named as another producer's is refused with the reason.
+    let wrong = findinghub(&data).args(["convert", "--from", "config"]).arg(&sample).output().expect("run");
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("config"), "{}", String::from_utf8_lossy(&wrong.stderr));
+    let unknown = findinghub(&data).args(["convert", "--from", "nessus"]).arg(&sample).output().expect("run");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("one of: auto, config, health"));
+
+    // An event that makes no finding prints [] and says why.
+    let mut health: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(native("health/health-event-ec2-account-specific.eventbridge.health-doc-sample.json"))
+            .expect("sample"),
+    )
+    .expect("json");
+    health["detail"]["eventTypeCode"] = "AWS_EC2_INSTANCE_STORE_DRIVE_PERFORMANCE_DEGRADED".into();
+    health["detail"]["eventTypeCategory"] = "issue".into();
+    health["detail"]["service"] = "EC2".into();
+    let file = dir.path().join("health.json");
+    std::fs::write(&file, health.to_string()).expect("write");
+    let none = findinghub(&data).arg("convert").arg(&file).output().expect("run");
+    assert!(none.status.success());
+    assert_eq!(String::from_utf8_lossy(&none.stdout).trim(), "[]");
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no finding"));
+}
+
+#[test]
+fn ingest_reads_a_directory_of_native_events() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/native");
+    let run = || findinghub(&data).arg("ingest").arg(&samples).args(["--account", "123456789012"]).output();
+    let out = run().expect("run ingest");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let first = stdout.lines().next().unwrap_or_default().to_owned();
+    assert!(first.contains(" events: ") && first.contains(" failed") && first.ends_with("0 failed"), "{stdout}");
+    let count = |line: &str, label: &str| -> usize {
+        let before = line.split(label).next().unwrap_or_default();
+        before.rsplit([' ', '(']).next().and_then(|n| n.parse().ok()).unwrap_or(usize::MAX)
+    };
+    let created = count(&first, " findings created");
+    assert!((10..usize::MAX).contains(&created), "{stdout}");
+    // Ingesting the same files again changes nothing: the findings are as new as the stored ones.
+    let again = run().expect("run ingest");
+    assert!(again.status.success());
+    let second = String::from_utf8_lossy(&again.stdout).lines().next().unwrap_or_default().to_owned();
+    assert_eq!(count(&second, " findings created"), 0, "{second}");
+    assert_eq!(count(&second, " updated"), 0, "{second}");
+    assert_eq!(count(&second, " unchanged"), created + count(&first, " unchanged"), "{second}");
+}
+
 #[test]
 fn credentials_are_created_listed_and_revoked() {
     let dir = tempfile::tempdir().expect("dir");
@@ -69,6 +139,24 @@ fn credentials_are_created_listed_and_revoked() {
     assert!(!bad.status.success());
     assert!(findinghub(&data).args(["credentials", "revoke", &id]).status().expect("run").success());
     assert!(!findinghub(&data).args(["credentials", "revoke", &id]).status().expect("run").success());
+
+    // API keys for /events: printed once, kept only as a hash, listed by id, revoked by id.
+    let out = findinghub(&data).args(["credentials", "create-api-key", "--account", "123456789012"]).output();
+    let out = out.expect("run");
+    assert!(out.status.success());
+    let key: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let api_key = key["ApiKey"].as_str().expect("ApiKey").to_owned();
+    let (key_id, secret) = api_key.split_once('.').expect("id.secret");
+    assert!(key_id.starts_with("fhk_") && secret.len() == 40, "{api_key}");
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(&data).expect("data dir").filter_map(Result::ok) {
+        stored.extend(std::fs::read(entry.path()).expect("read"));
+    }
+    assert!(!stored.windows(secret.len()).any(|w| w == secret.as_bytes()), "the secret is not stored");
+    let listed = findinghub(&data).args(["credentials", "list"]).output().expect("run");
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(key_id));
+    assert!(findinghub(&data).args(["credentials", "revoke", key_id]).status().expect("run").success());
+    assert!(!findinghub(&data).args(["credentials", "revoke", key_id]).status().expect("run").success());
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! End to end through the real Python clients: the AWS CLI (`aws securityhub ...`) and boto3, each
-//! suite against its own `findinghub serve` on a free port.
+//! suite against its own `findinghub serve` on a free port; and native events posted to
+//! `/events` as an EventBridge API destination posts them, read back with those clients.
 //!
 //! The clients live in a virtual environment that this test makes itself (`python3 -m venv`, then
 //! `pip install -r tests/python/requirements.txt`), under the target directory, keyed by a hash of the
@@ -188,6 +189,20 @@ impl Hub {
         let field = |name: &str| v[name].as_str().unwrap_or_else(|| panic!("no {name} in {v}")).to_owned();
         (field("AccessKeyId"), field("SecretAccessKey"))
     }
+
+    /// An API key for `POST /events`, made with `findinghub credentials create-api-key`.
+    fn create_api_key(&self, account: &str) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_findinghub"))
+            .args(["credentials", "create-api-key", "--account", account])
+            .arg("--data-dir")
+            .arg(self.dir.path().join("data"))
+            .output()
+            .expect("run findinghub credentials create-api-key");
+        assert!(out.status.success(), "findinghub credentials create-api-key failed:\n{}", shown(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+        assert_eq!(v["AccountId"], account);
+        v["ApiKey"].as_str().unwrap_or_else(|| panic!("no ApiKey in {v}")).to_owned()
+    }
 }
 
 /// Waits for the child with a deadline; its stdout and stderr are read on threads meanwhile.
@@ -230,9 +245,11 @@ fn run_suite(module: &str) {
     let samples = repo_root().join("../shared/samples/asff");
     assert!(samples.is_dir(), "the shared ASFF samples are missing: {}", samples.display());
     let samples = samples.canonicalize().expect("samples path");
+    let native = repo_root().join("../shared/samples/native").canonicalize().expect("native samples path");
 
     let hub = Hub::start();
     let (member_id, member_secret) = hub.create_key(MEMBER_ACCOUNT);
+    let api_key = hub.create_api_key(MEMBER_ACCOUNT);
 
     let mut cmd = Command::new(python);
     cmd.arg("run.py").arg(module).current_dir(python_dir());
@@ -259,6 +276,8 @@ fn run_suite(module: &str) {
         .env("FINDINGHUB_MEMBER_SECRET", &member_secret)
         .env("FINDINGHUB_MEMBER_ACCOUNT", MEMBER_ACCOUNT)
         .env("FINDINGHUB_SAMPLES", &samples)
+        .env("FINDINGHUB_NATIVE_SAMPLES", &native)
+        .env("FINDINGHUB_API_KEY", &api_key)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -282,4 +301,9 @@ fn the_aws_cli_works_against_the_hub() {
 #[test]
 fn boto3_works_against_the_hub() {
     run_suite("test_boto3");
+}
+
+#[test]
+fn native_events_post_to_the_hub_as_eventbridge_sends_them() {
+    run_suite("test_events");
 }
