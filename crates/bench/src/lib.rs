@@ -1,6 +1,8 @@
 //! Synthetic findings for the benchmarks: deterministic, about 2 KB of JSON each, shaped like the
 //! findings of real configuration scanners.
 
+pub mod http;
+
 use findinghub_asff::timestamp::{MICROS_PER_DAY, Micros, format_timestamp};
 use serde_json::json;
 
