@@ -77,7 +77,7 @@ async fn run_phase(
                     if per_request == 1 { serde_json::to_vec(&events[0])? } else { serde_json::to_vec(&events)? };
                 let (status, answer) = client.send("POST", "/events", &headers, body).await?;
                 let v: Value = serde_json::from_slice(&answer)?;
-                if status != 200 || v["Imported"] != Value::from(last - first) {
+                if status != 200 || v["Imported"] != last - first {
                     bail!("/events answered {status}: {v}");
                 }
             }

@@ -50,6 +50,10 @@ struct Args {
     out: PathBuf,
 }
 
+/// The line of the output file below which other sections live (the boto3-vs-moto comparison of
+/// bench/run-boto3-vs-moto.sh): the load generator rewrites what is above it and keeps the rest.
+const KEEP_BELOW: &str = "<!-- findinghub-loadgen writes what is above this line and keeps what is below it -->";
+
 const KEY: &str = "AKIALOADGENERATOR001";
 const SECRET: &str = "bG9hZC1nZW5lcmF0b3Itc2VjcmV0LWZvci1iZW5jaA";
 
@@ -250,7 +254,10 @@ async fn main() -> Result<()> {
     let mut md = String::new();
     writeln!(md, "# Benchmarks through HTTP")?;
     writeln!(md)?;
-    writeln!(md, "Written by `findinghub-loadgen` (crates/bench); do not edit by hand. Command:")?;
+    writeln!(
+        md,
+        "Written by `findinghub-loadgen` (crates/bench) down to the marker line; do not edit that part by hand. Command:"
+    )?;
     writeln!(md)?;
     writeln!(md, "    cargo build --release -p findinghub -p findinghub-bench")?;
     writeln!(
@@ -296,7 +303,14 @@ async fn main() -> Result<()> {
     }
     all.sort();
     writeln!(md, "| all | {:.2} ms | {:.2} ms | {} |", percentile(&all, 0.5), percentile(&all, 0.99), all.len())?;
-    std::fs::write(&args.out, &md)?;
     print!("{md}");
+    let kept = std::fs::read_to_string(&args.out)
+        .ok()
+        .and_then(|old| old.find(KEEP_BELOW).map(|at| old[at + KEEP_BELOW.len()..].to_owned()))
+        .unwrap_or_default();
+    writeln!(md)?;
+    write!(md, "{KEEP_BELOW}")?;
+    md.push_str(if kept.is_empty() { "\n" } else { &kept });
+    std::fs::write(&args.out, &md)?;
     Ok(())
 }
