@@ -38,7 +38,7 @@ SAMPLES_DIR = os.environ["FINDINGHUB_SAMPLES"]
 MALFORMED_SAMPLE = "guardduty/typical-finding-ssh-bruteforce.guardduty-userguide.json"
 
 # A partner product that no account may import from until it subscribes to it.
-PARTNER_PRODUCT = f"arn:aws:securityhub:{REGION}::product/crowdstrike/crowdstrike-falcon"
+PARTNER_PRODUCT = f"arn:aws:securityhub:{REGION}::product/prowler/prowler"
 
 
 # AWS integrations whose findings flow only once the account accepts them (the samples hold some).

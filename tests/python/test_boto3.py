@@ -273,6 +273,8 @@ class Boto3AgainstTheHub(unittest.TestCase):
         self.assertNotIn(sub, self.admin.list_enabled_products_for_import()["ProductSubscriptions"], "per account")
         out = self.member.batch_import_findings(Findings=[partner])
         self.assertEqual((out["SuccessCount"], out["FailedCount"]), (1, 0))
+        stored = self.member.get_findings(Filters={"Id": [{"Value": "boto3-partner", "Comparison": "EQUALS"}]})["Findings"]
+        self.assertEqual([(f["ProductName"], f["CompanyName"]) for f in stored], [("Prowler", "Prowler")], "the catalog's names")
         self.member.disable_import_findings_for_product(ProductSubscriptionArn=sub)
         self.assertClientError("AccessDeniedException", self.member.batch_import_findings, Findings=[partner])
         self.assertClientError(
@@ -303,8 +305,8 @@ class Boto3AgainstTheHub(unittest.TestCase):
         self.assertEqual(self.member.enable_import_findings_for_product(ProductArn=product)["ProductSubscriptionArn"], sub)
         chatbot = f"arn:aws:securityhub:{h.REGION}::product/aws/chatbot"
         self.assertClientError("InvalidInputException", self.member.enable_import_findings_for_product, ProductArn=chatbot, status=400)
-        unknown = f"arn:aws:securityhub:{h.REGION}::product/aws/no-such-service"
-        self.assertClientError("ResourceNotFoundException", self.member.enable_import_findings_for_product, ProductArn=unknown, status=404)
+        for unknown in (f"arn:aws:securityhub:{h.REGION}::product/aws/no-such-service", f"arn:aws:securityhub:{h.REGION}::product/nobody/nothing"):
+            self.assertClientError("ResourceNotFoundException", self.member.enable_import_findings_for_product, ProductArn=unknown, status=404)
 
     def test_20_tag_list_untag_the_hub(self):
         arn = h.hub_arn(ADMIN.account)

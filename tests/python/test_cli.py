@@ -246,7 +246,7 @@ class AwsCliAgainstTheHub(unittest.TestCase):
         out = self.admin.ok("enable-import-findings-for-product", "--product-arn", h.PARTNER_PRODUCT)
         sub = out["ProductSubscriptionArn"]
         self.assertEqual(
-            sub, f"arn:aws:securityhub:{h.REGION}:{ADMIN.account}:product-subscription/crowdstrike/crowdstrike-falcon"
+            sub, f"arn:aws:securityhub:{h.REGION}:{ADMIN.account}:product-subscription/prowler/prowler"
         )
         listed = self.admin.ok("list-enabled-products-for-import")["ProductSubscriptions"]
         self.assertIn(sub, listed)
@@ -259,7 +259,7 @@ class AwsCliAgainstTheHub(unittest.TestCase):
         self.assertEqual(self.admin.ok("disable-import-findings-for-product", "--product-subscription-arn", sub), {})
 
     def test_21_disabling_it_again_is_not_found(self):
-        sub = f"arn:aws:securityhub:{h.REGION}:{ADMIN.account}:product-subscription/crowdstrike/crowdstrike-falcon"
+        sub = f"arn:aws:securityhub:{h.REGION}:{ADMIN.account}:product-subscription/prowler/prowler"
         self.admin.fails("ResourceNotFoundException", "disable-import-findings-for-product", "--product-subscription-arn", sub)
 
     # -- tags ----------------------------------------------------------------------------------

@@ -432,7 +432,8 @@ async fn enable_product(app: &App, who: &Principal, input: Input) -> ApiResult<V
     if arn.region != who.region || arn.partition != partition_of(&who.region) {
         return Err(ApiError::InvalidInput(format!("The product {raw} is not in the Region {}", who.region)));
     }
-    if arn.company == "aws" {
+    // The catalog's products (AWS's and partners'), or the account's own.
+    if !(arn.is_account_owned() && (arn.account == who.account_id || who.admin)) {
         match catalog::find_arn(&arn) {
             None => return Err(ApiError::ResourceNotFound(format!("The product {raw} is not available"))),
             Some(p) if p.activation == Activation::Receiver => {

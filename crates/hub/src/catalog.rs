@@ -2,7 +2,9 @@
 //! service publishes for them (ARN, names, categories, integration types), whether they are
 //! subscribed when a hub is enabled, and where they are not offered.
 //!
-//! Names and companies are as they appear in findings (research note `producers.md` §1).
+//! Names and companies are as they appear in findings (research note `producers.md` §1); partner
+//! products as the Security Hub User Guide's partner list publishes them (ARN, company, product,
+//! integration type, the China Regions' shorter list).
 //! Descriptions are ours. Regional availability: Trusted Advisor's Security Hub integration is
 //! documented as unsupported in the China Regions (docs.amazonaws.cn, "Amazon Trusted Advisor");
 //! the other exclusions follow where the receiving service itself is not offered, our inference.
@@ -42,6 +44,8 @@ pub enum Activation {
 /// One product of the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CatalogProduct {
+    /// The account field of the product ARN: empty for AWS's integrations and most partners.
+    pub account: &'static str,
     /// The `<company-id>` of the product ARN (`aws` for AWS's integrations).
     pub company_id: &'static str,
     /// The `<product-id>` of the product ARN.
@@ -75,6 +79,7 @@ const fn aws(
     unavailable_in: &'static [&'static str],
 ) -> CatalogProduct {
     CatalogProduct {
+        account: "",
         company_id: "aws",
         product_id,
         name,
@@ -89,6 +94,36 @@ const fn aws(
 
 const CHINA: &str = "aws-cn";
 const GOVCLOUD: &str = "aws-us-gov";
+
+#[allow(clippy::too_many_arguments)]
+/// A partner's product that sends findings: listed everywhere, its findings accepted once the
+/// account enables it.
+const fn partner(
+    account: &'static str,
+    ids: (&'static str, &'static str),
+    name: &'static str,
+    company: &'static str,
+    description: &'static str,
+    categories: &'static [&'static str],
+    integration_types: &'static [IntegrationType],
+    unavailable_in: &'static [&'static str],
+) -> CatalogProduct {
+    CatalogProduct {
+        account,
+        company_id: ids.0,
+        product_id: ids.1,
+        name,
+        company,
+        description,
+        categories,
+        integration_types,
+        activation: Acceptance,
+        unavailable_in,
+    }
+}
+
+/// Outside the China Regions' list of third-party integrations.
+const NOT_IN_CHINA: &[&str] = &[CHINA];
 
 static CATALOG: &[CatalogProduct] = &[
     aws(
@@ -251,6 +286,56 @@ static CATALOG: &[CatalogProduct] = &[
         Receiver,
         &[],
     ),
+    partner(
+        "",
+        ("prowler", "prowler"),
+        "Prowler",
+        "Prowler",
+        "Open-source checks of AWS accounts against security best practices and compliance frameworks.",
+        &["Compliance", "Configuration Management"],
+        SEND,
+        &[],
+    ),
+    partner(
+        "",
+        ("cloud-custodian", "cloud-custodian"),
+        "Cloud Custodian",
+        "Cloud Custodian",
+        "Open-source rules engine whose policies report non-compliant resources as findings.",
+        &["Compliance", "Configuration Management"],
+        &[SendFindings, ReceiveFindings],
+        &[],
+    ),
+    partner(
+        "",
+        ("aqua-security", "kube-bench"),
+        "Kube-bench",
+        "Aqua Security",
+        "Open-source checks of Kubernetes clusters against the CIS Kubernetes Benchmark.",
+        &["Compliance", "Container Security"],
+        SEND,
+        NOT_IN_CHINA,
+    ),
+    partner(
+        "",
+        ("aquasecurity", "aquasecurity"),
+        "Aqua Cloud Native Security Platform",
+        "Aqua Security",
+        "Vulnerabilities of container images and file systems (Trivy's ASFF output names this product).",
+        &["Vulnerability Management", "Container Security"],
+        SEND,
+        NOT_IN_CHINA,
+    ),
+    partner(
+        "517716713836",
+        ("crowdstrike", "crowdstrike-falcon"),
+        "CrowdStrike Falcon",
+        "CrowdStrike",
+        "Endpoint detections from the Falcon sensor.",
+        &["Endpoint Detection and Response"],
+        SEND,
+        NOT_IN_CHINA,
+    ),
     aws(
         "trusted-advisor",
         "Trusted Advisor",
@@ -273,9 +358,9 @@ pub fn find(company_id: &str, product_id: &str) -> Option<&'static CatalogProduc
     CATALOG.iter().find(|p| p.company_id == company_id && p.product_id == product_id)
 }
 
-/// The entry of a product ARN, when the catalog has it.
+/// The entry of a product ARN, when the catalog has it and offers it in the ARN's partition.
 pub fn find_arn(arn: &ProductArn<'_>) -> Option<&'static CatalogProduct> {
-    find(arn.company, arn.product).filter(|p| arn.account.is_empty() && p.available_in(arn.partition))
+    find(arn.company, arn.product).filter(|p| arn.account == p.account && p.available_in(arn.partition))
 }
 
 impl CatalogProduct {
@@ -286,7 +371,7 @@ impl CatalogProduct {
 
     /// The product's ARN in a Region.
     pub fn arn(&self, partition: &str, region: &str) -> String {
-        format!("arn:{partition}:securityhub:{region}::product/{}/{}", self.company_id, self.product_id)
+        format!("arn:{partition}:securityhub:{region}:{}:product/{}/{}", self.account, self.company_id, self.product_id)
     }
 
     /// Whether the product sends findings (and so can be subscribed to).
@@ -353,6 +438,20 @@ mod tests {
         assert!(subs.contains(&"arn:aws:securityhub:eu-west-1::product/aws/guardduty".to_owned()));
         assert!(!subs.iter().any(|s| s.contains("iot-device-defender")));
         assert!(!subs.iter().any(|s| s.contains("chatbot")), "receivers have no subscription");
+    }
+
+    #[test]
+    fn partners_need_acceptance_and_keep_their_arn_account() {
+        let prowler = find("prowler", "prowler").expect("prowler");
+        assert_eq!(prowler.activation, Activation::Acceptance);
+        assert_eq!(prowler.arn("aws", "eu-west-1"), "arn:aws:securityhub:eu-west-1::product/prowler/prowler");
+        assert!(prowler.available_in("aws-cn"), "Prowler is on the China Regions' list");
+        let falcon = find("crowdstrike", "crowdstrike-falcon").expect("falcon");
+        let arn = falcon.arn("aws", "us-east-1");
+        assert_eq!(arn, "arn:aws:securityhub:us-east-1:517716713836:product/crowdstrike/crowdstrike-falcon");
+        assert!(find_arn(&ProductArn::parse(&arn).expect("arn")).is_some());
+        let without_account = "arn:aws:securityhub:us-east-1::product/crowdstrike/crowdstrike-falcon";
+        assert!(find_arn(&ProductArn::parse(without_account).expect("arn")).is_none());
     }
 
     #[test]
