@@ -258,6 +258,22 @@ class AwsCliAgainstTheHub(unittest.TestCase):
         # The subscription ARN travels in a greedy URI label (it holds '/').
         self.assertEqual(self.admin.ok("disable-import-findings-for-product", "--product-subscription-arn", sub), {})
 
+    def test_20b_a_registered_product_is_listed_enabled_imported_and_disabled(self):
+        product = f"arn:aws:securityhub:{h.REGION}:{ADMIN.account}:product/{ADMIN.account}/in-house-scanner"
+        listed = {p["ProductArn"]: p for p in self.admin.ok("describe-products")["Products"]}
+        self.assertEqual((listed[product]["ProductName"], listed[product]["CompanyName"]), ("In-house Scanner", "Example Corp"))
+        finding = h.own_finding(ADMIN.account, "in-house-1", "From the in-house scanner", product=product)
+        findings = self.admin.file_arg("in-house.json", [finding])
+        self.admin.fails("AccessDeniedException", "batch-import-findings", "--findings", findings)
+        sub = self.admin.ok("enable-import-findings-for-product", "--product-arn", product)["ProductSubscriptionArn"]
+        self.assertIn(sub, self.admin.ok("list-enabled-products-for-import")["ProductSubscriptions"])
+        self.assertEqual(self.admin.ok("batch-import-findings", "--findings", findings)["SuccessCount"], 1)
+        self.admin.ok("disable-import-findings-for-product", "--product-subscription-arn", sub)
+        self.admin.fails("AccessDeniedException", "batch-import-findings", "--findings", findings)
+        # A product nobody registered cannot be enabled.
+        missing = f"arn:aws:securityhub:{h.REGION}:{ADMIN.account}:product/{ADMIN.account}/never-registered"
+        self.admin.fails("ResourceNotFoundException", "enable-import-findings-for-product", "--product-arn", missing)
+
     def test_21_disabling_it_again_is_not_found(self):
         sub = f"arn:aws:securityhub:{h.REGION}:{ADMIN.account}:product-subscription/prowler/prowler"
         self.admin.fails("ResourceNotFoundException", "disable-import-findings-for-product", "--product-subscription-arn", sub)

@@ -153,7 +153,18 @@ async fn disable_hub(app: &App, who: &Principal) -> ApiResult<Value> {
 /// other product while the account is subscribed to it (AWS's integrations are subscribed when
 /// the hub is enabled).
 async fn may_import(app: &App, who: &Principal, arn: &ProductArn<'_>, raw: &str) -> ApiResult<bool> {
-    if arn.is_security_hub_controls() || (arn.is_account_owned() && (arn.account == who.account_id || who.admin)) {
+    if arn.is_account_owned() {
+        if arn.account != who.account_id && !who.admin {
+            return Ok(false);
+        }
+        // The default product always; a registered one while its account has it enabled.
+        return if arn.product == "default" {
+            Ok(true)
+        } else {
+            is_subscribed(app, arn.account, &who.region, arn, raw).await
+        };
+    }
+    if arn.is_security_hub_controls() {
         return Ok(true);
     }
     is_subscribed(app, &who.account_id, &who.region, arn, raw).await
@@ -362,9 +373,9 @@ async fn finding_history(app: &App, who: &Principal, input: Input) -> ApiResult<
     Ok(out)
 }
 
-/// The catalog as the caller's Region sees it: the integrations offered there, and the caller's
-/// own default product.
-fn catalog(who: &Principal) -> Vec<Value> {
+/// The catalog as the caller's Region sees it: the integrations offered there, the caller's own
+/// default product and the products it registered.
+async fn catalog(app: &App, who: &Principal) -> ApiResult<Vec<Value>> {
     let partition = partition_of(&who.region);
     let mut products: Vec<Value> = catalog::products()
         .iter()
@@ -391,7 +402,20 @@ fn catalog(who: &Principal) -> Vec<Value> {
         "Categories": [],
         "IntegrationTypes": ["SEND_FINDINGS_TO_SECURITY_HUB"],
     }));
-    products
+    for p in app.state.products(Some(&who.account_id)).await? {
+        products.push(json!({
+            "ProductArn": format!(
+                "arn:{partition}:securityhub:{}:{}:product/{}/{}",
+                who.region, p.account_id, p.account_id, p.product_id
+            ),
+            "ProductName": p.name,
+            "CompanyName": p.company,
+            "Description": p.description,
+            "Categories": [],
+            "IntegrationTypes": ["SEND_FINDINGS_TO_SECURITY_HUB"],
+        }));
+    }
+    Ok(products)
 }
 
 /// Pages over a fixed list with an opaque offset token.
@@ -410,8 +434,8 @@ fn page_of(items: Vec<Value>, input: &Input, key: &str) -> ApiResult<Value> {
     Ok(out)
 }
 
-async fn describe_products(_app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
-    let mut products = catalog(who);
+async fn describe_products(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
+    let mut products = catalog(app, who).await?;
     if let Some(arn) = input.get("ProductArn").and_then(Value::as_str) {
         products.retain(|p| p["ProductArn"] == json!(arn));
     }
@@ -432,8 +456,15 @@ async fn enable_product(app: &App, who: &Principal, input: Input) -> ApiResult<V
     if arn.region != who.region || arn.partition != partition_of(&who.region) {
         return Err(ApiError::InvalidInput(format!("The product {raw} is not in the Region {}", who.region)));
     }
-    // The catalog's products (AWS's and partners'), or the account's own.
-    if !(arn.is_account_owned() && (arn.account == who.account_id || who.admin)) {
+    // The catalog's products (AWS's and partners'), or the account's own that exist.
+    if arn.is_account_owned() {
+        let own = arn.account == who.account_id || who.admin;
+        let exists = arn.product == "default"
+            || app.state.products(Some(arn.account)).await?.iter().any(|p| p.product_id == arn.product);
+        if !(own && exists) {
+            return Err(ApiError::ResourceNotFound(format!("The product {raw} is not available")));
+        }
+    } else {
         match catalog::find_arn(&arn) {
             None => return Err(ApiError::ResourceNotFound(format!("The product {raw} is not available"))),
             Some(p) if p.activation == Activation::Receiver => {

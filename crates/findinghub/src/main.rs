@@ -11,7 +11,7 @@ use findinghub_asff::timestamp::now_micros;
 use findinghub_producers::ConvertOptions;
 use findinghub_store::retention::{RetentionPolicy, RetentionSchedule, run_worker};
 use findinghub_store::sqlite::SqliteStore;
-use findinghub_store::state::{AccessKey, HubStateStore, SealedKey};
+use findinghub_store::state::{AccessKey, CustomProduct, HubStateStore, SealedKey};
 use findinghub_store::{FindingStore, ImportStatus};
 use serde_json::{Value, json};
 use std::io::Read;
@@ -36,7 +36,8 @@ struct Cli {
     /// A TOML file of settings; every key is also a flag and an environment variable, which
     /// take precedence over the file (keys: data_dir, master_key_file, log_format, listen,
     /// retention_active_days, retention_archived_days, region, tls_cert, tls_key,
-    /// macie_sensitive_data).
+    /// macie_sensitive_data; and `[[products]]` tables with account, id, name, company,
+    /// description).
     #[arg(long, global = true, env = "FINDINGHUB_CONFIG")]
     config: Option<PathBuf>,
     /// The directory that holds the findings and everything else the hub keeps
@@ -78,6 +79,12 @@ enum Command {
         /// findings" setting); policy findings always flow.
         #[arg(long, env = "FINDINGHUB_MACIE_SENSITIVE_DATA")]
         macie_sensitive_data: bool,
+    },
+    /// Register, list and remove an account's own products (beside its `default` product), which
+    /// then appear in DescribeProducts and are enabled like any other.
+    Products {
+        #[command(subcommand)]
+        action: Products,
     },
     /// Manage the access keys that sign requests.
     Credentials {
@@ -158,6 +165,51 @@ enum Credentials {
     Revoke { key_id: String },
 }
 
+#[derive(Subcommand)]
+enum Products {
+    /// Register a product: `arn:aws:securityhub:<region>:<account>:product/<account>/<id>`.
+    Create {
+        /// The 12-digit account that owns the product.
+        #[arg(long)]
+        account: String,
+        /// The product id in its ARN (letters, digits, `-`, `_`, `.`).
+        #[arg(long)]
+        id: String,
+        /// The ProductName of its findings and of DescribeProducts.
+        #[arg(long)]
+        name: String,
+        /// The CompanyName [default: Personal].
+        #[arg(long)]
+        company: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List the registered products (of one account with --account).
+    List {
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Remove a registered product.
+    Delete {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        id: String,
+    },
+}
+
+/// A product that the configuration file registers (`[[products]]`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductConfig {
+    account: String,
+    id: String,
+    name: String,
+    company: Option<String>,
+    #[serde(default)]
+    description: String,
+}
+
 /// The configuration file: every key optional; flags and environment variables win.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -172,6 +224,9 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     macie_sensitive_data: Option<bool>,
+    /// Products of the accounts' own tools, registered at start (as `findinghub products create`).
+    #[serde(default)]
+    products: Vec<ProductConfig>,
 }
 
 fn read_config(path: Option<&Path>) -> Result<FileConfig> {
@@ -263,9 +318,11 @@ async fn main() -> Result<()> {
             let ingest = IngestSettings {
                 macie_sensitive_data: *macie_sensitive_data || file.macie_sensitive_data.unwrap_or(false),
             };
+            register_configured_products(store.as_ref(), &file.products).await?;
             serve(store, keyring, &listen, policy, tls, ingest).await
         }
         Command::Credentials { action } => credentials(store.as_ref(), &keyring, action).await,
+        Command::Products { action } => products(store.as_ref(), action).await,
         Command::Import { file: path, region } => {
             let region = region.clone().or(file.region.clone()).unwrap_or_else(|| "us-east-1".into());
             import(store.as_ref(), path, &region).await
@@ -341,6 +398,71 @@ async fn credentials(state: &dyn HubStateStore, keyring: &Keyring, action: &Cred
             }
             eprintln!("revoked {key_id}");
         }
+    }
+    Ok(())
+}
+
+fn custom_product(
+    account: &str,
+    id: &str,
+    name: &str,
+    company: Option<&str>,
+    description: &str,
+) -> Result<CustomProduct> {
+    if !valid_account(account) {
+        bail!("the account must be 12 digits, got {account:?}");
+    }
+    let valid_id = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if !valid_id || id == "default" {
+        bail!("the product id must be letters, digits, '-', '_' or '.', and not `default`; got {id:?}");
+    }
+    if name.trim().is_empty() {
+        bail!("the product needs a name");
+    }
+    Ok(CustomProduct {
+        account_id: account.to_owned(),
+        product_id: id.to_owned(),
+        name: name.to_owned(),
+        company: company.unwrap_or("Personal").to_owned(),
+        description: description.to_owned(),
+    })
+}
+
+async fn products(state: &dyn HubStateStore, action: &Products) -> Result<()> {
+    match action {
+        Products::Create { account, id, name, company, description } => {
+            let product = custom_product(account, id, name, company.as_deref(), description)?;
+            if !state.create_product(product).await? {
+                bail!("account {account} has a product {id} already");
+            }
+            let arn = format!("arn:aws:securityhub:<region>:{account}:product/{account}/{id}");
+            println!("{}", json!({"ProductArn": arn, "ProductName": name, "AccountId": account}));
+        }
+        Products::List { account } => {
+            for p in state.products(account.as_deref()).await? {
+                println!(
+                    "{}",
+                    json!({"AccountId": p.account_id, "ProductId": p.product_id, "ProductName": p.name,
+                           "CompanyName": p.company, "Description": p.description})
+                );
+            }
+        }
+        Products::Delete { account, id } => {
+            if !state.delete_product(account, id).await? {
+                bail!("account {account} has no product {id}");
+            }
+            eprintln!("deleted {id} of {account}");
+        }
+    }
+    Ok(())
+}
+
+/// Registers the configuration file's products that are not registered yet.
+async fn register_configured_products(state: &dyn HubStateStore, products: &[ProductConfig]) -> Result<()> {
+    for p in products {
+        let product = custom_product(&p.account, &p.id, &p.name, p.company.as_deref(), &p.description)
+            .with_context(|| format!("the configuration's product {:?}", p.id))?;
+        state.create_product(product).await?;
     }
     Ok(())
 }

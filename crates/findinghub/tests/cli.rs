@@ -181,3 +181,30 @@ fn the_configuration_file_is_read_and_flags_win_over_it() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid findinghub configuration"));
 }
+
+#[test]
+fn products_are_registered_listed_and_deleted() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let create = |id: &str| {
+        findinghub(&data)
+            .args(["products", "create", "--account", "123456789012", "--id", id, "--name", "Scanner"])
+            .output()
+            .expect("run")
+    };
+    let out = create("scanner");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(created["ProductArn"], "arn:aws:securityhub:<region>:123456789012:product/123456789012/scanner");
+    assert!(!create("scanner").status.success(), "one id per account");
+    for bad in ["default", "has space", ""] {
+        assert!(!create(bad).status.success(), "{bad:?} is not a product id");
+    }
+    let list = findinghub(&data).args(["products", "list", "--account", "123456789012"]).output().expect("run");
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(listed.contains("\"ProductId\":\"scanner\"") && listed.contains("\"CompanyName\":\"Personal\""));
+    let delete = ["products", "delete", "--account", "123456789012", "--id", "scanner"];
+    assert!(findinghub(&data).args(delete).status().expect("run").success());
+    assert!(!findinghub(&data).args(delete).status().expect("run").success());
+}

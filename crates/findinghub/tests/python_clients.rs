@@ -235,6 +235,17 @@ impl Hub {
         (field("AccessKeyId"), field("SecretAccessKey"))
     }
 
+    /// A product of the account's own, made with `findinghub products create`.
+    fn register_product(&self, account: &str, id: &str, name: &str) {
+        let out = Command::new(env!("CARGO_BIN_EXE_findinghub"))
+            .args(["products", "create", "--account", account, "--id", id, "--name", name, "--company", "Example Corp"])
+            .arg("--data-dir")
+            .arg(self.dir.path().join("data"))
+            .output()
+            .expect("run findinghub products create");
+        assert!(out.status.success(), "findinghub products create failed:\n{}", shown(&out));
+    }
+
     /// An API key for `POST /events`, made with `findinghub credentials create-api-key`.
     fn create_api_key(&self, account: &str) -> String {
         let out = Command::new(env!("CARGO_BIN_EXE_findinghub"))
@@ -295,6 +306,7 @@ fn run_suite(module: &str) {
     let hub = Hub::start();
     let (member_id, member_secret) = hub.create_key(MEMBER_ACCOUNT);
     let api_key = hub.create_api_key(MEMBER_ACCOUNT);
+    hub.register_product(ADMIN_ACCOUNT, "in-house-scanner", "In-house Scanner");
 
     let mut cmd = Command::new(python);
     cmd.arg("run.py").arg(module).current_dir(python_dir());

@@ -7,7 +7,7 @@
 //!
 //! Every case starts from an empty store.
 
-use crate::state::{AccessKey, ApiKey, Hub, HubStateStore, SealedKey};
+use crate::state::{AccessKey, ApiKey, CustomProduct, Hub, HubStateStore, SealedKey};
 use crate::{
     AccountScope, FindingQuery, FindingStore, HistoryQuery, ImportBatch, ImportStatus, IncomingFinding, LegacyUpdate,
     RetentionPolicy, Scope, StoreError, UpdateBatch,
@@ -53,6 +53,7 @@ macro_rules! conformance_suite {
             retention_purges_expired_findings,
             access_keys_are_kept_and_revoked,
             api_keys_are_kept_and_revoked,
+            custom_products_are_kept_per_account,
             hubs_subscriptions_and_tags
         );
     };
@@ -1031,6 +1032,28 @@ pub async fn api_keys_are_kept_and_revoked(store: &dyn HubStateStore) {
     assert!(!store.revoke_api_key("fhk1").await.expect("revoke"));
     assert_eq!(store.find_api_key("fhk1").await.expect("find"), None);
     assert!(store.find_key("fhk2").await.expect("find").is_none(), "API keys are not access keys");
+}
+
+pub async fn custom_products_are_kept_per_account(store: &dyn HubStateStore) {
+    let product = |account: &str, id: &str, name: &str| CustomProduct {
+        account_id: account.into(),
+        product_id: id.into(),
+        name: name.into(),
+        company: "Example Corp".into(),
+        description: "in-house scanner".into(),
+    };
+    assert!(store.create_product(product(ACCOUNT, "scanner", "Scanner")).await.expect("create"));
+    assert!(store.create_product(product(ACCOUNT, "audit", "Audit")).await.expect("create"));
+    assert!(store.create_product(product(OTHER_ACCOUNT, "scanner", "Theirs")).await.expect("create"));
+    assert!(!store.create_product(product(ACCOUNT, "scanner", "Again")).await.expect("create"), "ids per account");
+    let mine: Vec<String> =
+        store.products(Some(ACCOUNT)).await.expect("list").into_iter().map(|p| p.product_id).collect();
+    assert_eq!(mine, ["audit", "scanner"]);
+    assert_eq!(store.products(None).await.expect("list").len(), 3);
+    assert_eq!(store.products(Some(ACCOUNT)).await.expect("list")[1], product(ACCOUNT, "scanner", "Scanner"));
+    assert!(store.delete_product(ACCOUNT, "scanner").await.expect("delete"));
+    assert!(!store.delete_product(ACCOUNT, "scanner").await.expect("delete"));
+    assert_eq!(store.products(Some(OTHER_ACCOUNT)).await.expect("list")[0].name, "Theirs");
 }
 
 pub async fn hubs_subscriptions_and_tags(store: &dyn HubStateStore) {

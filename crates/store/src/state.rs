@@ -36,6 +36,17 @@ pub struct ApiKey {
     pub secret_hash: Vec<u8>,
 }
 
+/// A product that an account registers for its own tools, beside its `default` product:
+/// `arn:<partition>:securityhub:<region>:<account>:product/<account>/<product_id>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomProduct {
+    pub account_id: String,
+    pub product_id: String,
+    pub name: String,
+    pub company: String,
+    pub description: String,
+}
+
 /// An account's hub in one Region.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hub {
@@ -61,6 +72,13 @@ pub trait HubStateStore: Send + Sync {
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
     /// Removes an API key; false when there was none.
     async fn revoke_api_key(&self, key_id: &str) -> Result<bool, StoreError>;
+
+    /// Registers a custom product; false when the account has one with that id already.
+    async fn create_product(&self, product: CustomProduct) -> Result<bool, StoreError>;
+    /// An account's custom products, by id; every account's when `account_id` is `None`.
+    async fn products(&self, account_id: Option<&str>) -> Result<Vec<CustomProduct>, StoreError>;
+    /// Removes a custom product; false when there was none.
+    async fn delete_product(&self, account_id: &str, product_id: &str) -> Result<bool, StoreError>;
 
     /// Enables the hub; false when it was enabled already.
     async fn enable_hub(&self, hub: Hub) -> Result<bool, StoreError>;

@@ -102,6 +102,16 @@ CREATE TABLE api_keys (
     secret_hash BLOB NOT NULL
 );
 "#,
+    r#"
+CREATE TABLE custom_products (
+    account_id TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    company TEXT NOT NULL,
+    description TEXT NOT NULL,
+    PRIMARY KEY (account_id, product_id)
+);
+"#,
 ];
 
 /// Brings the database to the newest schema, one migration per transaction.

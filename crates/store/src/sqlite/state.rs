@@ -2,7 +2,7 @@
 
 use super::{SqliteStore, sql_err};
 use crate::StoreError;
-use crate::state::{AccessKey, ApiKey, Hub, HubStateStore, SealedKey};
+use crate::state::{AccessKey, ApiKey, CustomProduct, Hub, HubStateStore, SealedKey};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeMap;
@@ -38,6 +38,56 @@ fn hub_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hub> {
 
 #[async_trait]
 impl HubStateStore for SqliteStore {
+    async fn create_product(&self, product: CustomProduct) -> Result<bool, StoreError> {
+        self.write(move |conn, _| {
+            let n = conn
+                .execute(
+                    "INSERT OR IGNORE INTO custom_products (account_id, product_id, name, company, description) \
+                     VALUES (?, ?, ?, ?, ?)",
+                    params![product.account_id, product.product_id, product.name, product.company, product.description],
+                )
+                .map_err(sql_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn products(&self, account_id: Option<&str>) -> Result<Vec<CustomProduct>, StoreError> {
+        let account = account_id.map(str::to_owned);
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT account_id, product_id, name, company, description FROM custom_products \
+                     WHERE ?1 IS NULL OR account_id = ?1 ORDER BY account_id, product_id",
+                )
+                .map_err(sql_err)?;
+            let rows = stmt
+                .query_map([account], |r| {
+                    Ok(CustomProduct {
+                        account_id: r.get(0)?,
+                        product_id: r.get(1)?,
+                        name: r.get(2)?,
+                        company: r.get(3)?,
+                        description: r.get(4)?,
+                    })
+                })
+                .map_err(sql_err)?;
+            rows.map(|r| r.map_err(sql_err)).collect()
+        })
+        .await
+    }
+
+    async fn delete_product(&self, account_id: &str, product_id: &str) -> Result<bool, StoreError> {
+        let args = [account_id.to_owned(), product_id.to_owned()];
+        self.write(move |conn, _| {
+            let n = conn
+                .execute("DELETE FROM custom_products WHERE account_id = ? AND product_id = ?", args)
+                .map_err(sql_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     async fn create_api_key(&self, key: ApiKey) -> Result<bool, StoreError> {
         self.write(move |conn, _| {
             let n = conn
