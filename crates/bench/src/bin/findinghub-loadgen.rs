@@ -8,22 +8,17 @@
 //! target/release/findinghub-loadgen --findings 1000000 --out BENCHMARKS-http.md
 //! ```
 
-use anyhow::{Context, Result, bail};
-use bytes::Bytes;
+use anyhow::{Result, bail};
 use clap::Parser;
 use findinghub_asff::timestamp::now_micros;
+use findinghub_bench::http::{HttpClient, Server, percentile, sibling_binary};
 use findinghub_bench::{ACCOUNTS, BodyPool, mix};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -54,114 +49,16 @@ struct Args {
 /// bench/run-boto3-vs-moto.sh): the load generator rewrites what is above it and keeps the rest.
 const KEEP_BELOW: &str = "<!-- findinghub-loadgen writes what is above this line and keeps what is below it -->";
 
-const KEY: &str = "AKIALOADGENERATOR001";
-const SECRET: &str = "bG9hZC1nZW5lcmF0b3Itc2VjcmV0LWZvci1iZW5jaA";
-
-struct Server {
-    child: Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn peak_rss_mb(&self) -> f64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
-            .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
-            .map(|kb| kb / 1024.0)
-            .unwrap_or(f64::NAN)
-    }
-}
-
-#[derive(Clone)]
-struct Signer {
-    client: Client<HttpConnector, Full<Bytes>>,
-    addr: String,
-}
-
-impl Signer {
-    async fn call(&self, method: &str, path: &str, body: Vec<u8>) -> Result<(u16, Bytes)> {
-        let mut headers = http::HeaderMap::new();
-        headers.insert("host", http::HeaderValue::from_str(&self.addr)?);
-        headers.insert("content-type", http::HeaderValue::from_static("application/json"));
-        findinghub_api::sigv4::sign(
-            method,
-            path,
-            None,
-            &mut headers,
-            &body,
-            KEY,
-            SECRET,
-            "us-east-1",
-            "securityhub",
-            time::OffsetDateTime::now_utc(),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut req = http::Request::builder().method(method).uri(format!("http://{}{path}", self.addr));
-        for (k, v) in &headers {
-            req = req.header(k, v);
-        }
-        let response = self.client.request(req.body(Full::new(Bytes::from(body)))?).await?;
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await?.to_bytes();
-        Ok((status, body))
-    }
-}
-
-fn start(binary: &PathBuf) -> Result<Server> {
-    let dir = tempfile::tempdir()?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let addr = format!("127.0.0.1:{port}");
-    let child = Command::new(binary)
-        .args(["serve", "--listen", &addr])
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .env("FINDINGHUB_BOOTSTRAP_ACCESS_KEY_ID", KEY)
-        .env("FINDINGHUB_BOOTSTRAP_SECRET_ACCESS_KEY", SECRET)
-        .env("FINDINGHUB_BOOTSTRAP_ACCOUNT_ID", ACCOUNTS[0])
-        .env("FINDINGHUB_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {}", binary.display()))?;
-    Ok(Server { child, addr, _dir: dir })
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1000.0
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let args = Args::parse();
     let binary = match &args.binary {
         Some(b) => b.clone(),
-        None => std::env::current_exe()?.with_file_name("findinghub"),
+        None => sibling_binary()?,
     };
-    let server = start(&binary)?;
-    let signer = Signer { client: Client::builder(TokioExecutor::new()).build_http(), addr: server.addr.clone() };
-    let mut ready = false;
-    for _ in 0..200 {
-        let probe = signer.client.get(format!("http://{}/healthz", server.addr).parse()?).await;
-        if probe.map(|r| r.status().is_success()).unwrap_or(false) {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    if !ready {
-        bail!("findinghub did not become ready");
-    }
+    let server = Server::start(&binary, ACCOUNTS[0])?;
+    let signer = HttpClient::new(&server.addr);
+    server.wait_ready(&signer).await?;
     let (status, body) = signer.call("POST", "/accounts", b"{}".to_vec()).await?;
     if status != 200 {
         bail!("EnableSecurityHub answered {status}: {}", String::from_utf8_lossy(&body));
