@@ -17,6 +17,7 @@
 //! so that several instances starting at once apply each migration exactly once.
 
 use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
 
 /// The migrations, in order; the version of a migration is its position plus one. Never edit one
 /// that has shipped: add the next.
@@ -114,6 +115,8 @@ pub enum MigrateError {
         "the database's schema is at version {found}, newer than this findinghub knows ({known}): upgrade findinghub"
     )]
     TooNew { found: i32, known: i32 },
+    #[error("no schema of the connection's search_path exists: create it, or name one that does")]
+    NoSchema,
 }
 
 /// Brings the schema (the first schema of the connection's `search_path`) to the newest version.
@@ -133,7 +136,11 @@ pub async fn migrate(client: &mut Client) -> Result<i32, MigrateError> {
              applied_at timestamptz NOT NULL DEFAULT now()
          )",
     )
-    .await?;
+    .await
+    .map_err(|e| match e.code() {
+        Some(&SqlState::INVALID_SCHEMA_NAME) => MigrateError::NoSchema,
+        _ => MigrateError::Postgres(e),
+    })?;
     let found: i32 = tx.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[]).await?.try_get(0)?;
     let known = MIGRATIONS.len() as i32;
     if found > known {
