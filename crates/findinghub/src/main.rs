@@ -1,5 +1,5 @@
-//! `findinghub`: the binary that wires the hub together: the API server on the embedded store,
-//! the credentials of its users, and a bulk importer.
+//! `findinghub`: the binary that wires the hub together: the API server on the embedded store (or
+//! on PostgreSQL with `--store postgres://…`), the credentials of its users, and a bulk importer.
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -9,6 +9,7 @@ use findinghub_api::keys::{Keyring, new_access_key};
 use findinghub_api::server::{App, IngestSettings, router};
 use findinghub_asff::timestamp::now_micros;
 use findinghub_producers::ConvertOptions;
+use findinghub_store::postgres::PostgresStore;
 use findinghub_store::retention::{RetentionPolicy, RetentionSchedule, run_worker};
 use findinghub_store::sqlite::SqliteStore;
 use findinghub_store::state::{AccessKey, CustomProduct, HubStateStore, SealedKey};
@@ -34,7 +35,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 )]
 struct Cli {
     /// A TOML file of settings; every key is also a flag and an environment variable, which
-    /// take precedence over the file (keys: data_dir, master_key_file, log_format, listen,
+    /// take precedence over the file (keys: store, data_dir, master_key_file, log_format, listen,
     /// retention_active_days, retention_archived_days, region, tls_cert, tls_key,
     /// macie_sensitive_data; and `[[products]]` tables with account, id, name, company,
     /// description).
@@ -44,6 +45,12 @@ struct Cli {
     /// [default: ./findinghub-data].
     #[arg(long, global = true, env = "FINDINGHUB_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Where findings and the rest of the hub's state live: `postgres://user@host:5432/db`
+    /// (PostgreSQL, shared by every instance that names it; `?options=-csearch_path%3Dschema`
+    /// picks a schema), or `sqlite://DIR` for the embedded store in DIR [default: the embedded
+    /// store in --data-dir].
+    #[arg(long, global = true, env = "FINDINGHUB_STORE")]
+    store: Option<String>,
     /// The file that holds the key sealing the stored secrets (default: beside the data
     /// directory, `<data-dir>.master-key`, so that a copy of the data directory alone reveals
     /// no secret).
@@ -214,6 +221,7 @@ struct ProductConfig {
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
+    store: Option<String>,
     data_dir: Option<PathBuf>,
     master_key_file: Option<PathBuf>,
     log_format: Option<String>,
@@ -237,13 +245,13 @@ fn read_config(path: Option<&Path>) -> Result<FileConfig> {
 
 /// The settings in force: flag or environment, then the file, then the default.
 struct Settings {
-    data_dir: PathBuf,
+    store: StoreLocation,
     master_key_file: PathBuf,
     log_format: String,
 }
 
 impl Settings {
-    fn resolve(cli: &Cli, file: &FileConfig) -> Settings {
+    fn resolve(cli: &Cli, file: &FileConfig) -> Result<Settings> {
         let data_dir = cli
             .data_dir
             .clone()
@@ -256,7 +264,57 @@ impl Settings {
                 PathBuf::from(name)
             });
         let log_format = cli.log_format.clone().or_else(|| file.log_format.clone()).unwrap_or_else(|| "text".into());
-        Settings { data_dir, master_key_file, log_format }
+        let store = match cli.store.clone().or_else(|| file.store.clone()) {
+            Some(url) => StoreLocation::parse(&url)?,
+            None => StoreLocation::Embedded(data_dir.clone()),
+        };
+        Ok(Settings { store, master_key_file, log_format })
+    }
+}
+
+/// Which store the hub uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum StoreLocation {
+    /// The embedded SQLite store in a data directory.
+    Embedded(PathBuf),
+    /// A PostgreSQL database (a `postgres://` or `postgresql://` URL).
+    Postgres(String),
+}
+
+impl StoreLocation {
+    fn parse(url: &str) -> Result<StoreLocation> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(StoreLocation::Postgres(url.to_owned()))
+        } else if let Some(dir) = url.strip_prefix("sqlite://") {
+            if dir.is_empty() {
+                bail!("sqlite:// needs a directory: sqlite://./findinghub-data");
+            }
+            Ok(StoreLocation::Embedded(PathBuf::from(dir)))
+        } else {
+            bail!("the store must be a postgres://… URL or sqlite://DIR, not {url:?}")
+        }
+    }
+}
+
+/// The store, as the two interfaces that the hub uses.
+struct Stores {
+    findings: Arc<dyn FindingStore>,
+    state: Arc<dyn HubStateStore>,
+}
+
+async fn open_stores(location: &StoreLocation) -> Result<Stores> {
+    match location {
+        StoreLocation::Embedded(dir) => {
+            let store = Arc::new(
+                SqliteStore::open(dir).with_context(|| format!("opening the data directory {}", dir.display()))?,
+            );
+            Ok(Stores { findings: store.clone(), state: store })
+        }
+        StoreLocation::Postgres(url) => {
+            let store = Arc::new(PostgresStore::open(url).await.context("opening the PostgreSQL store")?);
+            Ok(Stores { findings: store.clone(), state: store })
+        }
     }
 }
 
@@ -280,7 +338,7 @@ fn valid_account(account: &str) -> bool {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     let file = read_config(cli.config.as_deref())?;
-    let settings = Settings::resolve(&cli, &file);
+    let settings = Settings::resolve(&cli, &file)?;
     if !matches!(settings.log_format.as_str(), "text" | "json") {
         bail!("the log format must be text or json, not {:?}", settings.log_format);
     }
@@ -294,7 +352,7 @@ async fn main() -> Result<()> {
         };
         return events_cli::convert(from, input.as_deref().unwrap_or("-"), &options);
     }
-    let store = Arc::new(SqliteStore::open(&settings.data_dir).context("opening the data directory")?);
+    let stores = open_stores(&settings.store).await?;
     let keyring = Keyring::load_or_create(&settings.master_key_file)?;
     match &cli.command {
         Command::Serve {
@@ -318,14 +376,14 @@ async fn main() -> Result<()> {
             let ingest = IngestSettings {
                 macie_sensitive_data: *macie_sensitive_data || file.macie_sensitive_data.unwrap_or(false),
             };
-            register_configured_products(store.as_ref(), &file.products).await?;
-            serve(store, keyring, &listen, policy, tls, ingest).await
+            register_configured_products(stores.state.as_ref(), &file.products).await?;
+            serve(stores, keyring, &listen, policy, tls, ingest).await
         }
-        Command::Credentials { action } => credentials(store.as_ref(), &keyring, action).await,
-        Command::Products { action } => products(store.as_ref(), action).await,
+        Command::Credentials { action } => credentials(stores.state.as_ref(), &keyring, action).await,
+        Command::Products { action } => products(stores.state.as_ref(), action).await,
         Command::Import { file: path, region } => {
             let region = region.clone().or(file.region.clone()).unwrap_or_else(|| "us-east-1".into());
-            import(store.as_ref(), path, &region).await
+            import(stores.findings.as_ref(), path, &region).await
         }
         Command::Ingest { paths, region, account, macie_sensitive_data } => {
             let options = ConvertOptions {
@@ -333,7 +391,7 @@ async fn main() -> Result<()> {
                 default_account: account.clone(),
                 macie_sensitive_data: *macie_sensitive_data || file.macie_sensitive_data.unwrap_or(false),
             };
-            let app = App::new(store.clone(), store.clone(), keyring)
+            let app = App::new(stores.findings.clone(), stores.state.clone(), keyring)
                 .with_ingest(IngestSettings { macie_sensitive_data: options.macie_sensitive_data });
             events_cli::ingest(&app, paths, &options).await
         }
@@ -480,8 +538,16 @@ async fn bootstrap(state: &dyn HubStateStore, keyring: &Keyring) -> Result<()> {
         env("FINDINGHUB_BOOTSTRAP_ACCOUNT_ID"),
     ) {
         (Some(id), Some(secret), Some(account)) => {
-            create_key(state, keyring, id.clone(), secret, &account, true).await?;
-            tracing::info!(access_key_id = %id, account = %account, "created the bootstrap access key");
+            // Several instances on one database may start at once: when another one created this
+            // key first, it is there, and that is what this start wanted.
+            if state.find_key(&id).await?.is_some() {
+                return Ok(());
+            }
+            match create_key(state, keyring, id.clone(), secret, &account, true).await {
+                Ok(()) => tracing::info!(access_key_id = %id, account = %account, "created the bootstrap access key"),
+                Err(_) if state.find_key(&id).await?.is_some() => {}
+                Err(e) => return Err(e),
+            }
         }
         _ => {
             let (id, secret) = new_access_key()?;
@@ -549,18 +615,18 @@ async fn serve_tls(
 }
 
 async fn serve(
-    store: Arc<SqliteStore>,
+    stores: Stores,
     keyring: Keyring,
     listen: &str,
     policy: RetentionPolicy,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     ingest: IngestSettings,
 ) -> Result<()> {
-    bootstrap(store.as_ref(), &keyring).await?;
-    let app = Arc::new(App::new(store.clone(), store.clone(), keyring).with_ingest(ingest));
+    bootstrap(stores.state.as_ref(), &keyring).await?;
+    let app = Arc::new(App::new(stores.findings.clone(), stores.state.clone(), keyring).with_ingest(ingest));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let retention = tokio::spawn(run_worker(store.clone(), policy, RetentionSchedule::default(), stopped));
+    let retention = tokio::spawn(run_worker(stores.findings.clone(), policy, RetentionSchedule::default(), stopped));
     tracing::info!(address = %listener.local_addr()?, tls = tls.is_some(), "findinghub is serving the Security Hub API");
     match tls {
         Some(config) => serve_tls(listener, router(app), config).await,
@@ -660,4 +726,25 @@ async fn import(store: &dyn FindingStore, file: &str, region: &str) -> Result<()
         std::process::exit(2);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreLocation;
+    use std::path::PathBuf;
+
+    #[test]
+    fn the_store_is_picked_by_its_url() {
+        let pg = "postgres://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dhub";
+        assert_eq!(StoreLocation::parse(pg).ok(), Some(StoreLocation::Postgres(pg.into())));
+        let pg = "postgresql://u@db/hub";
+        assert_eq!(StoreLocation::parse(pg).ok(), Some(StoreLocation::Postgres(pg.into())));
+        assert_eq!(
+            StoreLocation::parse("sqlite://./data").ok(),
+            Some(StoreLocation::Embedded(PathBuf::from("./data")))
+        );
+        for bad in ["sqlite://", "mysql://db", "./data", ""] {
+            assert!(StoreLocation::parse(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -128,3 +128,35 @@ pub fn attr_values(finding: &StoredFinding) -> Vec<(i64, String)> {
     }
     out
 }
+
+/// The smallest string greater than every string that starts with `prefix` (UTF-8 byte order is
+/// code point order): the prefix with its last character replaced by the next one. `None` when
+/// there is none (the prefix is all U+10FFFF). A backend turns a prefix test into the range
+/// `[prefix, upper)` that a byte-ordered index serves.
+pub fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let mut next = u32::from(last) + 1;
+        if (0xD800..0xE000).contains(&next) {
+            next = 0xE000;
+        }
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_upper_bound;
+
+    #[test]
+    fn prefix_bounds_cover_every_extension() {
+        assert_eq!(prefix_upper_bound("abc").as_deref(), Some("abd"));
+        assert_eq!(prefix_upper_bound("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
+        assert_eq!(prefix_upper_bound("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
+    }
+}

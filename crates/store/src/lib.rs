@@ -1,5 +1,6 @@
 //! Where findings live: the [`FindingStore`] trait that every backend implements, the conformance
-//! suite that holds every backend to the same behaviour, and the embedded SQLite backend.
+//! suite that holds every backend to the same behaviour, the embedded SQLite backend and the
+//! PostgreSQL backend.
 //!
 //! A backend does not decide what an import or an update means: it loads the stored version, calls
 //! the pure rules of `findinghub-hub` inside its transaction, and writes what they return.
@@ -7,6 +8,7 @@
 pub mod columns;
 pub mod conformance;
 pub mod page;
+pub mod postgres;
 pub mod retention;
 pub mod sqlite;
 pub mod state;

@@ -98,3 +98,29 @@ pub fn compare(a: &Cursor, b: &Cursor, sort: &[SortCriterion]) -> Ordering {
 pub fn tiebreak_descending(sort: &[SortCriterion]) -> bool {
     sort.first().is_none_or(|c| c.descending)
 }
+
+/// The sort order of a query: the criteria, or UpdatedAt descending when there are none.
+pub fn default_sort(sort: Vec<SortCriterion>) -> Vec<SortCriterion> {
+    if !sort.is_empty() {
+        return sort;
+    }
+    match findinghub_hub::filter::field("UpdatedAt") {
+        Some(field) => vec![SortCriterion { field, descending: true }],
+        None => sort,
+    }
+}
+
+/// A GetFindingHistory page token: the (update time, id) of the last record returned.
+pub fn encode_history_token(time: i64, id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("h1:{time}:{id}"))
+}
+
+pub fn decode_history_token(token: &str) -> Result<(i64, i64), StoreError> {
+    let bytes = URL_SAFE_NO_PAD.decode(token.trim()).map_err(|_| StoreError::InvalidToken)?;
+    let text = String::from_utf8(bytes).map_err(|_| StoreError::InvalidToken)?;
+    let mut parts = text.split(':');
+    match (parts.next(), parts.next().map(str::parse), parts.next().map(str::parse), parts.next()) {
+        (Some("h1"), Some(Ok(t)), Some(Ok(id)), None) => Ok((t, id)),
+        _ => Err(StoreError::InvalidToken),
+    }
+}

@@ -1,0 +1,371 @@
+//! The real binary on PostgreSQL (`--store postgres://…`, a fresh schema per test through the
+//! URL's `options=-csearch_path%3D…`), driven by aws-sdk-securityhub: one hub through the whole
+//! flow, and two hubs on one database racing imports and updates of the same findings.
+//!
+//! The server is `FINDINGHUB_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/test`);
+//! without the variable and without a server there, the tests say so and do not run.
+
+use aws_credential_types::Credentials;
+use aws_sdk_securityhub::Client;
+use aws_sdk_securityhub::config::{BehaviorVersion, Region};
+use aws_sdk_securityhub::types::{
+    AwsSecurityFinding, AwsSecurityFindingFilters, AwsSecurityFindingIdentifier, NoteUpdate, Resource, Severity,
+    SeverityLabel, SortCriterion, SortOrder, StringFilter, StringFilterComparison, WorkflowStatus, WorkflowUpdate,
+};
+use findinghub_store::postgres::testing::TestSchema;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const ACCOUNT: &str = "111111111111";
+const KEY_ID: &str = "AKIAFINDINGHUBPGTEST1";
+const SECRET: &str = "c2VjcmV0LWZvci10aGUtcG9zdGdyZXMtdGVzdA";
+
+struct Hub {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http_get(endpoint: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = endpoint.trim_start_matches("http://");
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else { return String::new() };
+    let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// `findinghub ARGS --store URL` with the test's master key, as a command.
+fn findinghub(store: &str, dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_findinghub"));
+    cmd.arg("--store")
+        .arg(store)
+        .arg("--master-key-file")
+        .arg(dir.join("master.key"))
+        .arg("--data-dir")
+        .arg(dir.join("unused"));
+    cmd
+}
+
+/// A hub on `store`. Every hub of a test shares the master key file (instances of one database
+/// must: the database holds secrets sealed with it).
+async fn start_hub(store: &str, dir: &Path) -> Hub {
+    let port = free_port();
+    let log = dir.join(format!("hub-{port}.log"));
+    let mut child = findinghub(store, dir)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        // The findings are dated 2024: keep them (retention runs at every start).
+        .args(["--retention-active-days", "36500"])
+        .env("FINDINGHUB_BOOTSTRAP_ACCESS_KEY_ID", KEY_ID)
+        .env("FINDINGHUB_BOOTSTRAP_SECRET_ACCESS_KEY", SECRET)
+        .env("FINDINGHUB_BOOTSTRAP_ACCOUNT_ID", ACCOUNT)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).map(Stdio::from).unwrap_or_else(|_| Stdio::null()))
+        .spawn()
+        .expect("start findinghub");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    for _ in 0..400 {
+        if http_get(&endpoint, "/healthz").starts_with("HTTP/1.1 200") {
+            return Hub { child, endpoint };
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!("findinghub --store postgres exited: {status}\n{log}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("findinghub did not become ready");
+}
+
+fn client(endpoint: &str, key: &str, secret: &str) -> Client {
+    let config = aws_sdk_securityhub::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::from_keys(key, secret, None))
+        .build();
+    Client::from_conf(config)
+}
+
+fn product() -> String {
+    format!("arn:aws:securityhub:us-east-1:{ACCOUNT}:product/{ACCOUNT}/default")
+}
+
+fn finding(id: &str, severity: &str, updated: &str, title: &str) -> AwsSecurityFinding {
+    AwsSecurityFinding::builder()
+        .schema_version("2018-10-08")
+        .id(id)
+        .product_arn(product())
+        .generator_id("pg-generator")
+        .aws_account_id(ACCOUNT)
+        .types("Software and Configuration Checks/Vulnerabilities/CVE")
+        .created_at("2024-01-01T00:00:00Z")
+        .updated_at(updated)
+        .severity(Severity::builder().label(SeverityLabel::from(severity)).build())
+        .title(title)
+        .description("A finding on PostgreSQL")
+        .resources(
+            Resource::builder()
+                .r#type("AwsEc2Instance")
+                .id(format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-{id}"))
+                .build(),
+        )
+        .build()
+}
+
+fn eq(v: &str) -> StringFilter {
+    StringFilter::builder().value(v).comparison(StringFilterComparison::Equals).build()
+}
+
+fn ident(id: &str) -> AwsSecurityFindingIdentifier {
+    AwsSecurityFindingIdentifier::builder().id(id).product_arn(product()).build()
+}
+
+/// The SDK, built without optimisation in tests, makes deep futures: run them with room to spare.
+fn run(flow: fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>) {
+    let body = move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_stack_size(16 * 1024 * 1024)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(flow());
+    };
+    let worker = std::thread::Builder::new().stack_size(32 * 1024 * 1024).spawn(body).expect("thread");
+    if let Err(panic) = worker.join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+#[test]
+fn the_sdk_works_against_a_hub_on_postgres() {
+    run(|| Box::pin(one_hub()));
+}
+
+async fn one_hub() {
+    let Some(schema) = TestSchema::create("the binary on PostgreSQL (findinghub tests/postgres.rs)").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = schema.url();
+    let hub = start_hub(&store, dir.path()).await;
+    let sh = client(&hub.endpoint, KEY_ID, SECRET);
+    sh.enable_security_hub().send().await.expect("enable");
+
+    // Import: 60 findings.
+    let labels = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
+    let all: Vec<_> = (0..60)
+        .map(|i| {
+            let id = format!("f{i:03}");
+            let updated = format!("2024-02-{:02}T00:00:00Z", 1 + i % 28);
+            finding(&id, labels[i % 4], &updated, &format!("Finding {id}"))
+        })
+        .collect();
+    let out = sh.batch_import_findings().set_findings(Some(all)).send().await.expect("import");
+    assert_eq!((out.success_count(), out.failed_count()), (Some(60), Some(0)));
+
+    // `findinghub import --store` writes to the same database.
+    let file = dir.path().join("more.json");
+    let extra = serde_json::json!([{
+        "SchemaVersion": "2018-10-08", "Id": "from-file", "ProductArn": product(), "GeneratorId": "file",
+        "AwsAccountId": ACCOUNT, "CreatedAt": "2024-01-01T00:00:00Z", "UpdatedAt": "2024-03-01T00:00:00Z",
+        "Severity": {"Label": "CRITICAL"}, "Title": "From a file", "Description": "imported by the command",
+        "Resources": [{"Type": "AwsS3Bucket", "Id": "arn:aws:s3:::from-file"}]
+    }]);
+    std::fs::write(&file, extra.to_string()).expect("write findings");
+    let out = findinghub(&store, dir.path()).arg("import").arg(&file).output().expect("run findinghub import");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // GetFindings with a filter, and a sort paged to the end.
+    let critical = sh
+        .get_findings()
+        .filters(AwsSecurityFindingFilters::builder().severity_label(eq("CRITICAL")).build())
+        .max_results(100)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(critical.findings().len(), 16, "15 imported through the API and 1 from the file");
+    let buckets = sh
+        .get_findings()
+        .filters(AwsSecurityFindingFilters::builder().resource_type(eq("AwsS3Bucket")).build())
+        .send()
+        .await
+        .expect("get");
+    let ids: Vec<_> = buckets.findings().iter().filter_map(|f| f.id()).collect();
+    assert_eq!(ids, ["from-file"]);
+    let mut pages = sh
+        .get_findings()
+        .sort_criteria(SortCriterion::builder().field("Title").sort_order(SortOrder::Descending).build())
+        .max_results(7)
+        .into_paginator()
+        .send();
+    let mut titles = Vec::new();
+    while let Some(page) = pages.next().await {
+        titles.extend(page.expect("page").findings().iter().map(|f| f.title().unwrap_or_default().to_owned()));
+    }
+    assert_eq!(titles.len(), 61);
+    let mut sorted = titles.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(titles, sorted);
+
+    // A key made with `findinghub credentials create --store` works on the running hub.
+    let out = findinghub(&store, dir.path())
+        .args(["credentials", "create", "--account", ACCOUNT])
+        .output()
+        .expect("run findinghub credentials");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let member = client(
+        &hub.endpoint,
+        key["AccessKeyId"].as_str().unwrap_or_default(),
+        key["SecretAccessKey"].as_str().unwrap_or_default(),
+    );
+
+    // BatchUpdateFindings and the history it writes.
+    let updated = member
+        .batch_update_findings()
+        .finding_identifiers(ident("f007"))
+        .finding_identifiers(ident("nope"))
+        .workflow(WorkflowUpdate::builder().status(WorkflowStatus::Notified).build())
+        .note(NoteUpdate::builder().text("looking into it").updated_by("e2e").build())
+        .send()
+        .await
+        .expect("update");
+    assert_eq!(updated.processed_findings().len(), 1);
+    assert_eq!(updated.unprocessed_findings()[0].error_code(), Some("FindingNotFound"));
+    let notified = sh
+        .get_findings()
+        .filters(AwsSecurityFindingFilters::builder().workflow_status(eq("NOTIFIED")).build())
+        .send()
+        .await
+        .expect("get");
+    let ids: Vec<_> = notified.findings().iter().filter_map(|f| f.id()).collect();
+    assert_eq!(ids, ["f007"]);
+    let history = sh.get_finding_history().finding_identifier(ident("f007")).send().await.expect("history");
+    let records = history.records();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].update_source().and_then(|s| s.r#type()).map(|t| t.as_str()), Some("BATCH_UPDATE_FINDINGS"));
+    assert!(records[0].updates().iter().any(|u| u.updated_field() == Some("Workflow.Status")));
+    assert_eq!(records[1].finding_created(), Some(true));
+
+    // The hub's state lives in the database too.
+    let hub_arn = format!("arn:aws:securityhub:us-east-1:{ACCOUNT}:hub/default");
+    sh.tag_resource().resource_arn(&hub_arn).tags("team", "blue").send().await.expect("tag");
+    drop(hub);
+    let again = start_hub(&store, dir.path()).await;
+    let sh = client(&again.endpoint, KEY_ID, SECRET);
+    let tags = sh.list_tags_for_resource().resource_arn(&hub_arn).send().await.expect("tags");
+    assert_eq!(tags.tags().and_then(|t| t.get("team")).map(String::as_str), Some("blue"));
+    let all = sh.get_findings().max_results(100).send().await.expect("get");
+    assert_eq!(all.findings().len(), 61, "a restarted hub finds everything");
+    drop(again);
+    drop(schema);
+}
+
+#[test]
+fn two_hubs_on_one_database_keep_the_newest_and_every_update() {
+    run(|| Box::pin(two_hubs()));
+}
+
+async fn two_hubs() {
+    let Some(schema) = TestSchema::create("two hubs on one PostgreSQL (findinghub tests/postgres.rs)").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = schema.url();
+    let (a, b) = tokio::join!(start_hub(&store, dir.path()), start_hub(&store, dir.path()));
+    let ca = client(&a.endpoint, KEY_ID, SECRET);
+    let cb = client(&b.endpoint, KEY_ID, SECRET);
+    ca.enable_security_hub().send().await.expect("enable");
+
+    // Versions 0..20 of one finding, through A in ascending order and through B in descending
+    // order at the same time, each with a finding of its own.
+    const VERSIONS: usize = 20;
+    let version = |v: usize| finding("shared", "LOW", &format!("2024-03-01T00:00:{v:02}Z"), &format!("v{v}"));
+    let send = |c: Client, order: Vec<usize>, tag: &'static str| async move {
+        for v in order {
+            let own = finding(&format!("{tag}-{v}"), "HIGH", "2024-03-01T00:00:00Z", tag);
+            let out = c.batch_import_findings().findings(version(v)).findings(own).send().await.expect("import");
+            assert_eq!(out.success_count(), Some(2));
+        }
+    };
+    tokio::join!(send(ca.clone(), (0..VERSIONS).collect(), "a"), send(cb.clone(), (0..VERSIONS).rev().collect(), "b"));
+    for c in [&ca, &cb] {
+        let got = c
+            .get_findings()
+            .filters(AwsSecurityFindingFilters::builder().id(eq("shared")).build())
+            .send()
+            .await
+            .expect("get");
+        let f = &got.findings()[0];
+        assert_eq!(f.title(), Some(format!("v{}", VERSIONS - 1).as_str()), "the newest UpdatedAt wins");
+        assert_eq!(f.updated_at(), Some(format!("2024-03-01T00:00:{:02}Z", VERSIONS - 1).as_str()));
+    }
+    let mut total = 0;
+    let mut pages = ca.get_findings().max_results(100).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        total += page.expect("page").findings().len();
+    }
+    assert_eq!(total, 1 + 2 * VERSIONS);
+    // Its history only ever moved forward: each import recorded went to a newer UpdatedAt, and
+    // the last one to the newest (unless the newest came first and created it: then the rest
+    // were stale and the creation is the only record).
+    let history = ca.get_finding_history().finding_identifier(ident("shared")).send().await.expect("history");
+    let records = history.records();
+    let mut stamps: Vec<String> = records
+        .iter()
+        .flat_map(|r| r.updates())
+        .filter(|u| u.updated_field() == Some("UpdatedAt"))
+        .filter_map(|u| u.new_value().map(str::to_owned))
+        .collect();
+    stamps.reverse();
+    assert!(stamps.windows(2).all(|w| w[0] < w[1]), "{stamps:?}");
+    assert_eq!(stamps.len() + 1, records.len(), "one creation, and one record per newer version");
+    if let Some(last) = stamps.last() {
+        assert_eq!(last, &format!("2024-03-01T00:00:{:02}Z", VERSIONS - 1));
+    }
+
+    // BatchUpdateFindings on one finding through both hubs at once: every change is kept.
+    const ROUNDS: i32 = 15;
+    let update = |c: Client, confidence: bool| async move {
+        for r in 1..=ROUNDS {
+            let mut req = c.batch_update_findings().finding_identifiers(ident("a-0"));
+            req = if confidence { req.confidence(r) } else { req.criticality(r) };
+            let out = req.send().await.expect("update");
+            assert_eq!(out.processed_findings().len(), 1, "{:?}", out.unprocessed_findings());
+        }
+    };
+    tokio::join!(update(ca.clone(), true), update(cb.clone(), false));
+    let got = cb
+        .get_findings()
+        .filters(AwsSecurityFindingFilters::builder().id(eq("a-0")).build())
+        .send()
+        .await
+        .expect("get");
+    let f = &got.findings()[0];
+    assert_eq!((f.confidence(), f.criticality()), (Some(ROUNDS), Some(ROUNDS)), "neither hub lost the other's change");
+    let mut records = 0;
+    let mut pages = ca.get_finding_history().finding_identifier(ident("a-0")).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        records += page.expect("page").records().len();
+    }
+    assert_eq!(records, 1 + 2 * ROUNDS as usize, "the creation and one record per update");
+    drop((a, b));
+    drop(schema);
+}

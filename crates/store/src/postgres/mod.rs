@@ -1,0 +1,840 @@
+//! The PostgreSQL store: for several hub instances on one database that a team already runs.
+//!
+//! A pool of connections (deadpool-postgres over tokio-postgres); every call is one transaction at
+//! READ COMMITTED. Several instances may share the database:
+//! - an import locks the stored versions of its findings (`SELECT … FOR UPDATE`, in key order so
+//!   that two batches do not deadlock), and creates a new finding with `INSERT … ON CONFLICT DO
+//!   NOTHING`; when another instance created it in between, it locks that row and applies the
+//!   import rule to it, so the newest UpdatedAt wins whatever the order of arrival;
+//! - BatchUpdateFindings and UpdateFindings lock the rows they change, so that a concurrent change
+//!   is applied after, on top of the other, never lost;
+//! - history ids come from an identity column, not from the process;
+//! - the retention purge takes its rows with `FOR UPDATE SKIP LOCKED`, so every instance may run
+//!   it at once;
+//! - a transaction that PostgreSQL aborts as a deadlock or a serialization failure is run again.
+
+mod query;
+mod schema;
+mod state;
+pub mod testing;
+
+pub use schema::{MIGRATIONS, MigrateError};
+
+use crate::columns::{ColumnType, ColumnValue, HOT_COLUMNS, MISSING_INT, attr_values, column_values};
+use crate::page::{self, Cursor, default_sort};
+use crate::{
+    FindingPage, FindingQuery, FindingStore, HistoryPage, HistoryQuery, HistoryRecord, ImportBatch, ImportReport,
+    ImportStatus, LegacyUpdate, RetentionPolicy, Scope, StoreError, UpdateBatch, UpdateReport,
+};
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use findinghub_asff::timestamp::Micros;
+use findinghub_hub::filter::{Filters, SortCriterion, sort_value};
+use findinghub_hub::finding::{CustomerTouched, FindingKey, StoredFinding};
+use findinghub_hub::history::{FieldChange, HistoryEntry, UpdateSourceType};
+use findinghub_hub::import::{ImportContext, ImportOutcome, apply_import};
+use findinghub_hub::update::{UnprocessedReason, apply_legacy_update, apply_update, deduplicate};
+use query::{Clause, Param, sql_params};
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+use std::time::Duration;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{Json, ToSql};
+use tokio_postgres::{GenericClient, NoTls, Row};
+
+/// Connections per instance, unless the caller says otherwise.
+pub const DEFAULT_POOL_SIZE: usize = 16;
+
+/// How often a transaction that PostgreSQL aborted as a deadlock or a serialization failure is
+/// tried in all.
+const ATTEMPTS: u32 = 8;
+
+/// The PostgreSQL [`FindingStore`] and [`HubStateStore`](crate::state::HubStateStore).
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+/// Why a transaction failed: PostgreSQL's error (some are worth another try) or the store's.
+#[derive(Debug)]
+enum Fail {
+    Pg(tokio_postgres::Error),
+    Store(StoreError),
+}
+
+impl From<tokio_postgres::Error> for Fail {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Fail::Pg(e)
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail::Store(e)
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for Fail {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        Fail::Store(StoreError::Backend(format!("no PostgreSQL connection: {e}")))
+    }
+}
+
+impl From<Fail> for StoreError {
+    fn from(f: Fail) -> Self {
+        match f {
+            Fail::Pg(e) => pg_err(&e),
+            Fail::Store(e) => e,
+        }
+    }
+}
+
+/// PostgreSQL's error as a store error, with the server's message and SQLSTATE when there is one
+/// (tokio-postgres's own text for a server error is only "db error").
+pub(crate) fn pg_err(e: &tokio_postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(db) => StoreError::Backend(format!("PostgreSQL: {} (SQLSTATE {})", db.message(), db.code().code())),
+        None => StoreError::Backend(format!("PostgreSQL: {e}")),
+    }
+}
+
+fn retryable(f: &Fail) -> bool {
+    matches!(f, Fail::Pg(e) if e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
+        || e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE))
+}
+
+fn corrupt(what: &str) -> Fail {
+    Fail::Store(StoreError::Backend(format!("a stored {what} cannot be read")))
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/db?options=-csearch_path%3Dschema`, as libpq
+    /// reads it) and brings the schema up to date.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, DEFAULT_POOL_SIZE).await
+    }
+
+    pub async fn open_with(url: &str, pool_size: usize) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e| StoreError::Backend(format!("not a PostgreSQL URL: {e}")))?;
+        Self::connect(config, pool_size).await
+    }
+
+    pub async fn connect(mut config: tokio_postgres::Config, pool_size: usize) -> Result<Self, StoreError> {
+        if config.get_application_name().is_none() {
+            config.application_name("findinghub");
+        }
+        let where_ = describe(&config);
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(Duration::from_secs(10)))
+            .wait_timeout(Some(Duration::from_secs(60)))
+            .build()
+            .map_err(|e| StoreError::Backend(format!("PostgreSQL pool: {e}")))?;
+        let mut client = pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL at {where_}: {e}")))?;
+        schema::migrate(&mut client).await.map_err(|e| match e {
+            MigrateError::Postgres(e) => pg_err(&e),
+            other => StoreError::Backend(other.to_string()),
+        })?;
+        drop(client);
+        Ok(PostgresStore { pool })
+    }
+
+    /// The pool, for tools that need SQL of their own (tests, benchmarks).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, Fail> {
+        Ok(self.pool.get().await?)
+    }
+}
+
+/// Where a configuration points, for messages (never the password).
+fn describe(config: &tokio_postgres::Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            tokio_postgres::config::Host::Tcp(name) => name.clone(),
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}/{}", config.get_dbname().unwrap_or_default())
+}
+
+/// Runs `attempt` again while PostgreSQL aborts it as a deadlock or a serialization failure.
+async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Fail>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Ok(v) => return Ok(v),
+            Err(f) if retryable(&f) && tries < ATTEMPTS => {
+                tracing::debug!(tries, "transaction aborted by PostgreSQL; trying again");
+                tokio::time::sleep(Duration::from_millis(5 * u64::from(tries))).await;
+            }
+            Err(f) => return Err(f.into()),
+        }
+    }
+}
+
+/// Whether a JSON value holds a NUL character, which PostgreSQL's text and jsonb cannot keep.
+fn holds_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(holds_nul),
+        Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
+fn doc_holds_nul(doc: &Map<String, Value>) -> bool {
+    doc.iter().any(|(k, v)| k.contains('\0') || holds_nul(v))
+}
+
+const NUL_MESSAGE: &str = "The finding contains a NUL character (\\u0000), which this store (PostgreSQL) cannot keep";
+
+fn failed(message: String) -> ImportStatus {
+    ImportStatus::Failed { code: "InvalidInput".into(), message }
+}
+
+/// The hot columns of a finding, of their SQL types.
+fn hot_params(doc: &Map<String, Value>) -> Vec<Param> {
+    column_values(doc)
+        .into_iter()
+        .zip(HOT_COLUMNS)
+        .map(|(v, c)| match (c.ty, v) {
+            (ColumnType::Text, ColumnValue::Text(s)) => Param::Text(s),
+            (ColumnType::Text, _) => Param::Text(String::new()),
+            (ColumnType::Time, ColumnValue::Int(i)) => Param::Int(i),
+            (ColumnType::Time, ColumnValue::Real(r)) => Param::Int(r as i64),
+            (ColumnType::Time, ColumnValue::Text(_)) => Param::Int(MISSING_INT),
+            (ColumnType::Int, ColumnValue::Int(i)) => Param::Real(i as f64),
+            (ColumnType::Int, ColumnValue::Real(r)) => Param::Real(r),
+            (ColumnType::Int, ColumnValue::Text(_)) => Param::Real(MISSING_INT as f64),
+        })
+        .collect()
+}
+
+const SELECT_STORED: &str = "SELECT seq, account_id, region, product_arn, finding_id, touched, doc FROM findings";
+
+fn stored_of(row: &Row) -> Result<(i64, StoredFinding), Fail> {
+    let key = FindingKey {
+        account_id: row.try_get(1)?,
+        region: row.try_get(2)?,
+        product_arn: row.try_get(3)?,
+        id: row.try_get(4)?,
+    };
+    let doc = match row.try_get::<_, Value>(6)? {
+        Value::Object(m) => m,
+        _ => return Err(corrupt("finding document")),
+    };
+    Ok((row.try_get(0)?, StoredFinding { key, doc, touched: CustomerTouched::from_bits(row.try_get(5)?) }))
+}
+
+/// Locks the stored findings with these (ProductArn, Id) pairs, in key order (every transaction
+/// that locks several findings locks them in this order, so two never wait for each other).
+async fn lock_identifiers<C: GenericClient>(tx: &C, pairs: &[(&str, &str)]) -> Result<Vec<(i64, StoredFinding)>, Fail> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let arns: Vec<&str> = pairs.iter().map(|p| p.0).collect();
+    let ids: Vec<&str> = pairs.iter().map(|p| p.1).collect();
+    let sql = format!(
+        "{SELECT_STORED} WHERE (product_arn, finding_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) \
+         ORDER BY product_arn, finding_id, account_id, region FOR UPDATE"
+    );
+    let stmt = tx.prepare(&sql).await?;
+    tx.query(&stmt, &[&arns, &ids]).await?.iter().map(stored_of).collect()
+}
+
+async fn insert_finding(tx: &deadpool_postgres::Transaction<'_>, finding: &StoredFinding) -> Result<Option<i64>, Fail> {
+    static SQL: OnceLock<String> = OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        let cols: Vec<&str> = HOT_COLUMNS.iter().map(|c| c.column).collect();
+        let n = cols.len();
+        let placeholders: Vec<String> = (1..=n + 3).map(|i| format!("${i}")).collect();
+        format!(
+            "INSERT INTO findings (key_hash, {}, touched, doc) VALUES ({}) \
+             ON CONFLICT ON CONSTRAINT findings_key DO NOTHING RETURNING seq",
+            cols.join(", "),
+            placeholders.join(", ")
+        )
+    });
+    let key_hash = finding.key.hash64();
+    let hot = hot_params(&finding.doc);
+    let touched = finding.touched.bits();
+    let doc = Json(&finding.doc);
+    let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(hot.len() + 3);
+    params.push(&key_hash);
+    params.extend(hot.iter().map(Param::as_sql));
+    params.push(&touched);
+    params.push(&doc);
+    let stmt = tx.prepare_cached(sql).await?;
+    match tx.query_opt(&stmt, &params).await? {
+        Some(row) => Ok(Some(row.try_get(0)?)),
+        None => Ok(None),
+    }
+}
+
+async fn update_finding(
+    tx: &deadpool_postgres::Transaction<'_>,
+    seq: i64,
+    finding: &StoredFinding,
+) -> Result<(), Fail> {
+    static SQL: OnceLock<String> = OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        let sets: Vec<String> =
+            HOT_COLUMNS.iter().enumerate().map(|(i, c)| format!("{} = ${}", c.column, i + 1)).collect();
+        let n = HOT_COLUMNS.len();
+        format!(
+            "UPDATE findings SET {}, touched = ${}, doc = ${} WHERE seq = ${}",
+            sets.join(", "),
+            n + 1,
+            n + 2,
+            n + 3
+        )
+    });
+    let hot = hot_params(&finding.doc);
+    let touched = finding.touched.bits();
+    let doc = Json(&finding.doc);
+    let mut params: Vec<&(dyn ToSql + Sync)> = hot.iter().map(Param::as_sql).collect();
+    params.push(&touched);
+    params.push(&doc);
+    params.push(&seq);
+    let stmt = tx.prepare_cached(sql).await?;
+    tx.execute(&stmt, &params).await?;
+    Ok(())
+}
+
+/// A finding's (field code, value) attribute pairs.
+type Attrs = Vec<(i64, String)>;
+
+/// The writes of a transaction that go in bulk at its end: attribute rows and history records.
+#[derive(Default)]
+struct Pending {
+    /// Per finding: its attribute values as stored before the transaction, and as they are now.
+    attrs: BTreeMap<i64, (Attrs, Attrs)>,
+    /// History records, in order (their ids follow it).
+    history: Vec<(i64, HistoryEntry)>,
+}
+
+impl Pending {
+    fn changed(&mut self, seq: i64, old: Option<&StoredFinding>, new: &StoredFinding) {
+        let now = attr_values(new);
+        self.attrs.entry(seq).or_insert_with(|| (old.map(attr_values).unwrap_or_default(), Vec::new())).1 = now;
+    }
+
+    async fn flush(self, tx: &deadpool_postgres::Transaction<'_>) -> Result<(), Fail> {
+        let (mut del_f, mut del_v, mut del_s) = (Vec::<i16>::new(), Vec::<&str>::new(), Vec::<i64>::new());
+        let (mut add_f, mut add_v, mut add_s) = (Vec::<i16>::new(), Vec::<&str>::new(), Vec::<i64>::new());
+        for (seq, (before, after)) in &self.attrs {
+            for (code, value) in before.iter().filter(|p| !after.contains(p)) {
+                del_f.push(*code as i16);
+                del_v.push(value);
+                del_s.push(*seq);
+            }
+            for (code, value) in after.iter().filter(|p| !before.contains(p)) {
+                add_f.push(*code as i16);
+                add_v.push(value);
+                add_s.push(*seq);
+            }
+        }
+        if !del_s.is_empty() {
+            let stmt = tx
+                .prepare_cached(
+                    "DELETE FROM finding_attrs a USING unnest($1::int2[], $2::text[], $3::int8[]) AS d(field, value, seq) \
+                     WHERE a.field = d.field AND a.value = d.value AND a.seq = d.seq",
+                )
+                .await?;
+            tx.execute(&stmt, &[&del_f, &del_v, &del_s]).await?;
+        }
+        if !add_s.is_empty() {
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO finding_attrs (field, value, seq) \
+                     SELECT * FROM unnest($1::int2[], $2::text[], $3::int8[]) ON CONFLICT DO NOTHING",
+                )
+                .await?;
+            tx.execute(&stmt, &[&add_f, &add_v, &add_s]).await?;
+        }
+        if !self.history.is_empty() {
+            let mut seqs = Vec::with_capacity(self.history.len());
+            let mut times = Vec::with_capacity(self.history.len());
+            let mut created = Vec::with_capacity(self.history.len());
+            let mut sources = Vec::with_capacity(self.history.len());
+            let mut identities = Vec::with_capacity(self.history.len());
+            let mut updates = Vec::with_capacity(self.history.len());
+            for (seq, h) in &self.history {
+                seqs.push(*seq);
+                times.push(h.update_time);
+                created.push(h.finding_created);
+                sources.push(h.source.as_str());
+                identities.push(h.identity.as_str());
+                let changes: Vec<Value> = h
+                    .updates
+                    .iter()
+                    .map(|c| json!({"UpdatedField": c.field, "OldValue": c.old_value, "NewValue": c.new_value}))
+                    .collect();
+                updates.push(Value::Array(changes).to_string());
+            }
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO finding_history (seq, update_time, created, source, identity, updates) \
+                     SELECT h.seq, h.t, h.c, h.s, h.i, h.u::jsonb \
+                     FROM unnest($1::int8[], $2::int8[], $3::bool[], $4::text[], $5::text[], $6::text[]) \
+                     WITH ORDINALITY AS h(seq, t, c, s, i, u, n) ORDER BY h.n",
+                )
+                .await?;
+            tx.execute(&stmt, &[&seqs, &times, &created, &sources, &identities, &updates]).await?;
+        }
+        Ok(())
+    }
+}
+
+impl PostgresStore {
+    async fn import_once(&self, batch: &ImportBatch) -> Result<ImportReport, Fail> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let keys: Vec<Option<FindingKey>> =
+            batch.findings.iter().map(|f| FindingKey::of(&f.doc, &batch.region)).collect();
+        let mut pairs: Vec<(&str, &str)> =
+            keys.iter().flatten().map(|k| (k.product_arn.as_str(), k.id.as_str())).collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut known: HashMap<FindingKey, (i64, StoredFinding)> =
+            lock_identifiers(&*tx, &pairs).await?.into_iter().map(|(seq, f)| (f.key.clone(), (seq, f))).collect();
+        let mut pending = Pending::default();
+        let mut report = ImportReport::default();
+        for (incoming, key) in batch.findings.iter().zip(keys) {
+            let Some(key) = key else {
+                report.statuses.push(failed(
+                    "Finding does not adhere to Amazon Finding Format. data should have required property 'Id'".into(),
+                ));
+                continue;
+            };
+            let ctx =
+                ImportContext { region: &batch.region, now: batch.now, product_names: incoming.product_names.as_ref() };
+            // At most twice: a second time when another instance created the finding meanwhile.
+            let mut status = None;
+            for _ in 0..2 {
+                if let Some((seq, old)) = known.get(&key) {
+                    let seq = *seq;
+                    status = Some(match apply_import(Some(old), incoming.doc.clone(), &ctx) {
+                        Ok(ImportOutcome::Updated { finding, history }) => {
+                            if doc_holds_nul(&finding.doc) {
+                                failed(NUL_MESSAGE.into())
+                            } else {
+                                update_finding(&tx, seq, &finding).await?;
+                                pending.changed(seq, Some(old), &finding);
+                                pending.history.push((seq, history));
+                                report.changed.push(finding.clone());
+                                known.insert(key.clone(), (seq, finding));
+                                ImportStatus::Updated
+                            }
+                        }
+                        Ok(ImportOutcome::Stale) => ImportStatus::Stale,
+                        Ok(ImportOutcome::Created { .. }) => {
+                            return Err(StoreError::Backend("a creation over a stored finding".into()).into());
+                        }
+                        Err(e) => failed(e.to_string()),
+                    });
+                    break;
+                }
+                match apply_import(None, incoming.doc.clone(), &ctx) {
+                    Ok(ImportOutcome::Created { finding, history }) => {
+                        if doc_holds_nul(&finding.doc) {
+                            status = Some(failed(NUL_MESSAGE.into()));
+                            break;
+                        }
+                        if let Some(seq) = insert_finding(&tx, &finding).await? {
+                            pending.changed(seq, None, &finding);
+                            pending.history.push((seq, history));
+                            report.changed.push(finding.clone());
+                            known.insert(key.clone(), (seq, finding));
+                            status = Some(ImportStatus::Created);
+                            break;
+                        }
+                        // Created by another instance since the lock: lock it, and import over it.
+                        for (seq, f) in lock_identifiers(&*tx, &[(key.product_arn.as_str(), key.id.as_str())]).await? {
+                            known.insert(f.key.clone(), (seq, f));
+                        }
+                        if !known.contains_key(&key) {
+                            return Err(StoreError::Backend("a finding vanished during its import".into()).into());
+                        }
+                    }
+                    Ok(_) => {
+                        status = Some(failed("Internal service failure".into()));
+                        break;
+                    }
+                    Err(e) => {
+                        status = Some(failed(e.to_string()));
+                        break;
+                    }
+                }
+            }
+            let status = status.ok_or_else(|| StoreError::Backend("an import did not settle".into()))?;
+            report.statuses.push(status);
+        }
+        pending.flush(&tx).await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    async fn batch_update_once(&self, batch: &UpdateBatch) -> Result<UpdateReport, Fail> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let mut report = UpdateReport::default();
+        let (unique, duplicates) = deduplicate(&batch.request.identifiers);
+        for dup in duplicates {
+            report.unprocessed.push((dup, UnprocessedReason::DuplicatedFindingIdentifier));
+        }
+        let mut pairs: Vec<(&str, &str)> = unique.iter().map(|i| (i.product_arn.as_str(), i.id.as_str())).collect();
+        pairs.sort_unstable();
+        let rows = lock_identifiers(&*tx, &pairs).await?;
+        let mut pending = Pending::default();
+        for ident in unique {
+            let found: Vec<&(i64, StoredFinding)> = rows
+                .iter()
+                .filter(|(_, f)| {
+                    f.key.product_arn == ident.product_arn && f.key.id == ident.id && batch.scope.allows(f)
+                })
+                .collect();
+            if found.is_empty() {
+                report.unprocessed.push((ident, UnprocessedReason::FindingNotFound));
+                continue;
+            }
+            let mut outcome = Ok(());
+            let mut changed = Vec::new();
+            for (seq, stored) in found {
+                match apply_update(stored, &batch.request.update, batch.now, &batch.identity) {
+                    Ok((next, _)) if doc_holds_nul(&next.doc) => outcome = Err(UnprocessedReason::InvalidInput),
+                    Ok((next, history)) => changed.push((*seq, stored, next, history)),
+                    Err(reason) => outcome = Err(reason),
+                }
+            }
+            if let Err(reason) = outcome {
+                report.unprocessed.push((ident, reason));
+                continue;
+            }
+            for (seq, old, next, history) in changed {
+                update_finding(&tx, seq, &next).await?;
+                pending.changed(seq, Some(old), &next);
+                pending.history.push((seq, history));
+                report.changed.push(next);
+            }
+            report.processed.push(ident);
+        }
+        pending.flush(&tx).await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    async fn legacy_update_once(&self, update: &LegacyUpdate) -> Result<u64, Fail> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let mut clause = Clause::default();
+        query::filter_clause(&update.filters, &mut clause);
+        query::scope_clause(&update.scope, &mut clause);
+        let sql = format!(
+            "SELECT f.seq, f.account_id, f.region, f.product_arn, f.finding_id, f.touched, f.doc FROM findings f \
+             WHERE {} ORDER BY f.product_arn, f.finding_id, f.account_id, f.region FOR UPDATE",
+            clause.where_sql()
+        );
+        let rows = tx.query(&sql, &sql_params(&clause.params)).await?;
+        let mut pending = Pending::default();
+        let mut changed = 0;
+        for row in &rows {
+            let (seq, stored) = stored_of(row)?;
+            if !update.scope.allows(&stored) || !update.filters.matches(&Value::Object(stored.doc.clone())) {
+                continue;
+            }
+            let next = apply_legacy_update(&stored, update.note.as_ref(), update.record_state.as_deref(), update.now);
+            if next != stored && !doc_holds_nul(&next.doc) {
+                update_finding(&tx, seq, &next).await?;
+                pending.changed(seq, Some(&stored), &next);
+                changed += 1;
+            }
+        }
+        pending.flush(&tx).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+}
+
+/// One row of a findings scan.
+struct ScanRow {
+    seq: i64,
+    key_hash: i64,
+    doc: Value,
+}
+
+impl ScanRow {
+    fn cursor(&self, sort: &[SortCriterion]) -> Cursor {
+        Cursor {
+            values: sort.iter().map(|c| sort_value(&self.doc, c.field)).collect(),
+            key_hash: self.key_hash,
+            seq: self.seq,
+        }
+    }
+
+    fn in_scope(&self, scope: &Scope) -> bool {
+        let region = self.doc.get("Region").and_then(Value::as_str);
+        let key = self.doc.as_object().zip(region).and_then(|(doc, region)| FindingKey::of(doc, region));
+        key.is_some_and(|k| {
+            scope.accounts.allows(&k.account_id) && scope.region.as_deref().is_none_or(|r| r == k.region)
+        })
+    }
+}
+
+fn matches(scope: &Scope, filters: &Filters, row: &ScanRow) -> bool {
+    row.in_scope(scope) && filters.matches(&row.doc)
+}
+
+async fn scan<C: GenericClient>(
+    client: &C,
+    clause: &Clause,
+    order: Option<&str>,
+    limit: Option<usize>,
+) -> Result<Vec<ScanRow>, Fail> {
+    let mut sql = format!("SELECT f.seq, f.key_hash, f.doc FROM findings f WHERE {}", clause.where_sql());
+    if let Some(order) = order {
+        sql.push_str(" ORDER BY ");
+        sql.push_str(order);
+    }
+    if let Some(limit) = limit {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    let rows = client.query(&sql, &sql_params(&clause.params)).await?;
+    rows.iter().map(|r| Ok(ScanRow { seq: r.try_get(0)?, key_hash: r.try_get(1)?, doc: r.try_get(2)? })).collect()
+}
+
+impl PostgresStore {
+    async fn get_findings_once(&self, query: FindingQuery) -> Result<FindingPage, Fail> {
+        let sort = default_sort(query.sort);
+        let max = query.max_results.clamp(1, 100);
+        let after = query.next_token.as_deref().map(|t| page::decode(t, &sort)).transpose()?;
+        if after.as_ref().is_some_and(|c| !query::cursor_is_bindable(c)) {
+            return Err(StoreError::InvalidToken.into());
+        }
+        let mut base = Clause::default();
+        query::filter_clause(&query.filters, &mut base);
+        query::scope_clause(&query.scope, &mut base);
+        let client = self.client().await?;
+        let client = &**client;
+
+        let mut found: Vec<ScanRow> = Vec::new();
+        if query::sortable_in_sql(&sort) {
+            let order = query::order_by(&sort);
+            let mut chunk = if base.exact { max + 1 } else { 256 };
+            let mut position = after;
+            loop {
+                let mut clause = base.clone();
+                if let Some(c) = &position {
+                    query::keyset_clause(&sort, c, &mut clause);
+                }
+                let rows = scan(client, &clause, Some(&order), Some(chunk)).await?;
+                let exhausted = rows.len() < chunk;
+                position = rows.last().map(|r| r.cursor(&sort));
+                for row in rows {
+                    if matches(&query.scope, &query.filters, &row) {
+                        found.push(row);
+                        if found.len() > max {
+                            break;
+                        }
+                    }
+                }
+                if found.len() > max || exhausted {
+                    break;
+                }
+                chunk = (chunk * 2).min(4096);
+            }
+        } else {
+            // A sort on a field that has no column: order in memory, keeping only the keys.
+            let mut keyed: Vec<(Cursor, i64)> = scan(client, &base, None, None)
+                .await?
+                .into_iter()
+                .filter(|row| matches(&query.scope, &query.filters, row))
+                .map(|row| (row.cursor(&sort), row.seq))
+                .collect();
+            keyed.sort_by(|a, b| page::compare(&a.0, &b.0, &sort));
+            let start = match &after {
+                Some(c) => keyed.partition_point(|(k, _)| page::compare(k, c, &sort) != std::cmp::Ordering::Greater),
+                None => 0,
+            };
+            let seqs: Vec<i64> = keyed.into_iter().skip(start).take(max + 1).map(|(_, seq)| seq).collect();
+            let rows = client
+                .query("SELECT f.seq, f.key_hash, f.doc FROM findings f WHERE f.seq = ANY($1::int8[])", &[&seqs])
+                .await?;
+            let mut by_seq: HashMap<i64, ScanRow> = HashMap::with_capacity(rows.len());
+            for r in &rows {
+                let row = ScanRow { seq: r.try_get(0)?, key_hash: r.try_get(1)?, doc: r.try_get(2)? };
+                by_seq.insert(row.seq, row);
+            }
+            found.extend(seqs.iter().filter_map(|s| by_seq.remove(s)));
+        }
+        let next_token = if found.len() > max {
+            found.truncate(max);
+            found.last().map(|r| page::encode(&r.cursor(&sort), &sort))
+        } else {
+            None
+        };
+        let findings = found
+            .into_iter()
+            .filter_map(|r| match r.doc {
+                Value::Object(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        Ok(FindingPage { findings, next_token })
+    }
+
+    async fn history_once(&self, query: &HistoryQuery) -> Result<HistoryPage, Fail> {
+        let max = query.max_results.clamp(1, 100);
+        let position = query.next_token.as_deref().map(page::decode_history_token).transpose()?;
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT seq, account_id, region FROM findings WHERE product_arn = $1 AND finding_id = $2")
+            .await?;
+        let mut seqs: Vec<i64> = Vec::new();
+        for row in client.query(&stmt, &[&query.identifier.product_arn, &query.identifier.id]).await? {
+            let account: String = row.try_get(1)?;
+            let region: String = row.try_get(2)?;
+            if query.scope.accounts.allows(&account) && query.scope.region.as_deref().is_none_or(|r| r == region) {
+                seqs.push(row.try_get(0)?);
+            }
+        }
+        if seqs.is_empty() {
+            return Ok(HistoryPage::default());
+        }
+        let mut params = vec![Param::Int(0)];
+        let mut sql = "SELECT id, update_time, created, source, identity, updates FROM finding_history \
+                       WHERE seq = ANY($1::int8[])"
+            .to_owned();
+        if let Some(start) = query.start {
+            params.push(Param::Int(start));
+            sql.push_str(&format!(" AND update_time >= ${}", params.len()));
+        }
+        if let Some(end) = query.end {
+            params.push(Param::Int(end));
+            sql.push_str(&format!(" AND update_time <= ${}", params.len()));
+        }
+        if let Some((t, id)) = position {
+            params.push(Param::Int(t));
+            params.push(Param::Int(id));
+            sql.push_str(&format!(" AND (update_time, id) < (${}, ${})", params.len() - 1, params.len()));
+        }
+        sql.push_str(&format!(" ORDER BY update_time DESC, id DESC LIMIT {}", max + 1));
+        let mut refs: Vec<&(dyn ToSql + Sync)> = vec![&seqs];
+        refs.extend(params.iter().skip(1).map(Param::as_sql));
+        let rows = client.query(&sql, &refs).await?;
+        let mut records = Vec::new();
+        let mut positions = Vec::new();
+        for row in &rows {
+            let id: i64 = row.try_get(0)?;
+            let update_time: i64 = row.try_get(1)?;
+            let source: String = row.try_get(3)?;
+            let source = UpdateSourceType::parse(&source).ok_or_else(|| corrupt("history source"))?;
+            let updates: Value = row.try_get(5)?;
+            let updates = updates
+                .as_array()
+                .ok_or_else(|| corrupt("history record"))?
+                .iter()
+                .map(|u| FieldChange {
+                    field: u.get("UpdatedField").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    old_value: u.get("OldValue").and_then(Value::as_str).map(str::to_owned),
+                    new_value: u.get("NewValue").and_then(Value::as_str).map(str::to_owned),
+                })
+                .collect();
+            positions.push((update_time, id));
+            records.push(HistoryRecord {
+                identifier: query.identifier.clone(),
+                entry: HistoryEntry {
+                    update_time,
+                    finding_created: row.try_get(2)?,
+                    source,
+                    identity: row.try_get(4)?,
+                    updates,
+                },
+            });
+        }
+        let next_token = if records.len() > max {
+            records.truncate(max);
+            positions.get(max - 1).map(|(t, id)| page::encode_history_token(*t, *id))
+        } else {
+            None
+        };
+        Ok(HistoryPage { records, next_token })
+    }
+
+    async fn purge_once(&self, policy: &RetentionPolicy, now: Micros, limit: usize) -> Result<u64, Fail> {
+        let active_cutoff = now.saturating_sub(policy.active_micros());
+        let archived_cutoff = now.saturating_sub(policy.archived_micros());
+        let client = self.client().await?;
+        // SKIP LOCKED: a finding that an import or an update holds is left for the next run, and
+        // instances that purge at the same time take different findings. Attributes and history
+        // go with their finding (foreign keys).
+        let stmt = client
+            .prepare_cached(
+                "DELETE FROM findings WHERE seq IN (\
+                   SELECT seq FROM findings \
+                   WHERE (updated_at < $1 AND updated_at <> (-9223372036854775808)::bigint) \
+                      OR (updated_at < $2 AND record_state = 'ARCHIVED') \
+                   ORDER BY updated_at LIMIT $3 FOR UPDATE SKIP LOCKED)",
+            )
+            .await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        Ok(client.execute(&stmt, &[&active_cutoff, &archived_cutoff, &limit]).await?)
+    }
+}
+
+#[async_trait]
+impl FindingStore for PostgresStore {
+    async fn import(&self, batch: ImportBatch) -> Result<ImportReport, StoreError> {
+        retrying(|| self.import_once(&batch)).await
+    }
+
+    async fn batch_update(&self, batch: UpdateBatch) -> Result<UpdateReport, StoreError> {
+        retrying(|| self.batch_update_once(&batch)).await
+    }
+
+    async fn legacy_update(&self, update: LegacyUpdate) -> Result<u64, StoreError> {
+        retrying(|| self.legacy_update_once(&update)).await
+    }
+
+    async fn get_findings(&self, query: FindingQuery) -> Result<FindingPage, StoreError> {
+        Ok(self.get_findings_once(query).await?)
+    }
+
+    async fn finding_history(&self, query: HistoryQuery) -> Result<HistoryPage, StoreError> {
+        Ok(self.history_once(&query).await?)
+    }
+
+    async fn purge_expired(&self, policy: &RetentionPolicy, now: Micros, limit: usize) -> Result<u64, StoreError> {
+        retrying(|| self.purge_once(policy, now, limit)).await
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let n: i64 = client
+            .query_one("SELECT count(*) FROM findings", &[])
+            .await
+            .map_err(|e| pg_err(&e))?
+            .try_get(0)
+            .map_err(|e| pg_err(&e))?;
+        Ok(n.max(0) as u64)
+    }
+}

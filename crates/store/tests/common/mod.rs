@@ -1,0 +1,3 @@
+//! Test code shared by the store's test files.
+
+pub mod property;
