@@ -247,17 +247,23 @@ fn stored_of(row: &Row) -> Result<(i64, StoredFinding), Fail> {
 
 /// Locks the stored findings with these (ProductArn, Id) pairs, in key order (every transaction
 /// that locks several findings locks them in this order, so two never wait for each other).
-async fn lock_identifiers<C: GenericClient>(tx: &C, pairs: &[(&str, &str)]) -> Result<Vec<(i64, StoredFinding)>, Fail> {
+async fn lock_identifiers(
+    tx: &deadpool_postgres::Transaction<'_>,
+    pairs: &[(&str, &str)],
+) -> Result<Vec<(i64, StoredFinding)>, Fail> {
     if pairs.is_empty() {
         return Ok(Vec::new());
     }
+    static SQL: OnceLock<String> = OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        format!(
+            "{SELECT_STORED} WHERE (product_arn, finding_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) \
+             ORDER BY product_arn, finding_id, account_id, region FOR UPDATE"
+        )
+    });
     let arns: Vec<&str> = pairs.iter().map(|p| p.0).collect();
     let ids: Vec<&str> = pairs.iter().map(|p| p.1).collect();
-    let sql = format!(
-        "{SELECT_STORED} WHERE (product_arn, finding_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) \
-         ORDER BY product_arn, finding_id, account_id, region FOR UPDATE"
-    );
-    let stmt = tx.prepare(&sql).await?;
+    let stmt = tx.prepare_cached(sql).await?;
     tx.query(&stmt, &[&arns, &ids]).await?.iter().map(stored_of).collect()
 }
 
@@ -416,7 +422,7 @@ impl PostgresStore {
         pairs.sort_unstable();
         pairs.dedup();
         let mut known: HashMap<FindingKey, (i64, StoredFinding)> =
-            lock_identifiers(&*tx, &pairs).await?.into_iter().map(|(seq, f)| (f.key.clone(), (seq, f))).collect();
+            lock_identifiers(&tx, &pairs).await?.into_iter().map(|(seq, f)| (f.key.clone(), (seq, f))).collect();
         let mut pending = Pending::default();
         let mut report = ImportReport::default();
         for (incoming, key) in batch.findings.iter().zip(keys) {
@@ -469,7 +475,7 @@ impl PostgresStore {
                             break;
                         }
                         // Created by another instance since the lock: lock it, and import over it.
-                        for (seq, f) in lock_identifiers(&*tx, &[(key.product_arn.as_str(), key.id.as_str())]).await? {
+                        for (seq, f) in lock_identifiers(&tx, &[(key.product_arn.as_str(), key.id.as_str())]).await? {
                             known.insert(f.key.clone(), (seq, f));
                         }
                         if !known.contains_key(&key) {
@@ -504,7 +510,7 @@ impl PostgresStore {
         }
         let mut pairs: Vec<(&str, &str)> = unique.iter().map(|i| (i.product_arn.as_str(), i.id.as_str())).collect();
         pairs.sort_unstable();
-        let rows = lock_identifiers(&*tx, &pairs).await?;
+        let rows = lock_identifiers(&tx, &pairs).await?;
         let mut pending = Pending::default();
         for ident in unique {
             let found: Vec<&(i64, StoredFinding)> = rows

@@ -142,17 +142,21 @@ pub async fn migrate(client: &mut Client) -> Result<i32, MigrateError> {
         &[],
     )
     .await?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (
-             version integer PRIMARY KEY,
-             applied_at timestamptz NOT NULL DEFAULT now()
-         )",
-    )
-    .await
-    .map_err(|e| match e.code() {
-        Some(&SqlState::INVALID_SCHEMA_NAME) => MigrateError::NoSchema,
-        _ => MigrateError::Postgres(e),
-    })?;
+    // Created only when absent (IF NOT EXISTS would log a notice at every start).
+    let exists: bool = tx.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[]).await?.try_get(0)?;
+    if !exists {
+        tx.batch_execute(
+            "CREATE TABLE schema_migrations (
+                 version integer PRIMARY KEY,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             )",
+        )
+        .await
+        .map_err(|e| match e.code() {
+            Some(&SqlState::INVALID_SCHEMA_NAME) => MigrateError::NoSchema,
+            _ => MigrateError::Postgres(e),
+        })?;
+    }
     let found: i32 = tx.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[]).await?.try_get(0)?;
     let known = MIGRATIONS.len() as i32;
     if found > known {
