@@ -155,6 +155,14 @@ enum Credentials {
         /// The key's account administers every account (reads and updates all findings).
         #[arg(long)]
         admin: bool,
+        /// Register this access key id instead of making a new one: the key that a tool signs
+        /// with when it sends to the hub and to AWS with the same credentials (Prowler does).
+        #[arg(long, requires = "secret_from_env")]
+        access_key_id: Option<String>,
+        /// With `--access-key-id`: the environment variable that holds the key's secret (not
+        /// given on the command line, where other users could read it).
+        #[arg(long, requires = "access_key_id", value_name = "VAR")]
+        secret_from_env: Option<String>,
     },
     /// Create an API key for `POST /events` (the `x-api-key` header of an EventBridge API
     /// destination) and print it as JSON.
@@ -422,10 +430,25 @@ async fn create_key(
 
 async fn credentials(state: &dyn HubStateStore, keyring: &Keyring, action: &Credentials) -> Result<()> {
     match action {
-        Credentials::Create { account, admin } => {
-            let (id, secret) = new_access_key()?;
+        Credentials::Create { account, admin, access_key_id, secret_from_env } => {
+            let (id, secret) = match (access_key_id, secret_from_env) {
+                (Some(id), Some(var)) => {
+                    let secret = std::env::var(var).ok().filter(|s| !s.is_empty());
+                    let secret = secret.with_context(|| format!("the environment variable {var} holds no secret"))?;
+                    if id.len() < 16 || id.len() > 128 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+                        bail!("an access key id is 16 to 128 letters and digits, got {id:?}");
+                    }
+                    (id.clone(), secret)
+                }
+                _ => new_access_key()?,
+            };
             create_key(state, keyring, id.clone(), secret.clone(), account, *admin).await?;
-            println!("{}", json!({"AccessKeyId": id, "SecretAccessKey": secret, "AccountId": account}));
+            if access_key_id.is_some() {
+                // The caller has the secret already: it is not printed again.
+                println!("{}", json!({"AccessKeyId": id, "AccountId": account}));
+            } else {
+                println!("{}", json!({"AccessKeyId": id, "SecretAccessKey": secret, "AccountId": account}));
+            }
         }
         Credentials::CreateApiKey { account, admin } => {
             if !valid_account(account) {

@@ -159,6 +159,38 @@ fn credentials_are_created_listed_and_revoked() {
     assert!(!findinghub(&data).args(["credentials", "revoke", key_id]).status().expect("run").success());
 }
 
+/// A key that a tool already signs with (Prowler signs its Security Hub calls with the credentials
+/// of the account that it scans) is registered as it is; its secret comes from the environment.
+#[test]
+fn credentials_register_an_existing_key_with_its_secret_from_the_environment() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let register = |id: &str, var: &str| {
+        findinghub(&data)
+            .args(["credentials", "create", "--account", "123456789012", "--access-key-id", id])
+            .args(["--secret-from-env", var])
+            .env("FH_TEST_SECRET", "an-existing-secret-access-key")
+            .env_remove("FH_TEST_UNSET")
+            .output()
+            .expect("run")
+    };
+    let out = register("AKIAEXISTINGKEY12345", "FH_TEST_SECRET");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(key, serde_json::json!({"AccessKeyId": "AKIAEXISTINGKEY12345", "AccountId": "123456789012"}));
+    let list = findinghub(&data).args(["credentials", "list"]).output().expect("run");
+    assert!(String::from_utf8_lossy(&list.stdout).contains("AKIAEXISTINGKEY12345"));
+    // The same id twice, no secret, a malformed id, or the id alone: refused.
+    assert!(!register("AKIAEXISTINGKEY12345", "FH_TEST_SECRET").status.success());
+    assert!(!register("AKIAOTHERKEY12345678", "FH_TEST_UNSET").status.success());
+    assert!(!register("AKIA-NOT/A-KEY-ID-AT-ALL", "FH_TEST_SECRET").status.success());
+    let alone = findinghub(&data)
+        .args(["credentials", "create", "--account", "123456789012", "--access-key-id", "AKIAOTHERKEY12345678"])
+        .output()
+        .expect("run");
+    assert!(!alone.status.success());
+}
+
 #[test]
 fn the_configuration_file_is_read_and_flags_win_over_it() {
     let dir = tempfile::tempdir().expect("dir");

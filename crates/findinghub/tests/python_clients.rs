@@ -14,8 +14,13 @@
 //! ```` ```sh tour ```` blocks, as bash, against a hub started with no bootstrap key so that it
 //! prints one, as on a user's first start; each `#>` line in the README is output that is checked.
 //!
+//! Prowler runs unchanged against the hub (`prowler_sends_its_findings_to_the_hub`): in a virtual
+//! environment of its own, made the same way from `tests/python/prowler-requirements.txt` (Prowler
+//! and moto's server, which stands in for the scanned AWS account), `tests/python/test_prowler.py`.
+//!
 //! Needs `python3` (3.11; another one with `FINDINGHUB_TEST_PYTHON`) and PyPI on the first run.
-//! `FINDINGHUB_SKIP_PYTHON_CLIENT_TESTS=1` skips these tests, with a note, on a machine without them.
+//! `FINDINGHUB_SKIP_PYTHON_CLIENT_TESTS=1` skips these tests, with a note, on a machine without them;
+//! `FINDINGHUB_SKIP_PROWLER_TEST=1` skips the Prowler test alone (its environment is large).
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
@@ -78,12 +83,20 @@ fn venv_python(venv: &Path) -> PathBuf {
 /// The interpreter of the virtual environment with the pinned clients, made on first use.
 fn python() -> &'static Path {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(make_venv)
+    VENV.get_or_init(|| make_venv("requirements.txt", "python-clients"))
 }
 
-fn make_venv() -> PathBuf {
+/// The interpreter of the virtual environment with Prowler and moto's server, made on first use.
+fn prowler_python() -> &'static Path {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| make_venv("prowler-requirements.txt", "prowler"))
+}
+
+/// A virtual environment under the target directory with the pins of `tests/python/<requirements>`,
+/// named `<name>-<hash of the pins and the interpreter>`: made once, reused while neither changes.
+fn make_venv(requirements: &str, name: &str) -> PathBuf {
     let base = std::env::var("FINDINGHUB_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let requirements = python_dir().join("requirements.txt");
+    let requirements = python_dir().join(requirements);
     let pins = fs::read(&requirements).unwrap_or_else(|e| panic!("read {}: {e}", requirements.display()));
     let version = Command::new(&base)
         .args(["-c", "import sys; print(sys.version)"])
@@ -94,10 +107,10 @@ fn make_venv() -> PathBuf {
 
     let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     fs::create_dir_all(&root).expect("create the target's tmp dir");
-    let venv = root.join(format!("python-clients-{key:016x}"));
+    let venv = root.join(format!("{name}-{key:016x}"));
     let marker = venv.join(".findinghub-ready");
     // One maker at a time, also across concurrent `cargo test` runs.
-    let lock = File::create(root.join(format!("python-clients-{key:016x}.lock"))).expect("create the venv lock file");
+    let lock = File::create(root.join(format!("{name}-{key:016x}.lock"))).expect("create the venv lock file");
     lock.lock().expect("lock the venv");
     if marker.exists() {
         return venv_python(&venv);
@@ -132,7 +145,7 @@ fn make_venv() -> PathBuf {
         .expect("run pip");
     assert!(installed.status.success(), "pip install -r {} failed:\n{}", requirements.display(), shown(&installed));
     fs::write(&marker, format!("{key:016x}\n")).expect("mark the venv ready");
-    eprintln!("made the Python client venv {} in {:.1?}", venv.display(), started.elapsed());
+    eprintln!("made the Python venv {} in {:.1?}", venv.display(), started.elapsed());
     python
 }
 
@@ -297,7 +310,11 @@ fn run_suite(module: &str) {
     if skipped() {
         return;
     }
-    let python = python();
+    run_suite_with(python(), module);
+}
+
+/// Runs `python run.py <module>` with the interpreter given, against a new hub.
+fn run_suite_with(python: &Path, module: &str) {
     let samples = repo_root().join("../shared/samples/asff");
     assert!(samples.is_dir(), "the shared ASFF samples are missing: {}", samples.display());
     let samples = samples.canonicalize().expect("samples path");
@@ -363,6 +380,23 @@ fn boto3_works_against_the_hub() {
 #[test]
 fn native_events_post_to_the_hub_as_eventbridge_sends_them() {
     run_suite("test_events");
+}
+
+/// Prowler, unchanged, scans a fake account (moto's server) and sends its findings to the hub; a
+/// second scan, after one scanned bucket is deleted, archives that bucket's findings through
+/// Prowler's own GetFindings and re-import (`tests/python/test_prowler.py`). Its own virtual
+/// environment (`tests/python/prowler-requirements.txt`, a few hundred MB): also skipped with
+/// `FINDINGHUB_SKIP_PROWLER_TEST=1`.
+#[test]
+fn prowler_sends_its_findings_to_the_hub() {
+    if skipped() {
+        return;
+    }
+    if std::env::var("FINDINGHUB_SKIP_PROWLER_TEST").is_ok_and(|v| !v.is_empty() && v != "0") {
+        eprintln!("FINDINGHUB_SKIP_PROWLER_TEST is set: the Prowler test does not run");
+        return;
+    }
+    run_suite_with(prowler_python(), "test_prowler");
 }
 
 /// One command of the README's tour and what the README says it prints (`#>` lines under it).
