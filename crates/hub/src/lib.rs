@@ -3,6 +3,7 @@
 //! backends call these functions inside their transactions.
 
 pub mod catalog;
+pub mod events;
 pub mod filter;
 pub mod finding;
 pub mod history;

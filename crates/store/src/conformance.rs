@@ -7,6 +7,9 @@
 //!
 //! Every case starts from an empty store.
 
+use crate::outbox::{
+    Delivery, DeliveryQuery, DeliveryState, NewDelivery, OutboxEvent, OutboxStore, RuleRecord, TargetCounts, TargetRecord,
+};
 use crate::state::{AccessKey, ApiKey, CustomProduct, Hub, HubStateStore, SealedKey};
 use crate::{
     AccountScope, FindingQuery, FindingStore, HistoryQuery, ImportBatch, ImportStatus, IncomingFinding, LegacyUpdate,
@@ -64,7 +67,12 @@ macro_rules! conformance_suite {
             access_keys_are_kept_and_revoked,
             api_keys_are_kept_and_revoked,
             custom_products_are_kept_per_account,
-            hubs_subscriptions_and_tags
+            hubs_subscriptions_and_tags,
+            changes_write_their_events,
+            dispatch_needs_the_lease,
+            deliveries_keep_order_per_finding,
+            dead_deliveries_replay,
+            rules_and_targets_are_kept
         );
     };
     (@cases required $make:expr; $($case:ident),* $(,)?) => {
@@ -1107,4 +1115,205 @@ pub async fn hubs_subscriptions_and_tags(store: &dyn HubStateStore) {
     store.untag(arn, &["b".into(), "missing".into()]).await.expect("untag");
     assert_eq!(store.tags(arn).await.expect("tags"), [("a".to_owned(), "3".to_owned())].into());
     assert!(store.tags("arn:aws:securityhub:us-east-1:111111111111:other").await.expect("tags").is_empty());
+}
+
+// ---- the outbox ----
+
+const LEASE: &str = "dispatcher";
+
+fn detail_types(events: &[OutboxEvent]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .map(|e| {
+            (
+                e.envelope["detail-type"].as_str().unwrap_or_default().to_owned(),
+                e.envelope["detail"]["findings"][0]["Id"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Dispatches every undispatched event to `target` (as a rule matching everything would).
+async fn dispatch_all<S: OutboxStore + ?Sized>(store: &S, target: &str) -> Vec<i64> {
+    assert!(store.try_lease(LEASE, "me", NOW, NOW + 30 * SEC).await.expect("lease"));
+    let events = store.undispatched(1000).await.expect("undispatched");
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    let deliveries =
+        seqs.iter().map(|seq| NewDelivery { seq: *seq, target: target.into(), rule: "all".into() }).collect();
+    assert!(store.dispatch(LEASE, "me", NOW, &seqs, deliveries).await.expect("dispatch"));
+    seqs
+}
+
+fn delivered_ids(claimed: &[Delivery]) -> Vec<String> {
+    claimed
+        .iter()
+        .map(|d| {
+            format!(
+                "{}@{}",
+                d.event.envelope["detail"]["findings"][0]["Id"].as_str().unwrap_or_default(),
+                d.event.envelope["detail"]["findings"][0]["UpdatedAt"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+pub async fn changes_write_their_events<S: FindingStore + OutboxStore>(store: &S) {
+    import(store, vec![finding("e1", T0), finding("e2", T0)]).await;
+    let bad = with(finding("e3", T0), json!({"ProductArn": "arn:aws:securityhub:us-east-1::product/nope"}));
+    import(store, vec![finding("e1", T0), bad]).await; // stale, and a failure: no events
+    let events = store.undispatched(100).await.expect("undispatched");
+    assert_eq!(
+        detail_types(&events),
+        [
+            ("Security Hub Findings - Imported".to_owned(), "e1".to_owned()),
+            ("Security Hub Findings - Imported".to_owned(), "e2".to_owned())
+        ]
+    );
+    assert!(events[0].seq < events[1].seq);
+    assert_ne!(events[0].event_id, events[1].event_id);
+    let e = &events[0].envelope;
+    assert_eq!(e["id"], json!(events[0].event_id));
+    assert_eq!(e["source"], "aws.securityhub");
+    assert_eq!(e["account"], ACCOUNT);
+    assert_eq!(e["region"], REGION);
+    assert_eq!(e["resources"], json!([format!("{PRODUCT}/e1")]));
+    assert_eq!(e["detail"]["findings"][0]["Workflow"]["Status"], "NEW", "the finding as stored");
+
+    update(store, json!({"FindingIdentifiers": [ident("e2")], "Workflow": {"Status": "NOTIFIED"}}), scope()).await;
+    store
+        .legacy_update(LegacyUpdate {
+            scope: scope(),
+            now: NOW,
+            filters: parse_filters(&json!({"Id": [{"Value": "e1", "Comparison": "EQUALS"}]}), NOW).expect("filters"),
+            note: None,
+            record_state: Some("ARCHIVED".into()),
+        })
+        .await
+        .expect("legacy update");
+    let events = store.undispatched(100).await.expect("undispatched");
+    assert_eq!(events.len(), 4);
+    assert_eq!(events[2].envelope["detail"]["findings"][0]["Workflow"]["Status"], "NOTIFIED");
+    assert_eq!(events[3].envelope["detail"]["findings"][0]["RecordState"], "ARCHIVED");
+    assert_eq!(events[0].ordering_key, events[3].ordering_key, "one finding, one ordering key");
+    assert_ne!(events[0].ordering_key, events[1].ordering_key);
+}
+
+pub async fn dispatch_needs_the_lease<S: FindingStore + OutboxStore>(store: &S) {
+    import(store, vec![finding("d1", T0)]).await;
+    assert!(store.try_lease(LEASE, "a", NOW, NOW + 10 * SEC).await.expect("lease"));
+    assert!(!store.try_lease(LEASE, "b", NOW + SEC, NOW + 11 * SEC).await.expect("lease"), "a holds it");
+    assert!(store.try_lease(LEASE, "a", NOW + SEC, NOW + 11 * SEC).await.expect("renew"));
+    let events = store.undispatched(10).await.expect("undispatched");
+    let seqs = [events[0].seq];
+    let one = || vec![NewDelivery { seq: seqs[0], target: "hook".into(), rule: "r".into() }];
+    assert!(!store.dispatch(LEASE, "b", NOW + SEC, &seqs, one()).await.expect("dispatch"), "b has no lease");
+    assert_eq!(store.undispatched(10).await.expect("undispatched").len(), 1, "nothing changed");
+    assert!(store.deliveries(DeliveryQuery { limit: 10, ..Default::default() }).await.expect("list").is_empty());
+    assert!(store.try_lease(LEASE, "b", NOW + 12 * SEC, NOW + 20 * SEC).await.expect("lease"), "a's lapsed");
+    assert!(!store.dispatch(LEASE, "a", NOW + 12 * SEC, &seqs, one()).await.expect("dispatch"), "a lost it");
+    assert!(store.dispatch(LEASE, "b", NOW + 12 * SEC, &seqs, one()).await.expect("dispatch"));
+    assert!(store.undispatched(10).await.expect("undispatched").is_empty());
+    let listed = store.deliveries(DeliveryQuery { limit: 10, ..Default::default() }).await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].target.as_str(), listed[0].rule.as_str()), ("hook", "r"));
+    assert_eq!((listed[0].state, listed[0].attempts), (DeliveryState::Pending, 0));
+    store.release_lease(LEASE, "b").await.expect("release");
+    assert!(store.try_lease(LEASE, "c", NOW + 13 * SEC, NOW + 20 * SEC).await.expect("lease"), "released");
+}
+
+pub async fn deliveries_keep_order_per_finding<S: FindingStore + OutboxStore>(store: &S) {
+    import(store, vec![finding("f", T0), finding("g", T0)]).await;
+    import(store, vec![finding("f", T0 + SEC)]).await;
+    dispatch_all(store, "hook").await;
+    let first = store.claim_deliveries("hook", NOW, NOW + 30 * SEC, 10).await.expect("claim");
+    assert_eq!(delivered_ids(&first), [format!("f@{}", ts(T0)), format!("g@{}", ts(T0))], "f's update waits");
+    assert!(store.claim_deliveries("hook", NOW, NOW + 30 * SEC, 10).await.expect("claim").is_empty(), "claimed");
+    assert!(store.claim_deliveries("other", NOW, NOW + 30 * SEC, 10).await.expect("claim").is_empty());
+
+    // f's first event fails: it waits 10 s, and f's second waits behind it.
+    store.mark_failed(first[0].id, 1, Some(NOW + 10 * SEC), "HTTP 500").await.expect("fail");
+    store.mark_delivered(&[first[1].id], NOW).await.expect("delivered");
+    assert!(store.claim_deliveries("hook", NOW + SEC, NOW + 30 * SEC, 10).await.expect("claim").is_empty());
+    let retry = store.claim_deliveries("hook", NOW + 10 * SEC, NOW + 40 * SEC, 10).await.expect("claim");
+    assert_eq!(delivered_ids(&retry), [format!("f@{}", ts(T0))]);
+    assert_eq!(retry[0].attempts, 1);
+    assert_eq!(retry[0].last_error.as_deref(), Some("HTTP 500"));
+    store.mark_delivered(&[retry[0].id], NOW + 10 * SEC).await.expect("delivered");
+    let next = store.claim_deliveries("hook", NOW + 10 * SEC, NOW + 40 * SEC, 10).await.expect("claim");
+    assert_eq!(delivered_ids(&next), [format!("f@{}", ts(T0 + SEC))]);
+    assert!(next[0].id > retry[0].id);
+
+    // A claim that lapses (its worker died) comes back.
+    let again = store.claim_deliveries("hook", NOW + 41 * SEC, NOW + 70 * SEC, 10).await.expect("claim");
+    assert_eq!(again.iter().map(|d| d.id).collect::<Vec<_>>(), [next[0].id]);
+
+    let counts = store.delivery_counts().await.expect("counts");
+    assert_eq!(counts, [TargetCounts { target: "hook".into(), pending: 1, delivered: 2, dead: 0 }]);
+}
+
+pub async fn dead_deliveries_replay<S: FindingStore + OutboxStore>(store: &S) {
+    import(store, vec![finding("x", T0), finding("y", T0)]).await;
+    dispatch_all(store, "hook").await;
+    let claimed = store.claim_deliveries("hook", NOW, NOW + 30 * SEC, 10).await.expect("claim");
+    assert_eq!(claimed.len(), 2);
+    for d in &claimed {
+        store.mark_failed(d.id, 185, None, "gave up after 185 attempts").await.expect("dead");
+    }
+    assert!(store.claim_deliveries("hook", NOW + 3600 * SEC, NOW + 3630 * SEC, 10).await.expect("claim").is_empty());
+    let dead = store
+        .deliveries(DeliveryQuery { state: Some(DeliveryState::Dead), limit: 10, ..Default::default() })
+        .await
+        .expect("list");
+    assert_eq!(dead.len(), 2);
+    assert_eq!(dead[0].last_error.as_deref(), Some("gave up after 185 attempts"));
+    assert_eq!(dead[0].attempts, 185);
+    assert_eq!(store.replay(Some("hook"), &[dead[1].id], NOW + SEC).await.expect("replay"), 1);
+    assert_eq!(store.replay(Some("other"), &[], NOW + SEC).await.expect("replay"), 0);
+    let replayed = store.claim_deliveries("hook", NOW + SEC, NOW + 30 * SEC, 10).await.expect("claim");
+    assert_eq!(replayed.iter().map(|d| (d.id, d.attempts, d.created_at)).collect::<Vec<_>>(), [(
+        dead[1].id,
+        0,
+        NOW + SEC
+    )]);
+    assert_eq!(store.replay(None, &[], NOW + 2 * SEC).await.expect("replay"), 1);
+    store.mark_delivered(&[dead[0].id, dead[1].id], NOW + 2 * SEC).await.expect("delivered");
+    assert_eq!(store.delivery_counts().await.expect("counts")[0].delivered, 2);
+
+    // Purging takes delivered rows and the events that nothing refers to.
+    assert_eq!(store.purge_outbox(NOW, 100).await.expect("purge"), 0, "too recent");
+    assert_eq!(store.purge_outbox(NOW + 3 * SEC, 100).await.expect("purge"), 4, "2 deliveries and 2 events");
+    assert!(store.delivery_counts().await.expect("counts").is_empty());
+    // The events' rows went too: a new import's events are all that remain to dispatch.
+    import(store, vec![finding("z", T0)]).await;
+    assert_eq!(store.undispatched(10).await.expect("undispatched").len(), 1);
+}
+
+pub async fn rules_and_targets_are_kept<S: OutboxStore + ?Sized>(store: &S) {
+    let target = TargetRecord {
+        name: "slack".into(),
+        kind: "slack".into(),
+        config: json!({"url": "http://127.0.0.1:1/hook"}),
+        created_at: T0,
+    };
+    store.put_target(target.clone()).await.expect("put");
+    let changed = TargetRecord { config: json!({"url": "http://127.0.0.1:2/hook"}), ..target.clone() };
+    store.put_target(changed.clone()).await.expect("put");
+    assert_eq!(store.targets().await.expect("targets"), [changed]);
+    let rule = RuleRecord {
+        name: "critical".into(),
+        pattern: json!({"detail": {"findings": {"Severity": {"Label": ["CRITICAL"]}}}}),
+        targets: vec!["slack".into()],
+        enabled: true,
+        created_at: T0,
+    };
+    store.put_rule(rule.clone()).await.expect("put");
+    store.put_rule(RuleRecord { name: "b".into(), enabled: false, ..rule.clone() }).await.expect("put");
+    let rules = store.rules().await.expect("rules");
+    assert_eq!(rules.len(), 2);
+    assert_eq!(rules[1], rule);
+    assert!(!rules[0].enabled);
+    assert!(store.delete_rule("b").await.expect("delete"));
+    assert!(!store.delete_rule("b").await.expect("delete"));
+    assert!(store.delete_target("slack").await.expect("delete"));
+    assert!(store.targets().await.expect("targets").is_empty());
 }

@@ -7,6 +7,7 @@
 
 pub mod columns;
 pub mod conformance;
+pub mod outbox;
 pub mod page;
 pub mod postgres;
 pub mod retention;

@@ -13,6 +13,7 @@
 //!   it at once;
 //! - a transaction that PostgreSQL aborts as a deadlock or a serialization failure is run again.
 
+mod outbox;
 mod query;
 mod schema;
 mod state;
@@ -20,6 +21,7 @@ pub mod testing;
 
 pub use schema::{MIGRATIONS, MigrateError};
 
+use crate::outbox::imported_event;
 use crate::columns::{ColumnType, ColumnValue, HOT_COLUMNS, MISSING_INT, attr_values, column_values};
 use crate::page::{self, Cursor, default_sort};
 use crate::{
@@ -29,6 +31,7 @@ use crate::{
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use findinghub_asff::timestamp::Micros;
+use findinghub_hub::events::HubEvent;
 use findinghub_hub::filter::{Filters, SortCriterion, sort_value};
 use findinghub_hub::finding::{CustomerTouched, FindingKey, StoredFinding};
 use findinghub_hub::history::{FieldChange, HistoryEntry, UpdateSourceType};
@@ -336,6 +339,8 @@ struct Pending {
     attrs: BTreeMap<i64, (Attrs, Attrs)>,
     /// History records, in order (their ids follow it).
     history: Vec<(i64, HistoryEntry)>,
+    /// The outbox events of the changes, in order (their sequence numbers follow it).
+    events: Vec<HubEvent>,
 }
 
 impl Pending {
@@ -407,6 +412,7 @@ impl Pending {
                 .await?;
             tx.execute(&stmt, &[&seqs, &times, &created, &sources, &identities, &updates]).await?;
         }
+        outbox::insert_events(tx, &self.events).await?;
         Ok(())
     }
 }
@@ -447,6 +453,7 @@ impl PostgresStore {
                                 update_finding(&tx, seq, &finding).await?;
                                 pending.changed(seq, Some(old), &finding);
                                 pending.history.push((seq, history));
+                                pending.events.push(imported_event(&finding, batch.now));
                                 report.changed.push(finding.clone());
                                 known.insert(key.clone(), (seq, finding));
                                 ImportStatus::Updated
@@ -469,6 +476,7 @@ impl PostgresStore {
                         if let Some(seq) = insert_finding(&tx, &finding).await? {
                             pending.changed(seq, None, &finding);
                             pending.history.push((seq, history));
+                            pending.events.push(imported_event(&finding, batch.now));
                             report.changed.push(finding.clone());
                             known.insert(key.clone(), (seq, finding));
                             status = Some(ImportStatus::Created);
@@ -540,6 +548,7 @@ impl PostgresStore {
                 update_finding(&tx, seq, &next).await?;
                 pending.changed(seq, Some(old), &next);
                 pending.history.push((seq, history));
+                pending.events.push(imported_event(&next, batch.now));
                 report.changed.push(next);
             }
             report.processed.push(ident);
@@ -572,6 +581,7 @@ impl PostgresStore {
             if next != stored && !doc_holds_nul(&next.doc) {
                 update_finding(&tx, seq, &next).await?;
                 pending.changed(seq, Some(&stored), &next);
+                pending.events.push(imported_event(&next, update.now));
                 changed += 1;
             }
         }

@@ -116,6 +116,53 @@ CREATE TABLE custom_products (
     PRIMARY KEY (account_id, product_id)
 );
 "#,
+    r#"
+-- The outbox: json, not jsonb (never queried into; kept as written, and cheaper to insert).
+CREATE TABLE outbox_events (
+    seq bigserial PRIMARY KEY,
+    event_id text NOT NULL,
+    ordering_key bigint NOT NULL,
+    created_at bigint NOT NULL,
+    dispatched boolean NOT NULL,
+    envelope json NOT NULL
+);
+CREATE INDEX outbox_undispatched ON outbox_events (seq) WHERE NOT dispatched;
+CREATE TABLE deliveries (
+    id bigserial PRIMARY KEY,
+    seq bigint NOT NULL REFERENCES outbox_events (seq),
+    target text COLLATE "C" NOT NULL,
+    rule text NOT NULL,
+    ordering_key bigint NOT NULL,
+    state text NOT NULL,
+    attempts integer NOT NULL,
+    created_at bigint NOT NULL,
+    next_attempt_at bigint NOT NULL,
+    claimed_until bigint NOT NULL,
+    finished_at bigint,
+    last_error text
+);
+CREATE INDEX deliveries_by_target ON deliveries (target, state, id);
+CREATE INDEX deliveries_pending_by_finding ON deliveries (target, ordering_key, id) WHERE state = 'pending';
+CREATE INDEX deliveries_by_event ON deliveries (seq);
+CREATE TABLE delivery_targets (
+    name text COLLATE "C" PRIMARY KEY,
+    kind text NOT NULL,
+    config jsonb NOT NULL,
+    created_at bigint NOT NULL
+);
+CREATE TABLE delivery_rules (
+    name text COLLATE "C" PRIMARY KEY,
+    pattern jsonb NOT NULL,
+    targets jsonb NOT NULL,
+    enabled boolean NOT NULL,
+    created_at bigint NOT NULL
+);
+CREATE TABLE leases (
+    name text COLLATE "C" PRIMARY KEY,
+    holder text NOT NULL,
+    until bigint NOT NULL
+);
+"#,
 ];
 
 /// Why migrating failed.

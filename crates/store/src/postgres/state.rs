@@ -50,13 +50,13 @@ const API_KEY_COLUMNS: &str = "key_id, account_id, admin, created_at, secret_has
 const HUB_COLUMNS: &str = "account_id, region, subscribed_at, auto_enable_controls, control_finding_generator";
 
 impl PostgresStore {
-    async fn exec(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+    pub(super) async fn exec(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
         let client = self.client().await?;
         let stmt = client.prepare_cached(sql).await.map_err(err)?;
         client.execute(&stmt, params).await.map_err(err)
     }
 
-    async fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
+    pub(super) async fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
         let client = self.client().await?;
         let stmt = client.prepare_cached(sql).await.map_err(err)?;
         client.query(&stmt, params).await.map_err(err)

@@ -112,6 +112,53 @@ CREATE TABLE custom_products (
     PRIMARY KEY (account_id, product_id)
 );
 "#,
+    r#"
+-- The outbox (AUTOINCREMENT: sequence numbers and delivery ids are never reused after a purge).
+CREATE TABLE outbox_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL,
+    ordering_key INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    dispatched INTEGER NOT NULL,
+    envelope BLOB NOT NULL
+);
+CREATE INDEX outbox_undispatched ON outbox_events (seq) WHERE dispatched = 0;
+CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    ordering_key INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    claimed_until INTEGER NOT NULL,
+    finished_at INTEGER,
+    last_error TEXT
+);
+CREATE INDEX deliveries_by_target ON deliveries (target, state, id);
+CREATE INDEX deliveries_pending_by_finding ON deliveries (target, ordering_key, id) WHERE state = 'pending';
+CREATE INDEX deliveries_by_event ON deliveries (seq);
+CREATE TABLE delivery_targets (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE delivery_rules (
+    name TEXT PRIMARY KEY,
+    pattern TEXT NOT NULL,
+    targets TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until INTEGER NOT NULL
+);
+"#,
 ];
 
 /// Brings the database to the newest schema, one migration per transaction.
