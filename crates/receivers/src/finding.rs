@@ -94,7 +94,7 @@ pub fn resources(finding: &Map<String, Value>) -> impl Iterator<Item = &Value> {
 
 /// A GuardDuty finding: its ProductArn is `arn:<partition>:securityhub:<r>::product/aws/guardduty`.
 pub fn is_guardduty(finding: &Map<String, Value>) -> bool {
-    product_arn(finding).ends_with("/product/aws/guardduty")
+    product_arn(finding).ends_with(":product/aws/guardduty")
 }
 
 /// A timestamp member as microseconds, `None` when absent or not a timestamp.
@@ -141,6 +141,13 @@ mod tests {
         assert_eq!(severity_label(&doc(json!({"Severity": {"Label": "HIGH", "Normalized": 10}}))), "HIGH");
         assert_eq!(severity_label(&doc(json!({"Severity": {"Normalized": 95}}))), "CRITICAL");
         assert_eq!(severity_label(&doc(json!({}))), "INFORMATIONAL");
+    }
+
+    #[test]
+    fn guardduty_is_told_by_its_product_arn() {
+        assert!(is_guardduty(&doc(json!({"ProductArn": "arn:aws:securityhub:us-east-1::product/aws/guardduty"}))));
+        assert!(!is_guardduty(&doc(json!({"ProductArn": "arn:aws:securityhub:us-east-1::product/aws/macie"}))));
+        assert!(!is_guardduty(&doc(json!({}))));
     }
 
     #[test]

@@ -3,7 +3,6 @@
 use serde_json::{Map, Value, json};
 
 pub const GUARDDUTY_SSH: &str = "guardduty/typical-finding-ssh-bruteforce.guardduty-userguide.json";
-#[allow(dead_code)] // used by the detective tests
 pub const GUARDDUTY_RECON: &str = "guardduty/sample-recon-iamuser-actor-variant.real-export-2020.python-asff.json";
 pub const CONFIG: &str = "config/typical-finding.sh-userguide.json";
 
