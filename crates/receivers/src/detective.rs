@@ -212,10 +212,11 @@ fn remote_ips(finding: &Map<String, Value>) -> Vec<String> {
     }
     if let Some(Value::Object(pf)) = finding.get("ProductFields") {
         for (k, v) in pf {
-            if k.starts_with("aws/guardduty/") && k.ends_with("remoteIpDetails/ipAddressV4") {
-                if let Some(ip) = v.as_str().and_then(canonical_ip) {
-                    out.push(ip);
-                }
+            if k.starts_with("aws/guardduty/")
+                && k.ends_with("remoteIpDetails/ipAddressV4")
+                && let Some(ip) = v.as_str().and_then(canonical_ip)
+            {
+                out.push(ip);
             }
         }
     }
