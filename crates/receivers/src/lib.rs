@@ -13,6 +13,7 @@ pub mod chat;
 pub mod detective;
 pub mod event;
 pub mod finding;
+pub mod opscenter;
 pub mod pattern;
 pub mod webhook;
 
