@@ -9,6 +9,7 @@
 //! `resources`, `detail.findings`), and single ASFF findings as `serde_json::Map`.
 //! Research notes: `../shared/research/consumers-ocsf.md` §3–§8.
 
+pub mod audit_manager;
 pub mod chat;
 pub mod detective;
 pub mod event;
