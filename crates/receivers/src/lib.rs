@@ -16,6 +16,7 @@ pub mod event;
 pub mod finding;
 pub mod opscenter;
 pub mod pattern;
+pub mod trusted_advisor;
 pub mod webhook;
 
 #[cfg(test)]
