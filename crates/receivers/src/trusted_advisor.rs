@@ -126,7 +126,7 @@ pub struct AdvisorCheck {
     pub resources_processed: usize,
     /// Resources failing and not suppressed.
     pub resources_flagged: usize,
-    /// Failing resources whose finding is SUPPRESSED: "excluded items".
+    /// Evaluated resources whose finding is SUPPRESSED: "excluded items".
     pub resources_suppressed: usize,
     /// Failing resources, suppressed ones included (with `is_suppressed`), most urgent first.
     pub flagged_resources: Vec<FlaggedResource>,
@@ -189,20 +189,21 @@ pub fn checks<'a>(
 fn check(control: String, resources: BTreeMap<(String, String), Latest<'_>>) -> AdvisorCheck {
     let newest = resources.values().max_by_key(|l| l.updated).map(|l| l.finding);
     let mut processed = 0;
+    let mut suppressed = 0;
     let mut flagged = Vec::new();
     for ((resource_id, region), latest) in &resources {
         let f = latest.finding;
         let severity = finding::severity_label(f);
         let status = match finding::compliance_status(f) {
-            Some("PASSED") => {
-                processed += 1;
-                continue;
-            }
-            Some("FAILED") if matches!(severity, "CRITICAL" | "HIGH") => AdvisorStatus::Red,
-            Some("FAILED" | "WARNING") => AdvisorStatus::Yellow,
+            Some("PASSED") => None,
+            Some("FAILED") if matches!(severity, "CRITICAL" | "HIGH") => Some(AdvisorStatus::Red),
+            Some("FAILED" | "WARNING") => Some(AdvisorStatus::Yellow),
             _ => continue, // NOT_AVAILABLE or no result: not evaluated
         };
+        let is_suppressed = finding::workflow_status(f) == "SUPPRESSED";
         processed += 1;
+        suppressed += usize::from(is_suppressed);
+        let Some(status) = status else { continue };
         flagged.push(FlaggedResource {
             status,
             region: region.clone(),
@@ -210,7 +211,7 @@ fn check(control: String, resources: BTreeMap<(String, String), Latest<'_>>) -> 
             resource_type: finding::first_resource(f).map(|(t, _)| t).unwrap_or_default().to_owned(),
             severity: severity.to_owned(),
             finding_id: finding::id(f).to_owned(),
-            is_suppressed: finding::workflow_status(f) == "SUPPRESSED",
+            is_suppressed,
         });
     }
     flagged.sort_by(|a, b| {
@@ -238,7 +239,7 @@ fn check(control: String, resources: BTreeMap<(String, String), Latest<'_>>) -> 
         status,
         resources_processed: processed,
         resources_flagged,
-        resources_suppressed: flagged.len() - resources_flagged,
+        resources_suppressed: suppressed,
         flagged_resources: flagged,
     }
 }
@@ -367,6 +368,13 @@ mod tests {
         assert_eq!(got[0].status, AdvisorStatus::Green);
         assert_eq!((got[0].resources_flagged, got[0].resources_suppressed, got[0].resources_processed), (0, 1, 2));
         assert!(got[0].flagged_resources[0].is_suppressed);
+        let passing_but_suppressed =
+            with(control("S3.8", "arn:aws:s3:::c", "PASSED", "CRITICAL"), "Workflow", json!({"Status": "SUPPRESSED"}));
+        let got = checks([&passing_but_suppressed], &AdvisorOptions::default());
+        assert_eq!(
+            (got[0].status, got[0].resources_suppressed, got[0].flagged_resources.len()),
+            (AdvisorStatus::Green, 1, 0)
+        );
     }
 
     #[test]

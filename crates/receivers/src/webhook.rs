@@ -53,6 +53,15 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     format!("t={timestamp},v1={}", signature_hex(secret, timestamp, body))
 }
 
+/// The headers of one delivery of an event's JSON `body`, sent at `timestamp` (Unix seconds).
+pub fn delivery_headers(secret: &[u8], timestamp: i64, event_id: &str, body: &[u8]) -> [(&'static str, String); 3] {
+    [
+        ("content-type", "application/json".to_owned()),
+        (SIGNATURE_HEADER, sign(secret, timestamp, body)),
+        (EVENT_ID_HEADER, event_id.to_owned()),
+    ]
+}
+
 /// Checks a `x-findinghub-signature` header against the body received, at `now` (Unix seconds).
 pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64, tolerance_secs: u64) -> Result<(), VerifyError> {
     let mut timestamp = None;
@@ -111,6 +120,15 @@ mod tests {
         m.update(BODY);
         assert_eq!(header, format!("t={T},v1={}", hex::encode(m.finalize().into_bytes())));
         assert_eq!(header.len(), "t=1714644006,v1=".len() + 64);
+    }
+
+    #[test]
+    fn delivery_headers_carry_the_signature_and_the_event_id() {
+        let h = delivery_headers(SECRET, T, "8e5622f9", BODY);
+        assert_eq!(h[0], ("content-type", "application/json".to_owned()));
+        assert_eq!(h[1].0, "x-findinghub-signature");
+        assert_eq!(verify(SECRET, &h[1].1, BODY, T, 300), Ok(()));
+        assert_eq!(h[2], ("x-findinghub-event-id", "8e5622f9".to_owned()));
     }
 
     #[test]
