@@ -1,5 +1,6 @@
 //! Real ASFF findings from `../shared/samples/asff/` and the events that carry them, for tests.
 
+use crate::event::{Envelope, custom_action_event, imported_event};
 use serde_json::{Map, Value, json};
 
 pub const GUARDDUTY_SSH: &str = "guardduty/typical-finding-ssh-bruteforce.guardduty-userguide.json";
@@ -21,28 +22,32 @@ pub fn control_finding() -> Map<String, Value> {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
 
-/// An Imported event carrying these findings, shaped as Security Hub sends it.
+const EVENT_TIME: i64 = 1_714_644_006_000_000; // 2024-05-02T10:00:06Z
+
+/// An Imported event carrying these findings (AWS sends one per event; several test the cap).
 pub fn imported(findings: &[&Map<String, Value>]) -> Value {
-    let first = findings.first().copied().cloned().unwrap_or_default();
-    let pa = first.get("ProductArn").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let fid = first.get("Id").and_then(Value::as_str).unwrap_or_default().to_owned();
-    json!({
-        "version": "0", "id": "8e5622f9-d81c-4d81-612a-9319e7ee2506",
-        "detail-type": "Security Hub Findings - Imported", "source": "aws.securityhub",
-        "account": first.get("AwsAccountId").cloned().unwrap_or(json!("123456789012")),
-        "time": "2024-05-02T10:00:06Z", "region": first.get("Region").cloned().unwrap_or(json!("us-east-1")),
-        "resources": [format!("{pa}/{fid}")],
-        "detail": {"findings": findings},
-    })
+    let env = Envelope {
+        id: "8e5622f9-d81c-4d81-612a-9319e7ee2506",
+        time: EVENT_TIME,
+        account: "123456789012",
+        region: "us-east-1",
+    };
+    let mut event = match findings.first() {
+        Some(first) => imported_event(&env, first),
+        None => imported_event(&env, &Map::new()),
+    };
+    event["detail"]["findings"] = json!(findings);
+    event
 }
 
 /// A Custom Action event carrying these findings.
 pub fn custom_action(findings: &[&Map<String, Value>]) -> Value {
-    json!({
-        "version": "0", "id": "1a1111a1-b22b-3c33-444d-5555e5ee5555",
-        "detail-type": "Security Hub Findings - Custom Action", "source": "aws.securityhub",
-        "account": "123456789012", "time": "2024-05-02T11:43:48Z", "region": "us-east-1",
-        "resources": ["arn:aws:securityhub:us-east-1:123456789012:action/custom/SendToSlack"],
-        "detail": {"actionName": "Send to Slack", "actionDescription": "Post the finding to #secops", "findings": findings},
-    })
+    let env = Envelope {
+        id: "1a1111a1-b22b-3c33-444d-5555e5ee5555",
+        time: EVENT_TIME,
+        account: "123456789012",
+        region: "us-east-1",
+    };
+    let arn = "arn:aws:securityhub:us-east-1:123456789012:action/custom/SendToSlack";
+    custom_action_event(&env, arn, "Send to Slack", "Post the finding to #secops", findings)
 }

@@ -4,7 +4,7 @@
 use findinghub_receivers::chat::{self, ChatOptions};
 use findinghub_receivers::detective::{self, EntityKind};
 use findinghub_receivers::pattern::EventPattern;
-use findinghub_receivers::{audit_manager, finding, opscenter, trusted_advisor, webhook};
+use findinghub_receivers::{audit_manager, event, finding, opscenter, trusted_advisor, webhook};
 use serde_json::{Map, Value, json};
 
 fn samples() -> Vec<(String, Map<String, Value>)> {
@@ -24,13 +24,13 @@ fn samples() -> Vec<(String, Map<String, Value>)> {
 }
 
 fn imported(f: &Map<String, Value>) -> Value {
-    json!({
-        "version": "0", "id": "8e5622f9-d81c-4d81-612a-9319e7ee2506",
-        "detail-type": "Security Hub Findings - Imported", "source": "aws.securityhub",
-        "account": f.get("AwsAccountId"), "time": "2024-05-02T10:00:06Z", "region": "us-east-1",
-        "resources": [format!("{}/{}", finding::product_arn(f), finding::id(f))],
-        "detail": {"findings": [f]},
-    })
+    let env = event::Envelope {
+        id: "8e5622f9-d81c-4d81-612a-9319e7ee2506",
+        time: 1_714_644_006_000_000,
+        account: f.get("AwsAccountId").and_then(Value::as_str).unwrap_or_default(),
+        region: "us-east-1",
+    };
+    event::imported_event(&env, f)
 }
 
 fn opts() -> ChatOptions {
