@@ -3,12 +3,12 @@
 //! number is read) and `Security Hub Findings - Custom Action` (adds `detail.actionName` and
 //! `detail.actionDescription`; `resources` holds the action target ARN).
 
-use findinghub_asff::timestamp::{Micros, format_timestamp};
+use findinghub_asff::timestamp::Micros;
+use findinghub_hub::events::HubEvent;
+pub use findinghub_hub::events::{
+    FINDINGS_CUSTOM_ACTION as DETAIL_TYPE_CUSTOM_ACTION, FINDINGS_IMPORTED as DETAIL_TYPE_IMPORTED, SOURCE,
+};
 use serde_json::{Map, Value, json};
-
-pub const SOURCE: &str = "aws.securityhub";
-pub const DETAIL_TYPE_IMPORTED: &str = "Security Hub Findings - Imported";
-pub const DETAIL_TYPE_CUSTOM_ACTION: &str = "Security Hub Findings - Custom Action";
 
 /// The ASFF findings of an event (`detail.findings`), skipping entries that are not objects.
 pub fn findings(event: &Value) -> Vec<&Map<String, Value>> {
@@ -54,26 +54,19 @@ pub struct Envelope<'a> {
     pub region: &'a str,
 }
 
-/// EventBridge's `time`: UTC to the second, `2024-05-02T10:00:06Z`.
-fn event_time(micros: Micros) -> String {
-    let mut s = format_timestamp(micros);
-    s.truncate(19);
-    s.push('Z');
-    s
-}
-
-fn envelope(env: &Envelope<'_>, detail_type: &str, resources: Vec<String>, detail: Value) -> Value {
-    json!({
-        "version": "0",
-        "id": env.id,
-        "detail-type": detail_type,
-        "source": SOURCE,
-        "account": env.account,
-        "time": event_time(env.time),
-        "region": env.region,
-        "resources": resources,
-        "detail": detail,
-    })
+/// The envelope itself is the hub's (`HubEvent`): one definition of the shape.
+fn envelope(env: &Envelope<'_>, detail_type: &'static str, resources: Vec<String>, detail: Value) -> Value {
+    HubEvent {
+        id: env.id.to_owned(),
+        detail_type,
+        account: env.account.to_owned(),
+        region: env.region.to_owned(),
+        time: env.time,
+        resources,
+        detail,
+        ordering_key: 0,
+    }
+    .envelope()
 }
 
 /// A `Security Hub Findings - Imported` event for one finding; `resources` holds the finding's

@@ -8,7 +8,8 @@
 //! Every case starts from an empty store.
 
 use crate::outbox::{
-    Delivery, DeliveryQuery, DeliveryState, NewDelivery, OutboxEvent, OutboxStore, RuleRecord, TargetCounts, TargetRecord,
+    Delivery, DeliveryQuery, DeliveryState, NewDelivery, OutboxEvent, OutboxStore, RuleRecord, TargetCounts,
+    TargetRecord,
 };
 use crate::state::{AccessKey, ApiKey, CustomProduct, Hub, HubStateStore, SealedKey};
 use crate::{
@@ -1270,11 +1271,10 @@ pub async fn dead_deliveries_replay<S: FindingStore + OutboxStore>(store: &S) {
     assert_eq!(store.replay(Some("hook"), &[dead[1].id], NOW + SEC).await.expect("replay"), 1);
     assert_eq!(store.replay(Some("other"), &[], NOW + SEC).await.expect("replay"), 0);
     let replayed = store.claim_deliveries("hook", NOW + SEC, NOW + 30 * SEC, 10).await.expect("claim");
-    assert_eq!(replayed.iter().map(|d| (d.id, d.attempts, d.created_at)).collect::<Vec<_>>(), [(
-        dead[1].id,
-        0,
-        NOW + SEC
-    )]);
+    assert_eq!(
+        replayed.iter().map(|d| (d.id, d.attempts, d.created_at)).collect::<Vec<_>>(),
+        [(dead[1].id, 0, NOW + SEC)]
+    );
     assert_eq!(store.replay(None, &[], NOW + 2 * SEC).await.expect("replay"), 1);
     store.mark_delivered(&[dead[0].id, dead[1].id], NOW + 2 * SEC).await.expect("delivered");
     assert_eq!(store.delivery_counts().await.expect("counts")[0].delivered, 2);

@@ -21,8 +21,8 @@ pub mod testing;
 
 pub use schema::{MIGRATIONS, MigrateError};
 
-use crate::outbox::imported_event;
 use crate::columns::{ColumnType, ColumnValue, HOT_COLUMNS, MISSING_INT, attr_values, column_values};
+use crate::outbox::imported_event;
 use crate::page::{self, Cursor, default_sort};
 use crate::{
     FindingPage, FindingQuery, FindingStore, HistoryPage, HistoryQuery, HistoryRecord, ImportBatch, ImportReport,

@@ -128,9 +128,10 @@ impl OutboxStore for PostgresStore {
         let tx = client.transaction().await.map_err(err)?;
         // The lease row stays locked until commit: nobody takes the lease over mid-dispatch.
         let held = tx
-            .query_opt("SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND until > $3 FOR UPDATE", &[
-                &lease, &holder, &now,
-            ])
+            .query_opt(
+                "SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND until > $3 FOR UPDATE",
+                &[&lease, &holder, &now],
+            )
             .await
             .map_err(err)?
             .is_some();
@@ -331,8 +332,9 @@ impl OutboxStore for PostgresStore {
     }
 
     async fn rules(&self) -> Result<Vec<RuleRecord>, StoreError> {
-        let rows =
-            self.rows("SELECT name, pattern, targets, enabled, created_at FROM delivery_rules ORDER BY name", &[]).await?;
+        let rows = self
+            .rows("SELECT name, pattern, targets, enabled, created_at FROM delivery_rules ORDER BY name", &[])
+            .await?;
         rows.iter()
             .map(|r| {
                 let Json(pattern): Json<Value> = r.try_get(1).map_err(err)?;

@@ -157,7 +157,8 @@ impl OutboxStore for SqliteStore {
                 return Ok(false);
             }
             {
-                let mut mark = tx.prepare_cached("UPDATE outbox_events SET dispatched = 1 WHERE seq = ?").map_err(sql_err)?;
+                let mut mark =
+                    tx.prepare_cached("UPDATE outbox_events SET dispatched = 1 WHERE seq = ?").map_err(sql_err)?;
                 for seq in &seqs {
                     mark.execute([seq]).map_err(sql_err)?;
                 }
@@ -208,7 +209,8 @@ impl OutboxStore for SqliteStore {
                 return Ok(Vec::new());
             }
             {
-                let mut claim = tx.prepare_cached("UPDATE deliveries SET claimed_until = ? WHERE id = ?").map_err(sql_err)?;
+                let mut claim =
+                    tx.prepare_cached("UPDATE deliveries SET claimed_until = ? WHERE id = ?").map_err(sql_err)?;
                 for id in &ids {
                     claim.execute(params![claim_until, id]).map_err(sql_err)?;
                 }
@@ -374,8 +376,9 @@ impl OutboxStore for SqliteStore {
 
     async fn targets(&self) -> Result<Vec<TargetRecord>, StoreError> {
         self.read(|conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT name, kind, config, created_at FROM delivery_targets ORDER BY name").map_err(sql_err)?;
+            let mut stmt = conn
+                .prepare_cached("SELECT name, kind, config, created_at FROM delivery_targets ORDER BY name")
+                .map_err(sql_err)?;
             let rows = stmt
                 .query_map([], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
@@ -450,7 +453,9 @@ impl OutboxStore for SqliteStore {
 
     async fn delete_rule(&self, name: &str) -> Result<bool, StoreError> {
         let name = name.to_owned();
-        self.write(move |conn, _| Ok(conn.execute("DELETE FROM delivery_rules WHERE name = ?", [name]).map_err(sql_err)? > 0))
-            .await
+        self.write(move |conn, _| {
+            Ok(conn.execute("DELETE FROM delivery_rules WHERE name = ?", [name]).map_err(sql_err)? > 0)
+        })
+        .await
     }
 }
