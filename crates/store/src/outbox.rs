@@ -21,6 +21,8 @@ pub struct OutboxEvent {
     pub seq: i64,
     pub event_id: String,
     pub ordering_key: i64,
+    /// When the change that wrote it committed (the hub's clock).
+    pub created_at: Micros,
     /// The envelope, as it is sent.
     pub envelope: Value,
 }

@@ -41,7 +41,7 @@ pub(super) async fn insert_events(tx: &deadpool_postgres::Transaction<'_>, event
 }
 
 const DELIVERY_COLUMNS: &str = "d.id, d.target, d.rule, d.state, d.attempts, d.created_at, d.next_attempt_at, \
-     d.last_error, e.seq, e.event_id, e.ordering_key, e.envelope";
+     d.last_error, e.seq, e.event_id, e.ordering_key, e.envelope, e.created_at";
 
 fn delivery_row(r: &Row) -> Result<Delivery, StoreError> {
     let state: String = r.try_get(3).map_err(err)?;
@@ -60,6 +60,7 @@ fn delivery_row(r: &Row) -> Result<Delivery, StoreError> {
             seq: r.try_get(8).map_err(err)?,
             event_id: r.try_get(9).map_err(err)?,
             ordering_key: r.try_get(10).map_err(err)?,
+            created_at: r.try_get(12).map_err(err)?,
             envelope,
         },
     })
@@ -98,7 +99,7 @@ impl OutboxStore for PostgresStore {
     async fn undispatched(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {
         let rows = self
             .rows(
-                "SELECT seq, event_id, ordering_key, envelope FROM outbox_events \
+                "SELECT seq, event_id, ordering_key, envelope, created_at FROM outbox_events \
                  WHERE NOT dispatched ORDER BY seq LIMIT $1",
                 &[&limit_param(limit)],
             )
@@ -110,6 +111,7 @@ impl OutboxStore for PostgresStore {
                     seq: r.try_get(0).map_err(err)?,
                     event_id: r.try_get(1).map_err(err)?,
                     ordering_key: r.try_get(2).map_err(err)?,
+                    created_at: r.try_get(4).map_err(err)?,
                     envelope,
                 })
             })

@@ -28,7 +28,7 @@ pub(super) fn insert_event(tx: &Transaction<'_>, event: &HubEvent) -> Result<(),
 }
 
 const DELIVERY_COLUMNS: &str = "d.id, d.target, d.rule, d.state, d.attempts, d.created_at, d.next_attempt_at, \
-     d.last_error, e.seq, e.event_id, e.ordering_key, e.envelope";
+     d.last_error, e.seq, e.event_id, e.ordering_key, e.envelope, e.created_at";
 
 fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Delivery, Vec<u8>)> {
     let state: String = r.get(3)?;
@@ -43,7 +43,13 @@ fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Delivery, Vec<u8>)> 
             created_at: r.get(5)?,
             next_attempt_at: r.get(6)?,
             last_error: r.get(7)?,
-            event: OutboxEvent { seq: r.get(8)?, event_id: r.get(9)?, ordering_key: r.get(10)?, envelope: Value::Null },
+            event: OutboxEvent {
+                seq: r.get(8)?,
+                event_id: r.get(9)?,
+                ordering_key: r.get(10)?,
+                created_at: r.get(12)?,
+                envelope: Value::Null,
+            },
         },
         r.get(11)?,
     ))
@@ -122,20 +128,26 @@ impl OutboxStore for SqliteStore {
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT seq, event_id, ordering_key, envelope FROM outbox_events
+                    "SELECT seq, event_id, ordering_key, envelope, created_at FROM outbox_events
                      WHERE dispatched = 0 ORDER BY seq LIMIT ?",
                 )
                 .map_err(sql_err)?;
             let rows = stmt
                 .query_map([limit as i64], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Vec<u8>>(3)?))
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
                 })
                 .map_err(sql_err)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(sql_err)?;
             rows.into_iter()
-                .map(|(seq, event_id, ordering_key, blob)| {
-                    Ok(OutboxEvent { seq, event_id, ordering_key, envelope: decode_doc(&blob)? })
+                .map(|(seq, event_id, ordering_key, blob, created_at)| {
+                    Ok(OutboxEvent { seq, event_id, ordering_key, created_at, envelope: decode_doc(&blob)? })
                 })
                 .collect()
         })

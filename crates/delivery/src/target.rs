@@ -1,0 +1,189 @@
+//! The kinds of target and how each one sends an event.
+
+use findinghub_receivers::chat::{self, ChatOptions};
+use findinghub_receivers::webhook;
+use serde::Deserialize;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A target's configuration, as `findinghub targets add` and the configuration file give it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpTargetConfig {
+    pub url: String,
+    /// For webhooks: the HMAC secret of the `x-findinghub-signature` header.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Seconds before an attempt is abandoned (and retried).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+}
+
+/// What a target does with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// The event as JSON, signed.
+    Webhook,
+    Slack,
+    Teams,
+    Chime,
+}
+
+impl TargetKind {
+    pub const ALL: [TargetKind; 4] = [TargetKind::Webhook, TargetKind::Slack, TargetKind::Teams, TargetKind::Chime];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetKind::Webhook => "webhook",
+            TargetKind::Slack => "slack",
+            TargetKind::Teams => "teams",
+            TargetKind::Chime => "chime",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<TargetKind> {
+        TargetKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// Why a target's configuration is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("unknown target kind {0:?} (known: webhook, slack, teams, chime)")]
+    UnknownKind(String),
+    #[error("the configuration of a {kind} target is not valid: {message}")]
+    Invalid { kind: &'static str, message: String },
+}
+
+/// A target ready to send.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub kind: TargetKind,
+    pub config: HttpTargetConfig,
+}
+
+impl Target {
+    pub fn from_record(name: &str, kind: &str, config: &Value) -> Result<Target, ConfigError> {
+        let kind = TargetKind::parse(kind).ok_or_else(|| ConfigError::UnknownKind(kind.to_owned()))?;
+        let config: HttpTargetConfig = serde_json::from_value(config.clone())
+            .map_err(|e| ConfigError::Invalid { kind: kind.name(), message: e.to_string() })?;
+        match reqwest::Url::parse(&config.url) {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+            _ => {
+                return Err(ConfigError::Invalid {
+                    kind: kind.name(),
+                    message: format!("url must be an http:// or https:// URL, not {:?}", config.url),
+                });
+            }
+        }
+        Ok(Target { name: name.to_owned(), kind, config })
+    }
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    Delivered,
+    /// Worth another attempt later (5xx, 429, timeouts, connection failures).
+    Retry(String),
+    /// Retrying cannot help (a 4xx other than 401, 407, 409 and 429, as EventBridge decides for
+    /// API destinations): a dead letter at once.
+    Refused(String),
+}
+
+/// Sends events over HTTP; one client (one connection pool) for every target.
+#[derive(Clone)]
+pub struct Sender {
+    http: reqwest::Client,
+    chat: Arc<ChatOptions>,
+    default_timeout: Duration,
+}
+
+impl Sender {
+    pub fn new(chat: ChatOptions, default_timeout: Duration) -> Result<Sender, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("findinghub/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(5))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(Sender { http, chat: Arc::new(chat), default_timeout })
+    }
+
+    /// The request body for this target.
+    pub fn body(&self, kind: TargetKind, envelope: &Value) -> Value {
+        match kind {
+            TargetKind::Webhook => envelope.clone(),
+            TargetKind::Slack => chat::slack(envelope, &self.chat),
+            TargetKind::Teams => chat::teams(envelope, &self.chat),
+            TargetKind::Chime => chat::chime(envelope, &self.chat),
+        }
+    }
+
+    pub async fn send(&self, target: &Target, event_id: &str, envelope: &Value) -> SendOutcome {
+        let body = match serde_json::to_vec(&self.body(target.kind, envelope)) {
+            Ok(b) => b,
+            Err(e) => return SendOutcome::Refused(format!("the event cannot be serialized: {e}")),
+        };
+        let timeout = target.config.timeout_secs.map_or(self.default_timeout, Duration::from_secs);
+        let mut request = self.http.post(&target.config.url).timeout(timeout);
+        match (&target.kind, &target.config.secret) {
+            (TargetKind::Webhook, Some(secret)) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+                for (name, value) in webhook::delivery_headers(secret.as_bytes(), now, event_id, &body) {
+                    request = request.header(name, value);
+                }
+            }
+            _ => {
+                request = request.header("content-type", "application/json").header(webhook::EVENT_ID_HEADER, event_id);
+            }
+        }
+        match request.body(body).send().await {
+            Ok(response) => {
+                let status = response.status();
+                if status.is_success() {
+                    SendOutcome::Delivered
+                } else if status.is_server_error() || matches!(status.as_u16(), 401 | 407 | 409 | 429) {
+                    SendOutcome::Retry(format!("HTTP {}", status.as_u16()))
+                } else {
+                    SendOutcome::Refused(format!("HTTP {}", status.as_u16()))
+                }
+            }
+            Err(e) if e.is_timeout() => SendOutcome::Retry(format!("timed out after {} s", timeout.as_secs_f64())),
+            Err(e) => SendOutcome::Retry(describe(&e)),
+        }
+    }
+}
+
+/// reqwest's error with its causes ("error sending request" alone says little).
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn targets_are_checked_when_configured() {
+        let ok = Target::from_record("hook", "webhook", &json!({"url": "https://example.com/h", "secret": "s"}));
+        assert_eq!(ok.map(|t| t.kind).ok(), Some(TargetKind::Webhook));
+        let unknown = Target::from_record("x", "pager", &json!({"url": "https://example.com"}));
+        assert!(matches!(unknown, Err(ConfigError::UnknownKind(k)) if k == "pager"));
+        let bad_url = Target::from_record("x", "slack", &json!({"url": "ftp://example.com"}));
+        assert!(bad_url.is_err_and(|e| e.to_string().contains("http://")));
+        let extra = Target::from_record("x", "slack", &json!({"url": "https://example.com", "channel": "#a"}));
+        assert!(extra.is_err_and(|e| e.to_string().contains("channel")));
+    }
+}
