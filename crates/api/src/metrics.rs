@@ -16,6 +16,8 @@ pub struct Metrics {
     latency: Family<Labels, Histogram>,
     rejected: Family<Labels, Counter>,
     events: Family<Labels, Counter>,
+    deliveries: Family<Labels, Counter>,
+    delivery_latency: Family<Labels, Histogram>,
     stored: Gauge,
 }
 
@@ -29,6 +31,21 @@ impl Default for Metrics {
         });
         let rejected = Family::<Labels, Counter>::default();
         let events = Family::<Labels, Counter>::default();
+        let deliveries = Family::<Labels, Counter>::default();
+        let delivery_latency = Family::<Labels, Histogram>::new_with_constructor(|| {
+            // 1 ms to about 9 hours (retries included).
+            Histogram::new(exponential_buckets(0.001, 2.0, 25))
+        });
+        registry.register(
+            "deliveries",
+            "Delivery attempts by target and outcome (delivered, retry, dead)",
+            deliveries.clone(),
+        );
+        registry.register(
+            "delivery_latency_seconds",
+            "From the commit of a finding change to the delivery of its event, by target",
+            delivery_latency.clone(),
+        );
         let stored = Gauge::default();
         registry.register("requests", "API requests by operation and outcome", requests.clone());
         registry.register("request_duration_seconds", "API request latency by operation", latency.clone());
@@ -43,7 +60,7 @@ impl Default for Metrics {
             events.clone(),
         );
         registry.register("findings_stored", "Findings in the store", stored.clone());
-        Metrics { registry, requests, latency, rejected, events, stored }
+        Metrics { registry, requests, latency, rejected, events, deliveries, delivery_latency, stored }
     }
 }
 
@@ -68,6 +85,18 @@ impl Metrics {
                 ("outcome".to_owned(), outcome.to_owned()),
             ])
             .inc();
+    }
+
+    /// One delivery attempt to a target: `delivered`, `retry` or `dead`.
+    pub fn delivery(&self, target: &str, outcome: &str) {
+        self.deliveries
+            .get_or_create(&vec![("target".to_owned(), target.to_owned()), ("outcome".to_owned(), outcome.to_owned())])
+            .inc();
+    }
+
+    /// The time from a change's commit to its event's delivery.
+    pub fn delivery_latency(&self, target: &str, seconds: f64) {
+        self.delivery_latency.get_or_create(&vec![("target".to_owned(), target.to_owned())]).observe(seconds);
     }
 
     /// The text exposition, with the number of stored findings as of now.

@@ -24,6 +24,9 @@ pub struct App {
     pub keyring: Keyring,
     pub metrics: Metrics,
     pub ingest: IngestSettings,
+    /// Poked after each request that may have written events: the delivery dispatcher of this
+    /// instance looks at once instead of at its next poll.
+    pub changes: Arc<tokio::sync::Notify>,
 }
 
 /// How native events become findings.
@@ -35,7 +38,18 @@ pub struct IngestSettings {
 
 impl App {
     pub fn new(findings: Arc<dyn FindingStore>, state: Arc<dyn HubStateStore>, keyring: Keyring) -> App {
-        App { findings, state, keyring, metrics: Metrics::default(), ingest: IngestSettings::default() }
+        App {
+            findings,
+            state,
+            keyring,
+            metrics: Metrics::default(),
+            ingest: IngestSettings::default(),
+            changes: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    pub fn with_changes(self, changes: Arc<tokio::sync::Notify>) -> App {
+        App { changes, ..self }
     }
 
     pub fn with_ingest(self, ingest: IngestSettings) -> App {
@@ -82,6 +96,9 @@ pub async fn authenticate(app: &App, req: &SignedRequest<'_>) -> ApiResult<Princ
     })
 }
 
+/// The operations whose changes write outbox events.
+const WRITES_EVENTS: [&str; 4] = ["BatchImportFindings", "BatchUpdateFindings", "UpdateFindings", "PostEvents"];
+
 /// The one handler of the service (axum's fallback): health, then authentication, routing and
 /// the operation.
 pub async fn serve_request(app: Arc<App>, req: Request<Body>) -> Response {
@@ -95,6 +112,9 @@ pub async fn serve_request(app: Arc<App>, req: Request<Body>) -> Response {
     };
     if operation != "healthz" && operation != "metrics" {
         app.metrics.observe(operation, outcome, started.elapsed().as_secs_f64());
+    }
+    if result.is_ok() && WRITES_EVENTS.contains(&operation) {
+        app.changes.notify_one();
     }
     let mut response = match result {
         Ok(r) => r,

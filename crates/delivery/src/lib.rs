@@ -138,6 +138,11 @@ impl DeliveryService {
         })
     }
 
+    /// Shares the API's notifier of commits (see [`DeliveryService::change_notifier`]).
+    pub fn with_change_notifier(self, changes: Arc<Notify>) -> DeliveryService {
+        DeliveryService { changes, ..self }
+    }
+
     /// What the API pokes after each commit that wrote events.
     pub fn change_notifier(&self) -> Arc<Notify> {
         self.changes.clone()

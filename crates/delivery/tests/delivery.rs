@@ -156,7 +156,7 @@ async fn matching_events_arrive_signed_with_their_id() {
     assert!(ids.contains(&"h1".to_owned()) && ids.contains(&"c1".to_owned()));
     for (headers, body) in &got {
         let signature = headers.get(webhook::SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).expect("signed");
-        let now = i64::try_from(now_micros() / 1_000_000).expect("now");
+        let now = now_micros() / 1_000_000;
         webhook::verify(b"s3cret", signature, body, now, 300).expect("the signature verifies");
         assert!(webhook::verify(b"other", signature, body, now, 300).is_err());
         let event: Value = serde_json::from_slice(body).expect("JSON");

@@ -8,7 +8,9 @@ use findinghub_api::importer::import_findings;
 use findinghub_api::keys::{Keyring, new_access_key};
 use findinghub_api::server::{App, IngestSettings, router};
 use findinghub_asff::timestamp::now_micros;
+use findinghub_delivery::{DeliveryObserver, DeliveryService, DeliverySettings};
 use findinghub_producers::ConvertOptions;
+use findinghub_store::outbox::OutboxStore;
 use findinghub_store::postgres::PostgresStore;
 use findinghub_store::retention::{RetentionPolicy, RetentionSchedule, run_worker};
 use findinghub_store::sqlite::SqliteStore;
@@ -19,6 +21,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod delivery_cli;
 mod events_cli;
 
 #[global_allocator]
@@ -135,6 +138,21 @@ enum Command {
         #[arg(long)]
         macie_sensitive_data: bool,
     },
+    /// Where events go: webhooks and chat channels (rules send events to targets).
+    Targets {
+        #[command(subcommand)]
+        action: delivery_cli::Targets,
+    },
+    /// Which events go where: EventBridge event patterns and their targets.
+    Rules {
+        #[command(subcommand)]
+        action: delivery_cli::Rules,
+    },
+    /// Inspect deliveries (pending, delivered, dead letters) and replay dead ones.
+    Deliveries {
+        #[command(subcommand)]
+        action: delivery_cli::Deliveries,
+    },
     /// Import ASFF findings from a file (`-` for standard input): a JSON array, an object with
     /// `Findings` as GetFindings returns it, or one finding per line.
     Import {
@@ -243,6 +261,14 @@ struct FileConfig {
     /// Products of the accounts' own tools, registered at start (as `findinghub products create`).
     #[serde(default)]
     products: Vec<ProductConfig>,
+    /// Where events go (as `findinghub targets add`), applied at start.
+    #[serde(default)]
+    targets: Vec<delivery_cli::TargetConfig>,
+    /// Which events go where (as `findinghub rules add`), applied at start.
+    #[serde(default)]
+    rules: Vec<delivery_cli::RuleConfig>,
+    #[serde(default)]
+    delivery: delivery_cli::DeliveryConfig,
 }
 
 fn read_config(path: Option<&Path>) -> Result<FileConfig> {
@@ -309,6 +335,7 @@ impl StoreLocation {
 struct Stores {
     findings: Arc<dyn FindingStore>,
     state: Arc<dyn HubStateStore>,
+    outbox: Arc<dyn OutboxStore>,
 }
 
 async fn open_stores(location: &StoreLocation) -> Result<Stores> {
@@ -317,11 +344,11 @@ async fn open_stores(location: &StoreLocation) -> Result<Stores> {
             let store = Arc::new(
                 SqliteStore::open(dir).with_context(|| format!("opening the data directory {}", dir.display()))?,
             );
-            Ok(Stores { findings: store.clone(), state: store })
+            Ok(Stores { findings: store.clone(), state: store.clone(), outbox: store })
         }
         StoreLocation::Postgres(url) => {
             let store = Arc::new(PostgresStore::open(url).await.context("opening the PostgreSQL store")?);
-            Ok(Stores { findings: store.clone(), state: store })
+            Ok(Stores { findings: store.clone(), state: store.clone(), outbox: store })
         }
     }
 }
@@ -385,10 +412,15 @@ async fn main() -> Result<()> {
                 macie_sensitive_data: *macie_sensitive_data || file.macie_sensitive_data.unwrap_or(false),
             };
             register_configured_products(stores.state.as_ref(), &file.products).await?;
-            serve(stores, keyring, &listen, policy, tls, ingest).await
+            delivery_cli::apply_config(stores.outbox.as_ref(), &file.targets, &file.rules).await?;
+            let delivery = delivery_cli::settings(&file.delivery, &listen);
+            serve(stores, keyring, &listen, policy, tls, ingest, delivery).await
         }
         Command::Credentials { action } => credentials(stores.state.as_ref(), &keyring, action).await,
         Command::Products { action } => products(stores.state.as_ref(), action).await,
+        Command::Targets { action } => delivery_cli::targets(stores.outbox.as_ref(), action).await,
+        Command::Rules { action } => delivery_cli::rules(stores.outbox.as_ref(), action).await,
+        Command::Deliveries { action } => delivery_cli::deliveries(stores.outbox.as_ref(), action).await,
         Command::Import { file: path, region } => {
             let region = region.clone().or(file.region.clone()).unwrap_or_else(|| "us-east-1".into());
             import(stores.findings.as_ref(), path, &region).await
@@ -644,12 +676,20 @@ async fn serve(
     policy: RetentionPolicy,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     ingest: IngestSettings,
+    delivery: DeliverySettings,
 ) -> Result<()> {
     bootstrap(stores.state.as_ref(), &keyring).await?;
     let app = Arc::new(App::new(stores.findings.clone(), stores.state.clone(), keyring).with_ingest(ingest));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let retention = tokio::spawn(run_worker(stores.findings.clone(), policy, RetentionSchedule::default(), stopped));
+    let retention =
+        tokio::spawn(run_worker(stores.findings.clone(), policy, RetentionSchedule::default(), stopped.clone()));
+    let deliveries = Arc::new(
+        DeliveryService::new(stores.outbox.clone(), delivery, Arc::new(MetricsObserver(app.clone())))
+            .context("starting the delivery service")?
+            .with_change_notifier(app.changes.clone()),
+    );
+    let deliveries = tokio::spawn(deliveries.run(stopped));
     tracing::info!(address = %listener.local_addr()?, tls = tls.is_some(), "findinghub is serving the Security Hub API");
     match tls {
         Some(config) => serve_tls(listener, router(app), config).await,
@@ -657,8 +697,23 @@ async fn serve(
     }
     let _ = stop.send(true);
     let _ = retention.await;
+    let _ = deliveries.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Delivery figures into the API's `/metrics`.
+struct MetricsObserver(Arc<App>);
+
+impl DeliveryObserver for MetricsObserver {
+    fn delivered(&self, target: &str, latency: std::time::Duration) {
+        self.0.metrics.delivery(target, "delivered");
+        self.0.metrics.delivery_latency(target, latency.as_secs_f64());
+    }
+
+    fn failed(&self, target: &str, dead: bool) {
+        self.0.metrics.delivery(target, if dead { "dead" } else { "retry" });
+    }
 }
 
 async fn shutdown_signal() {
