@@ -37,7 +37,8 @@ pub const DISPATCHER_LEASE: &str = "dispatcher";
 pub struct DeliverySettings {
     /// How often idle tasks look for work when nothing wakes them (other instances' commits).
     pub poll_interval: Duration,
-    /// How long a claim holds a delivery: longer than any attempt.
+    /// The dispatcher's lease; also the least that a claim holds deliveries (a claim holds them
+    /// for as long as a round of attempts can take: a crashed worker's claims come back after it).
     pub claim_ttl: Duration,
     /// Deliveries claimed at once per target.
     pub batch: usize,
@@ -54,8 +55,8 @@ impl Default for DeliverySettings {
     fn default() -> Self {
         DeliverySettings {
             poll_interval: Duration::from_millis(500),
-            claim_ttl: Duration::from_secs(120),
-            batch: 100,
+            claim_ttl: Duration::from_secs(15),
+            batch: 16,
             concurrency: 8,
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(10),
@@ -285,13 +286,21 @@ impl DeliveryService {
         }
     }
 
+    /// How long a round of attempts to `target` can take, with room to record the outcomes.
+    fn claim_span(&self, target: &Target) -> Duration {
+        let timeout = target.config.timeout_secs.map_or(self.settings.request_timeout, Duration::from_secs);
+        let concurrency = self.settings.concurrency.max(1);
+        let waves = u32::try_from(self.settings.batch.div_ceil(concurrency)).unwrap_or(u32::MAX);
+        (timeout.saturating_mul(waves) + Duration::from_secs(5)).max(self.settings.claim_ttl)
+    }
+
     /// One round for one target: claims what is due, sends it, records the outcomes. Returns how
     /// many deliveries it attempted.
     pub async fn work_once(&self, target: &Target) -> Result<usize, StoreError> {
         let now = now_micros();
         let claimed = self
             .store
-            .claim_deliveries(&target.name, now, now + micros(self.settings.claim_ttl), self.settings.batch)
+            .claim_deliveries(&target.name, now, now + micros(self.claim_span(target)), self.settings.batch)
             .await?;
         let n = claimed.len();
         let outcomes: Vec<(Delivery, SendOutcome)> = futures_util::stream::iter(claimed)

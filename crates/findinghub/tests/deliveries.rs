@@ -1,0 +1,297 @@
+//! Deliveries through the real binary: targets and rules set with the CLI and the configuration
+//! file, a webhook receiver started by the test, a hub killed with SIGKILL in the middle of its
+//! deliveries and restarted, dead letters replayed with the CLI.
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const ACCOUNT: &str = "111111111111";
+
+fn findinghub(data: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_findinghub"));
+    c.arg("--data-dir").arg(data);
+    c
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run findinghub");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else { return String::new() };
+    let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
+}
+
+struct Hub {
+    child: Child,
+    addr: String,
+}
+
+impl Hub {
+    fn start(data: &Path, config: Option<&Path>) -> Hub {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let mut cmd = findinghub(data);
+        if let Some(c) = config {
+            cmd.arg("--config").arg(c);
+        }
+        let child = cmd
+            .args(["serve", "--listen", &addr])
+            .env("FINDINGHUB_BOOTSTRAP_ACCESS_KEY_ID", "AKIAFINDINGHUBTEST01")
+            .env("FINDINGHUB_BOOTSTRAP_SECRET_ACCESS_KEY", "c2VjcmV0LWZvci10aGUtZW5kLXRvLWVuZC10ZXN0")
+            .env("FINDINGHUB_BOOTSTRAP_ACCOUNT_ID", ACCOUNT)
+            .env("HOOK_SECRET", "s3cret")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start findinghub");
+        let hub = Hub { child, addr };
+        let started = Instant::now();
+        while !http_get(&hub.addr, "/healthz").starts_with("HTTP/1.1 200") {
+            assert!(started.elapsed() < Duration::from_secs(20), "findinghub did not become ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        hub
+    }
+
+    /// SIGKILL: no shutdown of any kind.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A webhook receiver on loopback: records (event id, finding Id, UpdatedAt, signed); answers
+/// with `status` after `delay`.
+#[derive(Default)]
+struct Receiver {
+    got: Mutex<Vec<(String, String, String, bool)>>,
+    status: AtomicU16,
+}
+
+impl Receiver {
+    fn events(&self) -> Vec<(String, String, String, bool)> {
+        self.got.lock().expect("lock").clone()
+    }
+}
+
+fn start_receiver(receiver: Arc<Receiver>, delay: Duration) -> String {
+    receiver.status.store(200, Ordering::SeqCst);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let addr = listener.local_addr().expect("addr");
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let r = receiver.clone();
+            async move {
+                tokio::time::sleep(delay).await;
+                let status = r.status.load(Ordering::SeqCst);
+                if status == 200 {
+                    let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    let finding = &event["detail"]["findings"][0];
+                    let signed = headers.contains_key("x-findinghub-signature");
+                    r.got.lock().expect("lock").push((
+                        event["id"].as_str().unwrap_or_default().to_owned(),
+                        finding["Id"].as_str().unwrap_or_default().to_owned(),
+                        finding["UpdatedAt"].as_str().unwrap_or_default().to_owned(),
+                        signed,
+                    ));
+                }
+                StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
+            }
+        }),
+    );
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let _ = axum::serve(listener, app).await;
+        });
+    });
+    format!("http://{addr}/hook")
+}
+
+fn findings_file(dir: &Path, n: usize, severity: &str) -> PathBuf {
+    let product = format!("arn:aws:securityhub:us-east-1:{ACCOUNT}:product/{ACCOUNT}/default");
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            json!({
+                "SchemaVersion": "2018-10-08", "Id": format!("finding-{i:04}"), "ProductArn": product,
+                "GeneratorId": "deliveries-test", "AwsAccountId": ACCOUNT,
+                "Types": ["Software and Configuration Checks/Vulnerabilities/CVE"],
+                "CreatedAt": "2024-01-01T00:00:00Z", "UpdatedAt": "2024-01-01T00:00:00Z",
+                "Severity": {"Label": severity}, "Title": format!("Finding {i}"), "Description": "d",
+                "Resources": [{"Type": "AwsEc2Instance", "Id": format!("i-{i}")}]
+            })
+            .to_string()
+        })
+        .collect();
+    let path = dir.join(format!("findings-{severity}-{n}.jsonl"));
+    std::fs::write(&path, lines.join("\n")).expect("write findings");
+    path
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_hub_killed_mid_delivery_delivers_everything_committed_after_its_restart() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let receiver = Arc::new(Receiver::default());
+    let url = start_receiver(receiver.clone(), Duration::from_millis(20));
+    run(findinghub(&data)
+        .args(["targets", "add", "hook", "--kind", "webhook", "--url", &url, "--secret-env", "HOOK_SECRET"])
+        .env("HOOK_SECRET", "s3cret"));
+    run(findinghub(&data).args([
+        "rules",
+        "add",
+        "all",
+        "--pattern",
+        r#"{"source": ["aws.securityhub"]}"#,
+        "--target",
+        "hook",
+    ]));
+    let listed = run(findinghub(&data).args(["targets", "list"]));
+    assert!(listed.contains(r#""Signed":true"#) && !listed.contains("s3cret"), "the secret is not shown: {listed}");
+
+    const N: usize = 400;
+    let hub = Hub::start(&data, None);
+    run(findinghub(&data).arg("import").arg(findings_file(dir.path(), N, "HIGH")));
+    wait_for("the first deliveries", Duration::from_secs(30), || receiver.events().len() >= 40);
+    hub.kill();
+    let before_restart = receiver.events().len();
+    assert!(before_restart < N, "the kill came in the middle of the deliveries ({before_restart} of {N})");
+
+    let hub = Hub::start(&data, None);
+    // The deliveries that the killed hub had claimed come back when their claims lapse (25 s).
+    wait_for("every committed change to arrive", Duration::from_secs(120), || {
+        receiver.events().iter().map(|e| e.1.clone()).collect::<BTreeSet<_>>().len() == N
+    });
+    let events = receiver.events();
+    let mut ids_per_finding: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (event_id, finding_id, _, signed) in &events {
+        assert!(signed, "every delivery is signed");
+        ids_per_finding.entry(finding_id.clone()).or_default().insert(event_id.clone());
+    }
+    assert_eq!(ids_per_finding.len(), N, "none missing");
+    assert!(ids_per_finding.values().all(|ids| ids.len() == 1), "a redelivery carries the same event id");
+    let duplicates = events.len() - N;
+    eprintln!("SIGKILL after {before_restart} deliveries: {N} delivered, {duplicates} duplicates (at least once)");
+    assert!(duplicates <= 100, "duplicates only for the claims in flight at the kill: {duplicates}");
+
+    let metrics = http_get(&hub.addr, "/metrics");
+    assert!(
+        metrics.contains(r#"findinghub_deliveries_total{target="hook",outcome="delivered"}"#),
+        "delivery figures in /metrics"
+    );
+    assert!(metrics.contains("findinghub_delivery_latency_seconds_bucket"));
+    drop(hub);
+    let delivered = run(findinghub(&data).args(["deliveries", "list", "--state", "delivered", "--limit", "1000"]));
+    assert_eq!(delivered.lines().count(), N);
+}
+
+#[test]
+fn configured_rules_route_by_pattern_and_dead_letters_replay() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let receiver = Arc::new(Receiver::default());
+    let url = start_receiver(receiver.clone(), Duration::ZERO);
+    receiver.status.store(400, Ordering::SeqCst);
+    let config = dir.path().join("findinghub.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[targets]]
+name = "critical-hook"
+kind = "webhook"
+url = "{url}"
+
+[[rules]]
+name = "critical"
+targets = ["critical-hook"]
+pattern = {{ detail = {{ findings = {{ Severity = {{ Label = ["CRITICAL"] }} }} }} }}
+"#
+        ),
+    )
+    .expect("config");
+    let hub = Hub::start(&data, Some(&config));
+    run(findinghub(&data).arg("import").arg(findings_file(dir.path(), 3, "LOW")));
+    let critical = findings_file(dir.path(), 2, "CRITICAL");
+    // The same ids as the LOW ones, newer: updates that match the rule.
+    let text = std::fs::read_to_string(&critical)
+        .expect("read")
+        .replace("\"UpdatedAt\":\"2024-01-01T00:00:00Z\"", "\"UpdatedAt\":\"2024-02-01T00:00:00Z\"");
+    std::fs::write(&critical, text).expect("write");
+    run(findinghub(&data).arg("import").arg(&critical));
+
+    // 400 is not worth retrying: dead letters at once.
+    let dead_lines = || {
+        let out = run(findinghub(&data).args(["deliveries", "list", "--state", "dead"]));
+        out.lines().map(|l| serde_json::from_str::<Value>(l).expect("JSON line")).collect::<Vec<_>>()
+    };
+    wait_for("two dead letters", Duration::from_secs(30), || dead_lines().len() == 2);
+    let dead = dead_lines();
+    assert_eq!(dead[0]["Target"], "critical-hook");
+    assert_eq!(dead[0]["Rule"], "critical");
+    assert_eq!(dead[0]["LastError"], "refused: HTTP 400");
+    assert_eq!(dead[0]["FindingId"], "finding-0000");
+    assert!(receiver.events().is_empty());
+
+    receiver.status.store(200, Ordering::SeqCst);
+    let replayed = run(findinghub(&data).args(["deliveries", "replay", "--target", "critical-hook"]));
+    assert_eq!(serde_json::from_str::<Value>(&replayed).expect("JSON")["Replayed"], 2);
+    wait_for("the replayed deliveries", Duration::from_secs(30), || receiver.events().len() == 2);
+    let got: BTreeSet<(String, String)> = receiver.events().into_iter().map(|e| (e.1, e.2)).collect();
+    assert_eq!(
+        got,
+        BTreeSet::from([
+            ("finding-0000".to_owned(), "2024-02-01T00:00:00Z".to_owned()),
+            ("finding-0001".to_owned(), "2024-02-01T00:00:00Z".to_owned())
+        ]),
+        "only the CRITICAL versions match"
+    );
+    drop(hub);
+
+    // A rule that names a missing target, and a target in use, are refused.
+    let bad = findinghub(&data)
+        .args(["rules", "add", "x", "--pattern", r#"{"source": ["aws.securityhub"]}"#, "--target", "nowhere"])
+        .output()
+        .expect("run");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nowhere"));
+    let in_use = findinghub(&data).args(["targets", "remove", "critical-hook"]).output().expect("run");
+    assert!(!in_use.status.success());
+    assert!(String::from_utf8_lossy(&in_use.stderr).contains("rule critical still sends to critical-hook"));
+}
