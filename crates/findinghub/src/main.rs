@@ -6,9 +6,10 @@ use clap::{Parser, Subcommand};
 use findinghub_api::events::{API_KEY_PREFIX, new_api_key};
 use findinghub_api::importer::import_findings;
 use findinghub_api::keys::{Keyring, new_access_key};
-use findinghub_api::server::{App, IngestSettings, router};
+use findinghub_api::server::{App, IngestSettings, ReceiverSettings, router};
 use findinghub_asff::timestamp::now_micros;
 use findinghub_producers::ConvertOptions;
+use findinghub_store::outbox::OutboxStore;
 use findinghub_store::postgres::PostgresStore;
 use findinghub_store::retention::{RetentionPolicy, RetentionSchedule, run_worker};
 use findinghub_store::sqlite::SqliteStore;
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod events_cli;
+mod receivers_cli;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -37,7 +39,7 @@ struct Cli {
     /// A TOML file of settings; every key is also a flag and an environment variable, which
     /// take precedence over the file (keys: store, data_dir, master_key_file, log_format, listen,
     /// retention_active_days, retention_archived_days, region, tls_cert, tls_key,
-    /// macie_sensitive_data; and `[[products]]` tables with account, id, name, company,
+    /// macie_sensitive_data, opscenter_severities, detective_base_url; and `[[products]]` tables with account, id, name, company,
     /// description).
     #[arg(long, global = true, env = "FINDINGHUB_CONFIG")]
     config: Option<PathBuf>,
@@ -86,6 +88,40 @@ enum Command {
         /// findings" setting); policy findings always flow.
         #[arg(long, env = "FINDINGHUB_MACIE_SENSITIVE_DATA")]
         macie_sensitive_data: bool,
+        /// The severity labels that open an OpsCenter work item, comma-separated
+        /// [default: CRITICAL,HIGH].
+        #[arg(long, env = "FINDINGHUB_OPSCENTER_SEVERITIES", value_delimiter = ',')]
+        opscenter_severities: Option<Vec<String>>,
+        /// The Detective console that pivot links point to
+        /// [default: https://console.aws.amazon.com/detective/home].
+        #[arg(long, env = "FINDINGHUB_DETECTIVE_BASE_URL")]
+        detective_base_url: Option<String>,
+    },
+    /// Custom actions: send findings to an action target (CreateActionTarget).
+    Actions {
+        #[command(subcommand)]
+        action: receivers_cli::Actions,
+    },
+    /// OpsCenter work items: list, show, and change their status or severity (the finding follows).
+    Opsitems {
+        #[command(subcommand)]
+        action: receivers_cli::OpsItems,
+    },
+    /// Trusted Advisor's checks over the ACTIVE findings: a table, or JSON with --json.
+    Advisor {
+        /// Only this account's findings [default: every account].
+        #[arg(long)]
+        account: Option<String>,
+        /// Only this Region's findings [default: every Region].
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Audit Manager evidence from the stored findings.
+    Evidence {
+        #[command(subcommand)]
+        action: receivers_cli::Evidence,
     },
     /// Register, list and remove an account's own products (beside its `default` product), which
     /// then appear in DescribeProducts and are enabled like any other.
@@ -240,6 +276,8 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     macie_sensitive_data: Option<bool>,
+    opscenter_severities: Option<Vec<String>>,
+    detective_base_url: Option<String>,
     /// Products of the accounts' own tools, registered at start (as `findinghub products create`).
     #[serde(default)]
     products: Vec<ProductConfig>,
@@ -309,6 +347,13 @@ impl StoreLocation {
 struct Stores {
     findings: Arc<dyn FindingStore>,
     state: Arc<dyn HubStateStore>,
+    outbox: Arc<dyn OutboxStore>,
+}
+
+impl Stores {
+    fn app(&self, keyring: Keyring) -> App {
+        App::new(self.findings.clone(), self.state.clone(), self.outbox.clone(), keyring)
+    }
 }
 
 async fn open_stores(location: &StoreLocation) -> Result<Stores> {
@@ -317,11 +362,11 @@ async fn open_stores(location: &StoreLocation) -> Result<Stores> {
             let store = Arc::new(
                 SqliteStore::open(dir).with_context(|| format!("opening the data directory {}", dir.display()))?,
             );
-            Ok(Stores { findings: store.clone(), state: store })
+            Ok(Stores { findings: store.clone(), state: store.clone(), outbox: store })
         }
         StoreLocation::Postgres(url) => {
             let store = Arc::new(PostgresStore::open(url).await.context("opening the PostgreSQL store")?);
-            Ok(Stores { findings: store.clone(), state: store })
+            Ok(Stores { findings: store.clone(), state: store.clone(), outbox: store })
         }
     }
 }
@@ -370,6 +415,8 @@ async fn main() -> Result<()> {
             tls_cert,
             tls_key,
             macie_sensitive_data,
+            opscenter_severities,
+            detective_base_url,
         } => {
             let policy = RetentionPolicy {
                 active_days: retention_active_days.or(file.retention_active_days).unwrap_or(90),
@@ -384,10 +431,33 @@ async fn main() -> Result<()> {
             let ingest = IngestSettings {
                 macie_sensitive_data: *macie_sensitive_data || file.macie_sensitive_data.unwrap_or(false),
             };
+            let defaults = ReceiverSettings::default();
+            let receivers = ReceiverSettings {
+                opscenter_severities: opscenter_severities
+                    .clone()
+                    .or(file.opscenter_severities.clone())
+                    .map(|labels| labels.iter().map(|l| l.trim().to_uppercase()).collect())
+                    .unwrap_or(defaults.opscenter_severities),
+                detective_base_url: detective_base_url
+                    .clone()
+                    .or(file.detective_base_url.clone())
+                    .unwrap_or(defaults.detective_base_url),
+            };
+            for label in &receivers.opscenter_severities {
+                if !matches!(label.as_str(), "CRITICAL" | "HIGH" | "MEDIUM" | "LOW") {
+                    bail!("an OpsCenter severity is CRITICAL, HIGH, MEDIUM or LOW, not {label:?}");
+                }
+            }
             register_configured_products(stores.state.as_ref(), &file.products).await?;
-            serve(stores, keyring, &listen, policy, tls, ingest).await
+            serve(stores, keyring, &listen, policy, tls, ingest, receivers).await
         }
         Command::Credentials { action } => credentials(stores.state.as_ref(), &keyring, action).await,
+        Command::Actions { action } => receivers_cli::actions(&stores.app(keyring), action).await,
+        Command::Opsitems { action } => receivers_cli::opsitems(&stores.app(keyring), action).await,
+        Command::Advisor { account, region, json } => {
+            receivers_cli::advisor(&stores.app(keyring), account.as_deref(), region.as_deref(), *json).await
+        }
+        Command::Evidence { action } => receivers_cli::evidence_export(&stores.app(keyring), action).await,
         Command::Products { action } => products(stores.state.as_ref(), action).await,
         Command::Import { file: path, region } => {
             let region = region.clone().or(file.region.clone()).unwrap_or_else(|| "us-east-1".into());
@@ -399,8 +469,8 @@ async fn main() -> Result<()> {
                 default_account: account.clone(),
                 macie_sensitive_data: *macie_sensitive_data || file.macie_sensitive_data.unwrap_or(false),
             };
-            let app = App::new(stores.findings.clone(), stores.state.clone(), keyring)
-                .with_ingest(IngestSettings { macie_sensitive_data: options.macie_sensitive_data });
+            let app =
+                stores.app(keyring).with_ingest(IngestSettings { macie_sensitive_data: options.macie_sensitive_data });
             events_cli::ingest(&app, paths, &options).await
         }
         Command::Convert { .. } => unreachable!("handled before the store is opened"),
@@ -644,9 +714,10 @@ async fn serve(
     policy: RetentionPolicy,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     ingest: IngestSettings,
+    receivers: ReceiverSettings,
 ) -> Result<()> {
     bootstrap(stores.state.as_ref(), &keyring).await?;
-    let app = Arc::new(App::new(stores.findings.clone(), stores.state.clone(), keyring).with_ingest(ingest));
+    let app = Arc::new(stores.app(keyring).with_ingest(ingest).with_receivers(receivers));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let retention = tokio::spawn(run_worker(stores.findings.clone(), policy, RetentionSchedule::default(), stopped));
