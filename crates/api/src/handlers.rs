@@ -12,11 +12,13 @@ use findinghub_hub::finding::FindingIdentifier;
 use findinghub_hub::products::ProductArn;
 use findinghub_hub::update::{NoteUpdate, parse_batch_update};
 use findinghub_store::state::Hub;
-use findinghub_store::{AccountScope, FindingQuery, HistoryQuery, ImportStatus, LegacyUpdate, Scope, UpdateBatch};
+use findinghub_store::{
+    AccountScope, FindingQuery, HistoryQuery, ImportStatus, LegacyUpdate, Scope, UpdateBatch, UpdateReport,
+};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
-type Input = Map<String, Value>;
+pub(crate) type Input = Map<String, Value>;
 
 pub async fn dispatch(app: &App, who: &Principal, op: &Operation, input: Input) -> ApiResult<Value> {
     match op.name {
@@ -36,6 +38,10 @@ pub async fn dispatch(app: &App, who: &Principal, op: &Operation, input: Input) 
         "TagResource" => tag_resource(app, who, input).await,
         "UntagResource" => untag_resource(app, who, input).await,
         "ListTagsForResource" => list_tags(app, who, input).await,
+        "CreateActionTarget" => crate::actions::create(app, who, input).await,
+        "DescribeActionTargets" => crate::actions::describe(app, who, input).await,
+        "UpdateActionTarget" => crate::actions::update(app, who, input).await,
+        "DeleteActionTarget" => crate::actions::delete(app, who, input).await,
         other => Err(ApiError::NotSupported(other)),
     }
 }
@@ -44,7 +50,7 @@ fn hub_arn(who: &Principal) -> String {
     format!("arn:{}:securityhub:{}:{}:hub/default", partition_of(&who.region), who.region, who.account_id)
 }
 
-fn str_member<'a>(input: &'a Input, name: &str) -> ApiResult<&'a str> {
+pub(crate) fn str_member<'a>(input: &'a Input, name: &str) -> ApiResult<&'a str> {
     match input.get(name) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
         Some(_) => Err(ApiError::InvalidInput(format!("{name} must be a non-empty string"))),
@@ -52,7 +58,7 @@ fn str_member<'a>(input: &'a Input, name: &str) -> ApiResult<&'a str> {
     }
 }
 
-fn max_results(input: &Input, default: usize) -> ApiResult<usize> {
+pub(crate) fn max_results(input: &Input, default: usize) -> ApiResult<usize> {
     match input.get("MaxResults") {
         None => Ok(default),
         Some(v) => match v.as_i64() {
@@ -62,12 +68,12 @@ fn max_results(input: &Input, default: usize) -> ApiResult<usize> {
     }
 }
 
-fn next_token(input: &Input) -> Option<String> {
+pub(crate) fn next_token(input: &Input) -> Option<String> {
     input.get("NextToken").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
 /// Finding operations need the caller's hub enabled, as on AWS.
-async fn require_hub(app: &App, who: &Principal) -> ApiResult<()> {
+pub(crate) async fn require_hub(app: &App, who: &Principal) -> ApiResult<()> {
     match app.state.hub(&who.account_id, &who.region).await? {
         Some(_) => Ok(()),
         None => Err(ApiError::hub_not_enabled(&who.account_id)),
@@ -75,7 +81,7 @@ async fn require_hub(app: &App, who: &Principal) -> ApiResult<()> {
 }
 
 /// The accounts whose findings a caller sees: its own, or every one for the administrator.
-fn scope(who: &Principal) -> Scope {
+pub(crate) fn scope(who: &Principal) -> Scope {
     let accounts = if who.admin { AccountScope::All } else { AccountScope::one(&who.account_id) };
     Scope::new(accounts, &who.region)
 }
@@ -234,7 +240,7 @@ async fn batch_import(app: &App, who: &Principal, input: Input) -> ApiResult<Val
     Ok(json!({"FailedCount": failed.len(), "SuccessCount": success, "FailedFindings": failed}))
 }
 
-fn filters_of(input: &Input, member: &str) -> ApiResult<Filters> {
+pub(crate) fn filters_of(input: &Input, member: &str) -> ApiResult<Filters> {
     match input.get(member) {
         None | Some(Value::Null) => Ok(Filters::default()),
         Some(v) => parse_filters(v, now_micros()).map_err(|e| ApiError::InvalidInput(e.to_string())),
@@ -267,11 +273,24 @@ async fn get_findings(app: &App, who: &Principal, input: Input) -> ApiResult<Val
 
 async fn batch_update(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
     require_hub(app, who).await?;
-    let request = parse_batch_update(&Value::Object(input)).map_err(|e| ApiError::InvalidInput(e.0))?;
-    let report = app
-        .findings
-        .batch_update(UpdateBatch { scope: scope(who), now: now_micros(), identity: who.arn(), request })
-        .await?;
+    let report = run_batch_update(app, scope(who), who.arn(), &Value::Object(input)).await?;
+    Ok(update_report(&report))
+}
+
+/// BatchUpdateFindings: the request checked and applied within `scope`, history naming
+/// `identity`. Every customer update goes through here (OpsCenter work items too).
+pub(crate) async fn run_batch_update(
+    app: &App,
+    scope: Scope,
+    identity: String,
+    input: &Value,
+) -> ApiResult<UpdateReport> {
+    let request = parse_batch_update(input).map_err(|e| ApiError::InvalidInput(e.0))?;
+    Ok(app.findings.batch_update(UpdateBatch { scope, now: now_micros(), identity, request }).await?)
+}
+
+/// BatchUpdateFindings' answer.
+pub(crate) fn update_report(report: &UpdateReport) -> Value {
     let processed: Vec<Value> = report.processed.iter().map(FindingIdentifier::to_json).collect();
     let unprocessed: Vec<Value> = report
         .unprocessed
@@ -280,7 +299,7 @@ async fn batch_update(app: &App, who: &Principal, input: Input) -> ApiResult<Val
             json!({"FindingIdentifier": id.to_json(), "ErrorCode": reason.code(), "ErrorMessage": reason.message()})
         })
         .collect();
-    Ok(json!({"ProcessedFindings": processed, "UnprocessedFindings": unprocessed}))
+    json!({"ProcessedFindings": processed, "UnprocessedFindings": unprocessed})
 }
 
 async fn update_findings(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
@@ -419,7 +438,7 @@ async fn catalog(app: &App, who: &Principal) -> ApiResult<Vec<Value>> {
 }
 
 /// Pages over a fixed list with an opaque offset token.
-fn page_of(items: Vec<Value>, input: &Input, key: &str) -> ApiResult<Value> {
+pub(crate) fn page_of(items: Vec<Value>, input: &Input, key: &str) -> ApiResult<Value> {
     let start = match next_token(input) {
         None => 0,
         Some(t) => t.parse::<usize>().map_err(|_| ApiError::InvalidInput("The NextToken is not valid".into()))?,
@@ -568,4 +587,37 @@ async fn untag_resource(app: &App, who: &Principal, input: Input) -> ApiResult<V
 async fn list_tags(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
     let arn = resource_arn(app, who, &input).await?;
     Ok(json!({"Tags": app.state.tags(&arn).await?}))
+}
+
+/// The findings that these identifiers name within `scope`, in the identifiers' order (those
+/// not found are left out). One GetFindings query, as the caller could make it.
+pub(crate) async fn findings_by_identifiers(
+    app: &App,
+    scope: Scope,
+    identifiers: &[FindingIdentifier],
+) -> ApiResult<Vec<Map<String, Value>>> {
+    if identifiers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let equals = |v: &str| json!({"Value": v, "Comparison": "EQUALS"});
+    let filters = json!({
+        "Id": identifiers.iter().map(|i| equals(&i.id)).collect::<Vec<_>>(),
+        "ProductArn": identifiers.iter().map(|i| equals(&i.product_arn)).collect::<Vec<_>>(),
+    });
+    let filters = parse_filters(&filters, now_micros()).map_err(|e| ApiError::InvalidInput(e.to_string()))?;
+    let page = app
+        .findings
+        .get_findings(FindingQuery {
+            scope,
+            filters,
+            sort: Vec::new(),
+            max_results: identifiers.len().clamp(1, 100),
+            next_token: None,
+        })
+        .await?;
+    let same = |f: &Map<String, Value>, i: &FindingIdentifier| {
+        f.get("Id").and_then(Value::as_str) == Some(i.id.as_str())
+            && f.get("ProductArn").and_then(Value::as_str) == Some(i.product_arn.as_str())
+    };
+    Ok(identifiers.iter().filter_map(|i| page.findings.iter().find(|f| same(f, i)).cloned()).collect())
 }

@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use findinghub_store::FindingStore;
+use findinghub_store::outbox::OutboxStore;
 use findinghub_store::state::HubStateStore;
 use std::sync::Arc;
 
@@ -21,12 +22,36 @@ pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 pub struct App {
     pub findings: Arc<dyn FindingStore>,
     pub state: Arc<dyn HubStateStore>,
+    /// Where custom-action events go (finding changes write theirs in their own transaction).
+    pub outbox: Arc<dyn OutboxStore>,
     pub keyring: Keyring,
     pub metrics: Metrics,
     pub ingest: IngestSettings,
     /// Poked after each request that may have written events: the delivery dispatcher of this
     /// instance looks at once instead of at its next poll.
     pub changes: Arc<tokio::sync::Notify>,
+    pub receivers: ReceiverSettings,
+}
+
+/// The receiving integrations' settings (serve flags and the configuration file).
+#[derive(Debug, Clone)]
+pub struct ReceiverSettings {
+    /// The severity labels that open an OpsCenter work item (default CRITICAL and HIGH).
+    pub opscenter_severities: Vec<String>,
+    /// The Detective console that pivot links point to.
+    pub detective_base_url: String,
+}
+
+impl Default for ReceiverSettings {
+    fn default() -> Self {
+        ReceiverSettings {
+            opscenter_severities: findinghub_receivers::opscenter::DEFAULT_THRESHOLD
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            detective_base_url: findinghub_receivers::detective::DEFAULT_BASE_URL.to_owned(),
+        }
+    }
 }
 
 /// How native events become findings.
@@ -37,13 +62,20 @@ pub struct IngestSettings {
 }
 
 impl App {
-    pub fn new(findings: Arc<dyn FindingStore>, state: Arc<dyn HubStateStore>, keyring: Keyring) -> App {
+    pub fn new(
+        findings: Arc<dyn FindingStore>,
+        state: Arc<dyn HubStateStore>,
+        outbox: Arc<dyn OutboxStore>,
+        keyring: Keyring,
+    ) -> App {
         App {
             findings,
             state,
+            outbox,
             keyring,
             metrics: Metrics::default(),
             ingest: IngestSettings::default(),
+            receivers: ReceiverSettings::default(),
             changes: Arc::new(tokio::sync::Notify::new()),
         }
     }
@@ -54,6 +86,10 @@ impl App {
 
     pub fn with_ingest(self, ingest: IngestSettings) -> App {
         App { ingest, ..self }
+    }
+
+    pub fn with_receivers(self, receivers: ReceiverSettings) -> App {
+        App { receivers, ..self }
     }
 }
 
@@ -166,6 +202,13 @@ async fn handle(app: &App, req: Request<Body>, operation: &mut &'static str) -> 
     let signed =
         SignedRequest { method: parts.method.as_str(), raw_path, raw_query, headers: &parts.headers, body: &body };
     let principal = authenticate(app, &signed).await?;
+    // findinghub's own routes (receivers): signed like the operations, answered in their form.
+    if let Some(route) = raw_path.strip_prefix(crate::extensions::PREFIX) {
+        let output =
+            crate::extensions::dispatch(app, &principal, parts.method.as_str(), route, raw_query, &body, operation)
+                .await?;
+        return Ok(wire::json_response(StatusCode::OK, &output));
+    }
     let Some((op, labels)) = match_operation(parts.method.as_str(), raw_path) else {
         return Err(ApiError::UnknownOperation(format!("{} {}", parts.method, raw_path)));
     };

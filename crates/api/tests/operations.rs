@@ -27,13 +27,17 @@ const SERVED: &[&str] = &[
     "TagResource",
     "UntagResource",
     "ListTagsForResource",
+    "CreateActionTarget",
+    "DescribeActionTargets",
+    "UpdateActionTarget",
+    "DeleteActionTarget",
 ];
 
 #[tokio::test]
 async fn every_classic_operation_is_served_or_says_it_is_not_supported() {
     let dir = tempfile::tempdir().expect("dir");
     let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
-    let app = App::new(store.clone(), store, Keyring::from_key(&[1; 32]));
+    let app = App::new(store.clone(), store.clone(), store, Keyring::from_key(&[1; 32]));
     let who = Principal {
         access_key_id: "AKIATEST".into(),
         account_id: "111111111111".into(),

@@ -139,6 +139,11 @@ impl DeliveryService {
         })
     }
 
+    /// Adds a target kind served inside the hub.
+    pub fn with_local_target(self, kind: target::TargetKind, local: Arc<dyn target::LocalTarget>) -> DeliveryService {
+        DeliveryService { sender: self.sender.with_local(kind, local), ..self }
+    }
+
     /// Shares the API's notifier of commits (see [`DeliveryService::change_notifier`]).
     pub fn with_change_notifier(self, changes: Arc<Notify>) -> DeliveryService {
         DeliveryService { changes, ..self }
@@ -241,7 +246,7 @@ impl DeliveryService {
                         }
                     }
                     workers.retain(|name, (target, handle)| {
-                        let keep = wanted.get(name).is_some_and(|w| w.kind == target.kind && w.config == target.config);
+                        let keep = wanted.get(name).is_some_and(|w| w == target);
                         if !keep {
                             handle.abort();
                         }
@@ -288,7 +293,7 @@ impl DeliveryService {
 
     /// How long a round of attempts to `target` can take, with room to record the outcomes.
     fn claim_span(&self, target: &Target) -> Duration {
-        let timeout = target.config.timeout_secs.map_or(self.settings.request_timeout, Duration::from_secs);
+        let timeout = target.timeout(self.settings.request_timeout);
         let concurrency = self.settings.concurrency.max(1);
         let waves = u32::try_from(self.settings.batch.div_ceil(concurrency)).unwrap_or(u32::MAX);
         (timeout.saturating_mul(waves) + Duration::from_secs(5)).max(self.settings.claim_ttl)

@@ -28,10 +28,13 @@ pub enum TargetKind {
     Slack,
     Teams,
     Chime,
+    /// The hub's own work-item tracker (a [`LocalTarget`] that the binary provides).
+    OpsCenter,
 }
 
 impl TargetKind {
-    pub const ALL: [TargetKind; 4] = [TargetKind::Webhook, TargetKind::Slack, TargetKind::Teams, TargetKind::Chime];
+    pub const ALL: [TargetKind; 5] =
+        [TargetKind::Webhook, TargetKind::Slack, TargetKind::Teams, TargetKind::Chime, TargetKind::OpsCenter];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -39,7 +42,13 @@ impl TargetKind {
             TargetKind::Slack => "slack",
             TargetKind::Teams => "teams",
             TargetKind::Chime => "chime",
+            TargetKind::OpsCenter => "opscenter",
         }
+    }
+
+    /// Whether it sends over HTTP (and so needs a URL).
+    pub fn is_http(self) -> bool {
+        self != TargetKind::OpsCenter
     }
 
     pub fn parse(name: &str) -> Option<TargetKind> {
@@ -50,23 +59,30 @@ impl TargetKind {
 /// Why a target's configuration is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("unknown target kind {0:?} (known: webhook, slack, teams, chime)")]
+    #[error("unknown target kind {0:?} (known: webhook, slack, teams, chime, opscenter)")]
     UnknownKind(String),
     #[error("the configuration of a {kind} target is not valid: {message}")]
     Invalid { kind: &'static str, message: String },
 }
 
 /// A target ready to send.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Target {
     pub name: String,
     pub kind: TargetKind,
-    pub config: HttpTargetConfig,
+    /// For HTTP kinds; `None` for local ones.
+    pub config: Option<HttpTargetConfig>,
 }
 
 impl Target {
     pub fn from_record(name: &str, kind: &str, config: &Value) -> Result<Target, ConfigError> {
         let kind = TargetKind::parse(kind).ok_or_else(|| ConfigError::UnknownKind(kind.to_owned()))?;
+        if !kind.is_http() {
+            if config.as_object().is_some_and(|m| !m.is_empty()) {
+                return Err(ConfigError::Invalid { kind: kind.name(), message: "it takes no settings".into() });
+            }
+            return Ok(Target { name: name.to_owned(), kind, config: None });
+        }
         let config: HttpTargetConfig = serde_json::from_value(config.clone())
             .map_err(|e| ConfigError::Invalid { kind: kind.name(), message: e.to_string() })?;
         match reqwest::Url::parse(&config.url) {
@@ -78,8 +94,19 @@ impl Target {
                 });
             }
         }
-        Ok(Target { name: name.to_owned(), kind, config })
+        Ok(Target { name: name.to_owned(), kind, config: Some(config) })
     }
+
+    /// How long one attempt may take.
+    pub fn timeout(&self, default: Duration) -> Duration {
+        self.config.as_ref().and_then(|c| c.timeout_secs).map_or(default, Duration::from_secs)
+    }
+}
+
+/// A target inside the hub (the work-item tracker): it gets the event and says how it went.
+#[async_trait::async_trait]
+pub trait LocalTarget: Send + Sync {
+    async fn deliver(&self, envelope: &Value) -> SendOutcome;
 }
 
 /// How an attempt ended.
@@ -93,12 +120,14 @@ pub enum SendOutcome {
     Refused(String),
 }
 
-/// Sends events over HTTP; one client (one connection pool) for every target.
+/// Sends events over HTTP (one client, one connection pool, for every target) or to the local
+/// targets.
 #[derive(Clone)]
 pub struct Sender {
     http: reqwest::Client,
     chat: Arc<ChatOptions>,
     default_timeout: Duration,
+    locals: Vec<(TargetKind, Arc<dyn LocalTarget>)>,
 }
 
 impl Sender {
@@ -108,13 +137,18 @@ impl Sender {
             .connect_timeout(Duration::from_secs(5))
             .pool_idle_timeout(Duration::from_secs(60))
             .build()?;
-        Ok(Sender { http, chat: Arc::new(chat), default_timeout })
+        Ok(Sender { http, chat: Arc::new(chat), default_timeout, locals: Vec::new() })
+    }
+
+    pub fn with_local(mut self, kind: TargetKind, target: Arc<dyn LocalTarget>) -> Sender {
+        self.locals.push((kind, target));
+        self
     }
 
     /// The request body for this target.
     pub fn body(&self, kind: TargetKind, envelope: &Value) -> Value {
         match kind {
-            TargetKind::Webhook => envelope.clone(),
+            TargetKind::Webhook | TargetKind::OpsCenter => envelope.clone(),
             TargetKind::Slack => chat::slack(envelope, &self.chat),
             TargetKind::Teams => chat::teams(envelope, &self.chat),
             TargetKind::Chime => chat::chime(envelope, &self.chat),
@@ -122,13 +156,19 @@ impl Sender {
     }
 
     pub async fn send(&self, target: &Target, event_id: &str, envelope: &Value) -> SendOutcome {
+        let Some(config) = &target.config else {
+            return match self.locals.iter().find(|(k, _)| *k == target.kind) {
+                Some((_, local)) => local.deliver(envelope).await,
+                None => SendOutcome::Retry(format!("no {} target runs in this hub", target.kind.name())),
+            };
+        };
         let body = match serde_json::to_vec(&self.body(target.kind, envelope)) {
             Ok(b) => b,
             Err(e) => return SendOutcome::Refused(format!("the event cannot be serialized: {e}")),
         };
-        let timeout = target.config.timeout_secs.map_or(self.default_timeout, Duration::from_secs);
-        let mut request = self.http.post(&target.config.url).timeout(timeout);
-        match (&target.kind, &target.config.secret) {
+        let timeout = target.timeout(self.default_timeout);
+        let mut request = self.http.post(&config.url).timeout(timeout);
+        match (&target.kind, &config.secret) {
             (TargetKind::Webhook, Some(secret)) => {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
@@ -185,5 +225,8 @@ mod tests {
         assert!(bad_url.is_err_and(|e| e.to_string().contains("http://")));
         let extra = Target::from_record("x", "slack", &json!({"url": "https://example.com", "channel": "#a"}));
         assert!(extra.is_err_and(|e| e.to_string().contains("channel")));
+        let local = Target::from_record("items", "opscenter", &json!({}));
+        assert_eq!(local.map(|t| t.config).ok(), Some(None));
+        assert!(Target::from_record("items", "opscenter", &json!({"url": "https://example.com"})).is_err());
     }
 }

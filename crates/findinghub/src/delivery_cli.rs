@@ -18,9 +18,9 @@ pub enum Targets {
         /// webhook (the event as JSON, signed when it has a secret), slack, teams or chime.
         #[arg(long)]
         kind: String,
-        /// Where to POST (for chat: the channel's incoming-webhook URL).
+        /// Where to POST (for chat: the channel's incoming-webhook URL); opscenter takes none.
         #[arg(long)]
-        url: String,
+        url: Option<String>,
         /// The environment variable that holds the webhook's HMAC secret.
         #[arg(long)]
         secret_env: Option<String>,
@@ -84,7 +84,7 @@ pub enum Deliveries {
 pub struct TargetConfig {
     name: String,
     kind: String,
-    url: String,
+    url: Option<String>,
     /// The environment variable that holds the webhook's secret (the file holds no secret).
     secret_env: Option<String>,
     timeout_secs: Option<u64>,
@@ -111,15 +111,15 @@ fn enabled() -> bool {
 pub struct DeliveryConfig {
     /// The console's address in links [default: http://<listen address>].
     console_base_url: Option<String>,
-    /// Detective's console, for GuardDuty pivots in chat cards.
-    detective_base_url: Option<String>,
 }
 
-pub fn settings(config: &DeliveryConfig, listen: &str) -> DeliverySettings {
+/// `detective_base_url`: the one Detective console setting (`--detective-base-url`), which the
+/// GuardDuty pivots of chat cards use too.
+pub fn settings(config: &DeliveryConfig, listen: &str, detective_base_url: &str) -> DeliverySettings {
     DeliverySettings {
         chat: ChatOptions {
             console_base_url: config.console_base_url.clone().unwrap_or_else(|| format!("http://{listen}")),
-            detective_base_url: config.detective_base_url.clone(),
+            detective_base_url: Some(detective_base_url.to_owned()),
         },
         ..DeliverySettings::default()
     }
@@ -128,11 +128,14 @@ pub fn settings(config: &DeliveryConfig, listen: &str) -> DeliverySettings {
 fn target_record(
     name: &str,
     kind: &str,
-    url: &str,
+    url: Option<&str>,
     secret_env: Option<&str>,
     timeout_secs: Option<u64>,
 ) -> Result<TargetRecord> {
-    let mut config = json!({ "url": url });
+    let mut config = json!({});
+    if let Some(url) = url {
+        config["url"] = json!(url);
+    }
     if let Some(var) = secret_env {
         let secret = std::env::var(var).with_context(|| format!("the environment variable {var} is not set"))?;
         if secret.is_empty() {
@@ -166,7 +169,7 @@ async fn rule_record(
 /// CLI set under the same names).
 pub async fn apply_config(outbox: &dyn OutboxStore, targets: &[TargetConfig], rules: &[RuleConfig]) -> Result<()> {
     for t in targets {
-        let record = target_record(&t.name, &t.kind, &t.url, t.secret_env.as_deref(), t.timeout_secs)
+        let record = target_record(&t.name, &t.kind, t.url.as_deref(), t.secret_env.as_deref(), t.timeout_secs)
             .with_context(|| format!("target {} of the configuration file", t.name))?;
         outbox.put_target(record).await?;
     }
@@ -186,7 +189,7 @@ pub async fn apply_config(outbox: &dyn OutboxStore, targets: &[TargetConfig], ru
 pub async fn targets(outbox: &dyn OutboxStore, action: &Targets) -> Result<()> {
     match action {
         Targets::Add { name, kind, url, secret_env, timeout_secs } => {
-            outbox.put_target(target_record(name, kind, url, secret_env.as_deref(), *timeout_secs)?).await?;
+            outbox.put_target(target_record(name, kind, url.as_deref(), secret_env.as_deref(), *timeout_secs)?).await?;
             println!("{}", json!({"Name": name, "Kind": kind, "Url": url}));
         }
         Targets::List => {

@@ -6,8 +6,10 @@ use clap::{Parser, Subcommand};
 use findinghub_api::events::{API_KEY_PREFIX, new_api_key};
 use findinghub_api::importer::import_findings;
 use findinghub_api::keys::{Keyring, new_access_key};
-use findinghub_api::server::{App, IngestSettings, router};
+use findinghub_api::server::{App, IngestSettings, ReceiverSettings, router};
+use findinghub_api::workitems::open_work_items;
 use findinghub_asff::timestamp::now_micros;
+use findinghub_delivery::target::{LocalTarget, SendOutcome, TargetKind};
 use findinghub_delivery::{DeliveryObserver, DeliveryService, DeliverySettings};
 use findinghub_producers::ConvertOptions;
 use findinghub_store::outbox::OutboxStore;
@@ -23,6 +25,7 @@ use std::sync::Arc;
 
 mod delivery_cli;
 mod events_cli;
+mod receivers_cli;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -40,7 +43,7 @@ struct Cli {
     /// A TOML file of settings; every key is also a flag and an environment variable, which
     /// take precedence over the file (keys: store, data_dir, master_key_file, log_format, listen,
     /// retention_active_days, retention_archived_days, region, tls_cert, tls_key,
-    /// macie_sensitive_data; and `[[products]]` tables with account, id, name, company,
+    /// macie_sensitive_data, opscenter_severities, detective_base_url; and `[[products]]` tables with account, id, name, company,
     /// description).
     #[arg(long, global = true, env = "FINDINGHUB_CONFIG")]
     config: Option<PathBuf>,
@@ -89,6 +92,40 @@ enum Command {
         /// findings" setting); policy findings always flow.
         #[arg(long, env = "FINDINGHUB_MACIE_SENSITIVE_DATA")]
         macie_sensitive_data: bool,
+        /// The severity labels that open an OpsCenter work item, comma-separated
+        /// [default: CRITICAL,HIGH].
+        #[arg(long, env = "FINDINGHUB_OPSCENTER_SEVERITIES", value_delimiter = ',')]
+        opscenter_severities: Option<Vec<String>>,
+        /// The Detective console that pivot links point to
+        /// [default: https://console.aws.amazon.com/detective/home].
+        #[arg(long, env = "FINDINGHUB_DETECTIVE_BASE_URL")]
+        detective_base_url: Option<String>,
+    },
+    /// Custom actions: send findings to an action target (CreateActionTarget).
+    Actions {
+        #[command(subcommand)]
+        action: receivers_cli::Actions,
+    },
+    /// OpsCenter work items: list, show, and change their status or severity (the finding follows).
+    Opsitems {
+        #[command(subcommand)]
+        action: receivers_cli::OpsItems,
+    },
+    /// Trusted Advisor's checks over the ACTIVE findings: a table, or JSON with --json.
+    Advisor {
+        /// Only this account's findings [default: every account].
+        #[arg(long)]
+        account: Option<String>,
+        /// Only this Region's findings [default: every Region].
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Audit Manager evidence from the stored findings.
+    Evidence {
+        #[command(subcommand)]
+        action: receivers_cli::Evidence,
     },
     /// Register, list and remove an account's own products (beside its `default` product), which
     /// then appear in DescribeProducts and are enabled like any other.
@@ -258,6 +295,8 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     macie_sensitive_data: Option<bool>,
+    opscenter_severities: Option<Vec<String>>,
+    detective_base_url: Option<String>,
     /// Products of the accounts' own tools, registered at start (as `findinghub products create`).
     #[serde(default)]
     products: Vec<ProductConfig>,
@@ -338,6 +377,12 @@ struct Stores {
     outbox: Arc<dyn OutboxStore>,
 }
 
+impl Stores {
+    fn app(&self, keyring: Keyring) -> App {
+        App::new(self.findings.clone(), self.state.clone(), self.outbox.clone(), keyring)
+    }
+}
+
 async fn open_stores(location: &StoreLocation) -> Result<Stores> {
     match location {
         StoreLocation::Embedded(dir) => {
@@ -397,6 +442,8 @@ async fn main() -> Result<()> {
             tls_cert,
             tls_key,
             macie_sensitive_data,
+            opscenter_severities,
+            detective_base_url,
         } => {
             let policy = RetentionPolicy {
                 active_days: retention_active_days.or(file.retention_active_days).unwrap_or(90),
@@ -411,12 +458,36 @@ async fn main() -> Result<()> {
             let ingest = IngestSettings {
                 macie_sensitive_data: *macie_sensitive_data || file.macie_sensitive_data.unwrap_or(false),
             };
+            let defaults = ReceiverSettings::default();
+            let receivers = ReceiverSettings {
+                opscenter_severities: opscenter_severities
+                    .clone()
+                    .or(file.opscenter_severities.clone())
+                    .map(|labels| labels.iter().map(|l| l.trim().to_uppercase()).collect())
+                    .unwrap_or(defaults.opscenter_severities),
+                detective_base_url: detective_base_url
+                    .clone()
+                    .or(file.detective_base_url.clone())
+                    .unwrap_or(defaults.detective_base_url),
+            };
+            for label in &receivers.opscenter_severities {
+                if !matches!(label.as_str(), "CRITICAL" | "HIGH" | "MEDIUM" | "LOW") {
+                    bail!("an OpsCenter severity is CRITICAL, HIGH, MEDIUM or LOW, not {label:?}");
+                }
+            }
             register_configured_products(stores.state.as_ref(), &file.products).await?;
             delivery_cli::apply_config(stores.outbox.as_ref(), &file.targets, &file.rules).await?;
-            let delivery = delivery_cli::settings(&file.delivery, &listen);
-            serve(stores, keyring, &listen, policy, tls, ingest, delivery).await
+            let delivery = delivery_cli::settings(&file.delivery, &listen, &receivers.detective_base_url);
+            let background = Background { retention: policy, delivery };
+            serve(stores, keyring, &listen, tls, ingest, receivers, background).await
         }
         Command::Credentials { action } => credentials(stores.state.as_ref(), &keyring, action).await,
+        Command::Actions { action } => receivers_cli::actions(&stores.app(keyring), action).await,
+        Command::Opsitems { action } => receivers_cli::opsitems(&stores.app(keyring), action).await,
+        Command::Advisor { account, region, json } => {
+            receivers_cli::advisor(&stores.app(keyring), account.as_deref(), region.as_deref(), *json).await
+        }
+        Command::Evidence { action } => receivers_cli::evidence_export(&stores.app(keyring), action).await,
         Command::Products { action } => products(stores.state.as_ref(), action).await,
         Command::Targets { action } => delivery_cli::targets(stores.outbox.as_ref(), action).await,
         Command::Rules { action } => delivery_cli::rules(stores.outbox.as_ref(), action).await,
@@ -431,8 +502,8 @@ async fn main() -> Result<()> {
                 default_account: account.clone(),
                 macie_sensitive_data: *macie_sensitive_data || file.macie_sensitive_data.unwrap_or(false),
             };
-            let app = App::new(stores.findings.clone(), stores.state.clone(), keyring)
-                .with_ingest(IngestSettings { macie_sensitive_data: options.macie_sensitive_data });
+            let app =
+                stores.app(keyring).with_ingest(IngestSettings { macie_sensitive_data: options.macie_sensitive_data });
             events_cli::ingest(&app, paths, &options).await
         }
         Command::Convert { .. } => unreachable!("handled before the store is opened"),
@@ -669,17 +740,24 @@ async fn serve_tls(
     graceful.shutdown().await;
 }
 
+/// The settings of the workers that run beside the API.
+struct Background {
+    retention: RetentionPolicy,
+    delivery: DeliverySettings,
+}
+
 async fn serve(
     stores: Stores,
     keyring: Keyring,
     listen: &str,
-    policy: RetentionPolicy,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     ingest: IngestSettings,
-    delivery: DeliverySettings,
+    receivers: ReceiverSettings,
+    background: Background,
 ) -> Result<()> {
+    let Background { retention: policy, delivery } = background;
     bootstrap(stores.state.as_ref(), &keyring).await?;
-    let app = Arc::new(App::new(stores.findings.clone(), stores.state.clone(), keyring).with_ingest(ingest));
+    let app = Arc::new(stores.app(keyring).with_ingest(ingest).with_receivers(receivers));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let retention =
@@ -687,7 +765,8 @@ async fn serve(
     let deliveries = Arc::new(
         DeliveryService::new(stores.outbox.clone(), delivery, Arc::new(MetricsObserver(app.clone())))
             .context("starting the delivery service")?
-            .with_change_notifier(app.changes.clone()),
+            .with_change_notifier(app.changes.clone())
+            .with_local_target(TargetKind::OpsCenter, Arc::new(OpsCenterTarget(app.clone()))),
     );
     let deliveries = tokio::spawn(deliveries.run(stopped));
     tracing::info!(address = %listener.local_addr()?, tls = tls.is_some(), "findinghub is serving the Security Hub API");
@@ -700,6 +779,25 @@ async fn serve(
     let _ = deliveries.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The `opscenter` target: events open work items in the hub's own tracker.
+struct OpsCenterTarget(Arc<App>);
+
+#[async_trait::async_trait]
+impl LocalTarget for OpsCenterTarget {
+    async fn deliver(&self, envelope: &Value) -> SendOutcome {
+        let app = &self.0;
+        match open_work_items(app.state.as_ref(), &app.receivers.opscenter_severities, envelope, now_micros()).await {
+            Ok(opened) => {
+                for o in opened.iter().filter(|o| o.created) {
+                    tracing::info!(work_item = %o.work_item_id, finding = %o.finding_id, "work item opened");
+                }
+                SendOutcome::Delivered
+            }
+            Err(e) => SendOutcome::Retry(e.to_string()),
+        }
+    }
 }
 
 /// Delivery figures into the API's `/metrics`.

@@ -151,7 +151,13 @@ pub fn parse_batch_update(req: &Value) -> Result<BatchUpdateRequest, InvalidInpu
     Ok(BatchUpdateRequest { identifiers, update: u })
 }
 
-fn parse_identifiers(v: &Value, name: &str, min: usize, max: usize) -> Result<Vec<FindingIdentifier>, InvalidInput> {
+/// A list of finding identifiers (`{Id, ProductArn}`) of `min` to `max` items.
+pub fn parse_identifiers(
+    v: &Value,
+    name: &str,
+    min: usize,
+    max: usize,
+) -> Result<Vec<FindingIdentifier>, InvalidInput> {
     let list = v.as_array().ok_or_else(|| invalid(format!("{name} must be a list")))?;
     if list.len() < min || list.len() > max {
         return Err(invalid(format!("{name} must contain between {min} and {max} items")));

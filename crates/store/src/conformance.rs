@@ -11,7 +11,10 @@ use crate::outbox::{
     Delivery, DeliveryQuery, DeliveryState, NewDelivery, OutboxEvent, OutboxStore, RuleRecord, TargetCounts,
     TargetRecord,
 };
-use crate::state::{AccessKey, ApiKey, CustomProduct, Hub, HubStateStore, SealedKey};
+use crate::state::{
+    AccessKey, ActionTarget, ApiKey, CustomProduct, Hub, HubStateStore, SealedKey, WorkItem, WorkItemCreated,
+    WorkItemQuery, WorkItemUpdated,
+};
 use crate::{
     AccountScope, FindingQuery, FindingStore, HistoryQuery, ImportBatch, ImportStatus, IncomingFinding, LegacyUpdate,
     RetentionPolicy, Scope, StoreError, UpdateBatch,
@@ -69,6 +72,8 @@ macro_rules! conformance_suite {
             api_keys_are_kept_and_revoked,
             custom_products_are_kept_per_account,
             hubs_subscriptions_and_tags,
+            action_targets_are_kept_per_account_and_region,
+            work_items_open_once_per_finding,
             changes_write_their_events,
             dispatch_needs_the_lease,
             deliveries_keep_order_per_finding,
@@ -1116,6 +1121,119 @@ pub async fn hubs_subscriptions_and_tags(store: &dyn HubStateStore) {
     store.untag(arn, &["b".into(), "missing".into()]).await.expect("untag");
     assert_eq!(store.tags(arn).await.expect("tags"), [("a".to_owned(), "3".to_owned())].into());
     assert!(store.tags("arn:aws:securityhub:us-east-1:111111111111:other").await.expect("tags").is_empty());
+}
+
+pub async fn action_targets_are_kept_per_account_and_region(store: &dyn HubStateStore) {
+    let target = |account: &str, region: &str, id: &str| ActionTarget {
+        account_id: account.into(),
+        region: region.into(),
+        id: id.into(),
+        name: format!("Send {id}"),
+        description: "to the team".into(),
+        created_at: T0,
+    };
+    assert!(store.create_action_target(target(ACCOUNT, REGION, "Slack")).await.expect("create"));
+    assert!(!store.create_action_target(target(ACCOUNT, REGION, "Slack")).await.expect("create"), "a duplicate id");
+    assert!(store.create_action_target(target(ACCOUNT, REGION, "Jira")).await.expect("create"));
+    assert!(store.create_action_target(target(ACCOUNT, "eu-west-1", "Slack")).await.expect("create"), "per Region");
+    assert!(store.create_action_target(target(OTHER_ACCOUNT, REGION, "Slack")).await.expect("create"));
+    let ids = |ts: Vec<ActionTarget>| ts.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.action_targets(ACCOUNT, REGION).await.expect("list")), ["Jira", "Slack"]);
+    assert!(store.update_action_target(ACCOUNT, REGION, "Slack", Some("Renamed"), None).await.expect("update"));
+    assert!(!store.update_action_target(ACCOUNT, REGION, "Nope", Some("x"), None).await.expect("update"));
+    let slack = store.action_targets(ACCOUNT, REGION).await.expect("list").remove(1);
+    assert_eq!((slack.name.as_str(), slack.description.as_str()), ("Renamed", "to the team"));
+    assert_eq!(store.action_targets(ACCOUNT, "eu-west-1").await.expect("list")[0].name, "Send Slack");
+    assert!(store.delete_action_target(ACCOUNT, REGION, "Slack").await.expect("delete"));
+    assert!(!store.delete_action_target(ACCOUNT, REGION, "Slack").await.expect("delete"));
+    assert_eq!(ids(store.action_targets(ACCOUNT, REGION).await.expect("list")), ["Jira"]);
+    assert_eq!(ids(store.action_targets(OTHER_ACCOUNT, REGION).await.expect("list")), ["Slack"]);
+}
+
+fn work_item(id: &str, account: &str, finding: &str, created_at: Micros) -> WorkItem {
+    WorkItem {
+        id: id.into(),
+        account_id: account.into(),
+        region: REGION.into(),
+        finding_id: finding.into(),
+        product_arn: PRODUCT.into(),
+        dedup_key: finding.to_lowercase(),
+        status: "Open".into(),
+        severity: 2,
+        created_at,
+        updated_at: created_at,
+        item: json!({"title": format!("Finding {finding}"), "related_resources": ["arn:aws:s3:::b"]}),
+    }
+}
+
+pub async fn work_items_open_once_per_finding(store: &dyn HubStateStore) {
+    assert_eq!(
+        store.create_work_item(work_item("oi-1", ACCOUNT, "F1", T0)).await.expect("create"),
+        WorkItemCreated::Created
+    );
+    // The dedup key ignores case, as OpsCenter's does; another account has its own.
+    assert_eq!(
+        store.create_work_item(work_item("oi-2", ACCOUNT, "f1", T0 + SEC)).await.expect("create"),
+        WorkItemCreated::Duplicate("oi-1".into())
+    );
+    assert_eq!(
+        store.create_work_item(work_item("oi-3", OTHER_ACCOUNT, "F1", T0 + 2 * SEC)).await.expect("create"),
+        WorkItemCreated::Created
+    );
+    assert_eq!(
+        store.create_work_item(work_item("oi-4", ACCOUNT, "F2", T0 + 3 * SEC)).await.expect("create"),
+        WorkItemCreated::Created
+    );
+    let got = store.work_item("oi-1").await.expect("get").expect("oi-1 exists");
+    assert_eq!(got, work_item("oi-1", ACCOUNT, "F1", T0), "read back as written");
+    assert_eq!(store.work_item("oi-2").await.expect("get"), None);
+
+    // InProgress still blocks a duplicate; Resolved frees the key.
+    let Ok(WorkItemUpdated::Updated(w)) =
+        store.update_work_item("oi-1", Some("InProgress"), Some(1), T0 + 10 * SEC).await
+    else {
+        panic!("oi-1 is updated")
+    };
+    assert_eq!((w.status.as_str(), w.severity, w.updated_at, w.created_at), ("InProgress", 1, T0 + 10 * SEC, T0));
+    assert!(
+        matches!(store.create_work_item(work_item("oi-5", ACCOUNT, "F1", T0 + 11 * SEC)).await, Ok(WorkItemCreated::Duplicate(id)) if id == "oi-1")
+    );
+    assert!(
+        matches!(store.update_work_item("oi-1", Some("Resolved"), None, T0 + 12 * SEC).await, Ok(WorkItemUpdated::Updated(w)) if w.status == "Resolved" && w.severity == 1)
+    );
+    assert_eq!(
+        store.create_work_item(work_item("oi-6", ACCOUNT, "F1", T0 + 13 * SEC)).await.expect("create"),
+        WorkItemCreated::Created
+    );
+    // Reopening the resolved one would make two open items for F1.
+    assert_eq!(
+        store.update_work_item("oi-1", Some("Open"), None, T0 + 14 * SEC).await.expect("update"),
+        WorkItemUpdated::Conflict("oi-6".into())
+    );
+    assert_eq!(store.work_item("oi-1").await.expect("get").map(|w| w.status), Some("Resolved".into()));
+    assert_eq!(
+        store.update_work_item("oi-9", Some("Open"), None, T0).await.expect("update"),
+        WorkItemUpdated::NotFound
+    );
+
+    let list = |accounts: AccountScope, status: Option<&str>, after: Option<(Micros, String)>, limit: usize| {
+        let query = WorkItemQuery { accounts, region: None, status: status.map(str::to_owned), after, limit };
+        async move { store.work_items(query).await.expect("list").into_iter().map(|w| w.id).collect::<Vec<_>>() }
+    };
+    assert_eq!(list(AccountScope::All, None, None, 100).await, ["oi-1", "oi-3", "oi-4", "oi-6"]);
+    assert_eq!(list(AccountScope::one(ACCOUNT), None, None, 100).await, ["oi-1", "oi-4", "oi-6"]);
+    assert_eq!(list(AccountScope::one(ACCOUNT), Some("Open"), None, 100).await, ["oi-4", "oi-6"]);
+    assert_eq!(list(AccountScope::All, None, None, 2).await, ["oi-1", "oi-3"]);
+    assert_eq!(list(AccountScope::All, None, Some((T0 + 2 * SEC, "oi-3".into())), 2).await, ["oi-4", "oi-6"]);
+    assert!(list(AccountScope::Only(Default::default()), None, None, 100).await.is_empty());
+    let other_region = WorkItemQuery {
+        accounts: AccountScope::All,
+        region: Some("eu-west-1".into()),
+        status: None,
+        after: None,
+        limit: 100,
+    };
+    assert!(store.work_items(other_region).await.expect("list").is_empty());
 }
 
 // ---- the outbox ----

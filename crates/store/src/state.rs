@@ -1,10 +1,11 @@
 //! What the hub keeps beside findings: access keys, which accounts have the hub enabled, product
-//! subscriptions and resource tags. Behind one trait, so that every backend keeps them in the same
+//! subscriptions, resource tags, custom action targets and OpsCenter work items. Behind one trait, so that every backend keeps them in the same
 //! database as the findings.
 
-use crate::StoreError;
+use crate::{AccountScope, StoreError};
 use async_trait::async_trait;
 use findinghub_asff::timestamp::Micros;
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// An access key as the hub lists it (never with its secret).
@@ -57,6 +58,70 @@ pub struct Hub {
     pub control_finding_generator: String,
 }
 
+/// A custom action (CreateActionTarget), kept per account and Region: its ARN is
+/// `arn:<partition>:securityhub:<region>:<account>:action/custom/<id>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionTarget {
+    pub account_id: String,
+    pub region: String,
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub created_at: Micros,
+}
+
+/// An OpsCenter work item opened for a finding. The store keeps the fields it selects on as
+/// columns and the rest of the item (`receivers::opscenter::NewOpsItem` as JSON) as `item`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkItem {
+    /// `oi-` and 12 hex digits, as OpsCenter's.
+    pub id: String,
+    pub account_id: String,
+    pub region: String,
+    pub finding_id: String,
+    pub product_arn: String,
+    /// At most one work item per account and dedup key is Open or InProgress.
+    pub dedup_key: String,
+    /// `Open`, `InProgress` or `Resolved`.
+    pub status: String,
+    /// 1 (critical) … 4 (low).
+    pub severity: u8,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+    pub item: Value,
+}
+
+/// The status that frees a work item's dedup key.
+pub const WORK_ITEM_RESOLVED: &str = "Resolved";
+
+/// What became of a new work item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkItemCreated {
+    Created,
+    /// An Open or InProgress work item of the same account and dedup key exists: this one.
+    Duplicate(String),
+}
+
+/// What became of a work item's change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkItemUpdated {
+    Updated(WorkItem),
+    NotFound,
+    /// Reopening would make a second open work item for the dedup key: that one's id.
+    Conflict(String),
+}
+
+/// Which work items to list: in (created_at, id) order, after `after` (paging).
+#[derive(Debug, Clone)]
+pub struct WorkItemQuery {
+    pub accounts: AccountScope,
+    /// `None`: every Region.
+    pub region: Option<String>,
+    pub status: Option<String>,
+    pub after: Option<(Micros, String)>,
+    pub limit: usize,
+}
+
 #[async_trait]
 pub trait HubStateStore: Send + Sync {
     /// Adds a key; false when a key with that id exists already.
@@ -99,4 +164,34 @@ pub trait HubStateStore: Send + Sync {
     async fn tag(&self, arn: &str, tags: BTreeMap<String, String>) -> Result<(), StoreError>;
     async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), StoreError>;
     async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, StoreError>;
+
+    /// Adds an action target; false when the account has one with that id in the Region.
+    async fn create_action_target(&self, target: ActionTarget) -> Result<bool, StoreError>;
+    /// An account's action targets in a Region, by id.
+    async fn action_targets(&self, account_id: &str, region: &str) -> Result<Vec<ActionTarget>, StoreError>;
+    /// Changes the name and/or the description; false when there is no such target.
+    async fn update_action_target(
+        &self,
+        account_id: &str,
+        region: &str,
+        id: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<bool, StoreError>;
+    /// Removes an action target; false when there was none.
+    async fn delete_action_target(&self, account_id: &str, region: &str, id: &str) -> Result<bool, StoreError>;
+
+    /// Adds a work item unless one of its account and dedup key is open (atomically: two callers
+    /// racing for one finding make one item).
+    async fn create_work_item(&self, item: WorkItem) -> Result<WorkItemCreated, StoreError>;
+    async fn work_item(&self, id: &str) -> Result<Option<WorkItem>, StoreError>;
+    async fn work_items(&self, query: WorkItemQuery) -> Result<Vec<WorkItem>, StoreError>;
+    /// Sets the status and/or the severity.
+    async fn update_work_item(
+        &self,
+        id: &str,
+        status: Option<&str>,
+        severity: Option<u8>,
+        now: Micros,
+    ) -> Result<WorkItemUpdated, StoreError>;
 }

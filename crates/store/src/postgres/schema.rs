@@ -12,6 +12,8 @@
 //! - `finding_history`: one row per creation or change; ids from an identity column (unique
 //!   across instances); deleted with their finding.
 //! - `access_keys`, `api_keys`, `hubs`, `product_subscriptions`, `resource_tags`: the hub's state.
+//! - (migration 4) `action_targets` (custom actions) and `work_items` (OpsCenter work items, with
+//!   a partial unique index that is the dedup rule).
 //!
 //! Migrations run at open, all in one transaction under an advisory lock keyed by the schema,
 //! so that several instances starting at once apply each migration exactly once.
@@ -162,6 +164,34 @@ CREATE TABLE leases (
     holder text NOT NULL,
     until bigint NOT NULL
 );
+"#,
+    r#"
+CREATE TABLE action_targets (
+    account_id text COLLATE "C" NOT NULL,
+    region text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    name text NOT NULL,
+    description text NOT NULL,
+    created_at bigint NOT NULL,
+    PRIMARY KEY (account_id, region, id)
+);
+CREATE TABLE work_items (
+    id text COLLATE "C" PRIMARY KEY,
+    account_id text COLLATE "C" NOT NULL,
+    region text COLLATE "C" NOT NULL,
+    finding_id text NOT NULL,
+    product_arn text NOT NULL,
+    dedup_key text COLLATE "C" NOT NULL,
+    status text NOT NULL,
+    severity smallint NOT NULL,
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL,
+    item jsonb NOT NULL
+);
+-- OpsCenter's dedup: one Open or InProgress work item per account and finding, whichever
+-- instance opens it.
+CREATE UNIQUE INDEX work_items_open_dedup ON work_items (account_id, dedup_key) WHERE status <> 'Resolved';
+CREATE INDEX work_items_by_created ON work_items (created_at, id);
 "#,
 ];
 

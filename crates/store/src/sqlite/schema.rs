@@ -7,6 +7,8 @@
 //!   and types, finding types), one row per value;
 //! - `finding_history`: one row per creation or change;
 //! - (migration 2) `access_keys`, `hubs`, `product_subscriptions`, `resource_tags`: the hub's state.
+//! - (migration 6) `action_targets` (custom actions) and `work_items` (OpsCenter work items, with
+//!   a partial unique index that is the dedup rule).
 
 use rusqlite::Connection;
 
@@ -158,6 +160,33 @@ CREATE TABLE leases (
     holder TEXT NOT NULL,
     until INTEGER NOT NULL
 );
+"#,
+    r#"
+CREATE TABLE action_targets (
+    account_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, region, id)
+);
+CREATE TABLE work_items (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    finding_id TEXT NOT NULL,
+    product_arn TEXT NOT NULL,
+    dedup_key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    severity INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    item TEXT NOT NULL
+);
+-- OpsCenter's dedup: one Open or InProgress work item per account and finding.
+CREATE UNIQUE INDEX work_items_open_dedup ON work_items (account_id, dedup_key) WHERE status <> 'Resolved';
+CREATE INDEX work_items_by_created ON work_items (created_at, id);
 "#,
 ];
 

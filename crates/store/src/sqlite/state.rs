@@ -1,9 +1,15 @@
 //! [`HubStateStore`] on SQLite.
 
 use super::{SqliteStore, sql_err};
+use crate::AccountScope;
 use crate::StoreError;
-use crate::state::{AccessKey, ApiKey, CustomProduct, Hub, HubStateStore, SealedKey};
+use crate::outbox::parse_json;
+use crate::state::{
+    AccessKey, ActionTarget, ApiKey, CustomProduct, Hub, HubStateStore, SealedKey, WORK_ITEM_RESOLVED, WorkItem,
+    WorkItemCreated, WorkItemQuery, WorkItemUpdated,
+};
 use async_trait::async_trait;
+use findinghub_asff::timestamp::Micros;
 use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeMap;
 
@@ -36,8 +42,237 @@ fn hub_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hub> {
     })
 }
 
+const ACTION_TARGET_COLUMNS: &str = "account_id, region, id, name, description, created_at";
+
+fn action_target_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActionTarget> {
+    Ok(ActionTarget {
+        account_id: r.get(0)?,
+        region: r.get(1)?,
+        id: r.get(2)?,
+        name: r.get(3)?,
+        description: r.get(4)?,
+        created_at: r.get(5)?,
+    })
+}
+
+const WORK_ITEM_COLUMNS: &str =
+    "id, account_id, region, finding_id, product_arn, dedup_key, status, severity, created_at, updated_at, item";
+
+/// A work item row, its `item` still as text (parsed outside rusqlite's error type).
+type WorkItemRow = (WorkItem, String);
+
+fn work_item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WorkItemRow> {
+    Ok((
+        WorkItem {
+            id: r.get(0)?,
+            account_id: r.get(1)?,
+            region: r.get(2)?,
+            finding_id: r.get(3)?,
+            product_arn: r.get(4)?,
+            dedup_key: r.get(5)?,
+            status: r.get(6)?,
+            severity: r.get(7)?,
+            created_at: r.get(8)?,
+            updated_at: r.get(9)?,
+            item: serde_json::Value::Null,
+        },
+        r.get(10)?,
+    ))
+}
+
+fn work_item_of((mut item, json): WorkItemRow) -> Result<WorkItem, StoreError> {
+    item.item = parse_json(&json)?;
+    Ok(item)
+}
+
+fn find_work_item(conn: &rusqlite::Connection, id: &str) -> Result<Option<WorkItem>, StoreError> {
+    conn.query_row(&format!("SELECT {WORK_ITEM_COLUMNS} FROM work_items WHERE id = ?"), [id], work_item_row)
+        .optional()
+        .map_err(sql_err)?
+        .map(work_item_of)
+        .transpose()
+}
+
+/// The open work item of an account and dedup key, other than `except`.
+fn open_duplicate(
+    conn: &rusqlite::Connection,
+    account_id: &str,
+    dedup_key: &str,
+    except: &str,
+) -> Result<Option<String>, StoreError> {
+    conn.query_row(
+        "SELECT id FROM work_items WHERE account_id = ? AND dedup_key = ? AND status <> ? AND id <> ?",
+        params![account_id, dedup_key, WORK_ITEM_RESOLVED, except],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(sql_err)
+}
+
 #[async_trait]
 impl HubStateStore for SqliteStore {
+    async fn create_action_target(&self, t: ActionTarget) -> Result<bool, StoreError> {
+        self.write(move |conn, _| {
+            let n = conn
+                .execute(
+                    &format!(
+                        "INSERT OR IGNORE INTO action_targets ({ACTION_TARGET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+                    ),
+                    params![t.account_id, t.region, t.id, t.name, t.description, t.created_at],
+                )
+                .map_err(sql_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn action_targets(&self, account_id: &str, region: &str) -> Result<Vec<ActionTarget>, StoreError> {
+        let args = [account_id.to_owned(), region.to_owned()];
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {ACTION_TARGET_COLUMNS} FROM action_targets WHERE account_id = ? AND region = ? ORDER BY id"
+                ))
+                .map_err(sql_err)?;
+            let rows = stmt.query_map(args, action_target_row).map_err(sql_err)?;
+            rows.map(|r| r.map_err(sql_err)).collect()
+        })
+        .await
+    }
+
+    async fn update_action_target(
+        &self,
+        account_id: &str,
+        region: &str,
+        id: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let (account_id, region, id) = (account_id.to_owned(), region.to_owned(), id.to_owned());
+        let (name, description) = (name.map(str::to_owned), description.map(str::to_owned));
+        self.write(move |conn, _| {
+            let n = conn
+                .execute(
+                    "UPDATE action_targets SET name = coalesce(?, name), description = coalesce(?, description) \
+                     WHERE account_id = ? AND region = ? AND id = ?",
+                    params![name, description, account_id, region, id],
+                )
+                .map_err(sql_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn delete_action_target(&self, account_id: &str, region: &str, id: &str) -> Result<bool, StoreError> {
+        let args = [account_id.to_owned(), region.to_owned(), id.to_owned()];
+        self.write(move |conn, _| {
+            let n = conn
+                .execute("DELETE FROM action_targets WHERE account_id = ? AND region = ? AND id = ?", args)
+                .map_err(sql_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn create_work_item(&self, w: WorkItem) -> Result<WorkItemCreated, StoreError> {
+        self.write(move |conn, _| {
+            // One writer: the check and the insert cannot interleave with another's.
+            if w.status != WORK_ITEM_RESOLVED
+                && let Some(existing) = open_duplicate(conn, &w.account_id, &w.dedup_key, &w.id)?
+            {
+                return Ok(WorkItemCreated::Duplicate(existing));
+            }
+            conn.execute(
+                &format!("INSERT INTO work_items ({WORK_ITEM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                params![
+                    w.id,
+                    w.account_id,
+                    w.region,
+                    w.finding_id,
+                    w.product_arn,
+                    w.dedup_key,
+                    w.status,
+                    w.severity,
+                    w.created_at,
+                    w.updated_at,
+                    w.item.to_string()
+                ],
+            )
+            .map_err(sql_err)?;
+            Ok(WorkItemCreated::Created)
+        })
+        .await
+    }
+
+    async fn work_item(&self, id: &str) -> Result<Option<WorkItem>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| find_work_item(conn, &id)).await
+    }
+
+    async fn work_items(&self, query: WorkItemQuery) -> Result<Vec<WorkItem>, StoreError> {
+        self.read(move |conn| {
+            let mut sql = format!("SELECT {WORK_ITEM_COLUMNS} FROM work_items WHERE 1 = 1");
+            let mut args: Vec<rusqlite::types::Value> = Vec::new();
+            if let AccountScope::Only(accounts) = &query.accounts {
+                sql.push_str(&format!(" AND account_id IN ({})", vec!["?"; accounts.len()].join(", ")));
+                args.extend(accounts.iter().cloned().map(rusqlite::types::Value::Text));
+                if accounts.is_empty() {
+                    return Ok(Vec::new());
+                }
+            }
+            if let Some(region) = &query.region {
+                sql.push_str(" AND region = ?");
+                args.push(rusqlite::types::Value::Text(region.clone()));
+            }
+            if let Some(status) = &query.status {
+                sql.push_str(" AND status = ?");
+                args.push(rusqlite::types::Value::Text(status.clone()));
+            }
+            if let Some((created, id)) = &query.after {
+                sql.push_str(" AND (created_at, id) > (?, ?)");
+                args.push(rusqlite::types::Value::Integer(*created));
+                args.push(rusqlite::types::Value::Text(id.clone()));
+            }
+            sql.push_str(" ORDER BY created_at, id LIMIT ?");
+            args.push(rusqlite::types::Value::Integer(i64::try_from(query.limit).unwrap_or(i64::MAX)));
+            let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args), work_item_row).map_err(sql_err)?;
+            rows.map(|r| r.map_err(sql_err).and_then(work_item_of)).collect()
+        })
+        .await
+    }
+
+    async fn update_work_item(
+        &self,
+        id: &str,
+        status: Option<&str>,
+        severity: Option<u8>,
+        now: Micros,
+    ) -> Result<WorkItemUpdated, StoreError> {
+        let (id, status) = (id.to_owned(), status.map(str::to_owned));
+        self.write(move |conn, _| {
+            let tx = conn.transaction().map_err(sql_err)?;
+            let Some(current) = find_work_item(&tx, &id)? else { return Ok(WorkItemUpdated::NotFound) };
+            if let Some(s) = status.as_deref().filter(|s| *s != WORK_ITEM_RESOLVED)
+                && current.status == WORK_ITEM_RESOLVED
+                && s != current.status
+                && let Some(other) = open_duplicate(&tx, &current.account_id, &current.dedup_key, &id)?
+            {
+                return Ok(WorkItemUpdated::Conflict(other));
+            }
+            tx.execute(
+                "UPDATE work_items SET status = coalesce(?, status), severity = coalesce(?, severity), \
+                 updated_at = ? WHERE id = ?",
+                params![status, severity, now, id],
+            )
+            .map_err(sql_err)?;
+            let updated = find_work_item(&tx, &id)?;
+            tx.commit().map_err(sql_err)?;
+            Ok(updated.map_or(WorkItemUpdated::NotFound, WorkItemUpdated::Updated))
+        })
+        .await
+    }
+
     async fn create_product(&self, product: CustomProduct) -> Result<bool, StoreError> {
         self.write(move |conn, _| {
             let n = conn
