@@ -75,7 +75,7 @@ async fn require_hub(app: &App, who: &Principal) -> ApiResult<()> {
 }
 
 /// The accounts whose findings a caller sees: its own, or every one for the administrator.
-fn scope(who: &Principal) -> Scope {
+pub fn scope(who: &Principal) -> Scope {
     let accounts = if who.admin { AccountScope::All } else { AccountScope::one(&who.account_id) };
     Scope::new(accounts, &who.region)
 }

@@ -138,3 +138,9 @@ mod tests {
         }
     }
 }
+
+/// The model's operation of this name (`GetFindings`, …): for callers inside the process (the
+/// console) that run operations through [`handlers::dispatch`](crate::handlers::dispatch).
+pub fn operation(name: &str) -> Option<&'static Operation> {
+    OPERATIONS.iter().find(|op| op.name == name)
+}

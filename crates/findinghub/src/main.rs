@@ -8,6 +8,7 @@ use findinghub_api::importer::import_findings;
 use findinghub_api::keys::{Keyring, new_access_key};
 use findinghub_api::server::{App, IngestSettings, router};
 use findinghub_asff::timestamp::now_micros;
+use findinghub_console::ConsoleSettings;
 use findinghub_producers::ConvertOptions;
 use findinghub_store::postgres::PostgresStore;
 use findinghub_store::retention::{RetentionPolicy, RetentionSchedule, run_worker};
@@ -86,6 +87,9 @@ enum Command {
         /// findings" setting); policy findings always flow.
         #[arg(long, env = "FINDINGHUB_MACIE_SENSITIVE_DATA")]
         macie_sensitive_data: bool,
+        /// The Region that the web console (/console) opens in [default: us-east-1].
+        #[arg(long, env = "FINDINGHUB_REGION")]
+        region: Option<String>,
     },
     /// Register, list and remove an account's own products (beside its `default` product), which
     /// then appear in DescribeProducts and are enabled like any other.
@@ -370,6 +374,7 @@ async fn main() -> Result<()> {
             tls_cert,
             tls_key,
             macie_sensitive_data,
+            region,
         } => {
             let policy = RetentionPolicy {
                 active_days: retention_active_days.or(file.retention_active_days).unwrap_or(90),
@@ -385,7 +390,11 @@ async fn main() -> Result<()> {
                 macie_sensitive_data: *macie_sensitive_data || file.macie_sensitive_data.unwrap_or(false),
             };
             register_configured_products(stores.state.as_ref(), &file.products).await?;
-            serve(stores, keyring, &listen, policy, tls, ingest).await
+            let console = ConsoleSettings {
+                default_region: region.clone().or(file.region.clone()).unwrap_or_else(|| "us-east-1".into()),
+                secure_cookies: tls.is_some(),
+            };
+            serve(stores, keyring, &listen, policy, tls, ingest, console).await
         }
         Command::Credentials { action } => credentials(stores.state.as_ref(), &keyring, action).await,
         Command::Products { action } => products(stores.state.as_ref(), action).await,
@@ -644,6 +653,7 @@ async fn serve(
     policy: RetentionPolicy,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     ingest: IngestSettings,
+    console: ConsoleSettings,
 ) -> Result<()> {
     bootstrap(stores.state.as_ref(), &keyring).await?;
     let app = Arc::new(App::new(stores.findings.clone(), stores.state.clone(), keyring).with_ingest(ingest));
@@ -651,9 +661,11 @@ async fn serve(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let retention = tokio::spawn(run_worker(stores.findings.clone(), policy, RetentionSchedule::default(), stopped));
     tracing::info!(address = %listener.local_addr()?, tls = tls.is_some(), "findinghub is serving the Security Hub API");
+    // The console's routes under /console first; the API's fallback serves every other path.
+    let service = findinghub_console::router(app.clone(), console).merge(router(app));
     match tls {
-        Some(config) => serve_tls(listener, router(app), config).await,
-        None => axum::serve(listener, router(app)).with_graceful_shutdown(shutdown_signal()).await?,
+        Some(config) => serve_tls(listener, service, config).await,
+        None => axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?,
     }
     let _ = stop.send(true);
     let _ = retention.await;
