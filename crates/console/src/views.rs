@@ -166,7 +166,7 @@ fn filter_bar(view: &View) -> Markup {
                             tr {
                                 td { input name="fk" list="filter-fields" value=(r.field) placeholder="e.g. ResourceType"; }
                                 td { select name="fc" {
-                                    @for c in all_comparisons() { option selected[*c == r.comparison] { (c) } }
+                                    @for c in all_comparisons() { option value=(c) selected[*c == r.comparison] { (c) } }
                                 } }
                                 td { input name="fv" value=(r.value) placeholder="value; key=value for maps; days for DAYS"; }
                             }
@@ -179,10 +179,10 @@ fn filter_bar(view: &View) -> Markup {
             div.quick {
                 @for (name, label, field, _) in QUICK {
                     @match *field {
-                        "SeverityLabel" => label { (label) select name=(name) { option value="" { "any" } @for v in SEVERITIES { option { (v) } } } },
-                        "WorkflowStatus" => label { (label) select name=(name) { option value="" { "any" } @for v in WORKFLOWS { option { (v) } } } },
-                        "RecordState" => label { (label) select name=(name) { option value="" { "any" } option { "ACTIVE" } option { "ARCHIVED" } } },
-                        "ComplianceStatus" => label { (label) select name=(name) { option value="" { "any" } @for v in ["PASSED", "WARNING", "FAILED", "NOT_AVAILABLE"] { option { (v) } } } },
+                        "SeverityLabel" => label { (label) select name=(name) { option value="" { "any" } @for v in SEVERITIES { option value=(v) { (v) } } } },
+                        "WorkflowStatus" => label { (label) select name=(name) { option value="" { "any" } @for v in WORKFLOWS { option value=(v) { (v) } } } },
+                        "RecordState" => label { (label) select name=(name) { option value="" { "any" } option value="ACTIVE" { "ACTIVE" } option value="ARCHIVED" { "ARCHIVED" } } },
+                        "ComplianceStatus" => label { (label) select name=(name) { option value="" { "any" } @for v in ["PASSED", "WARNING", "FAILED", "NOT_AVAILABLE"] { option value=(v) { (v) } } } },
                         "UpdatedAt" => label { (label) input type="date" name=(name); },
                         _ => label { (label) input name=(name) size="14"; },
                     }
@@ -206,18 +206,18 @@ fn all_comparisons() -> Vec<&'static str> {
     all
 }
 
-fn action_controls(user: &User, back: &str) -> Markup {
+fn action_controls(user: &User, back: &str, button: &str) -> Markup {
     html! {
         input type="hidden" name="csrf" value=(user.csrf);
         input type="hidden" name="back" value=(back);
         div.actions {
-            label { "Workflow" select name="workflow" { option value="" { "—" } @for v in WORKFLOWS { option { (v) } } } }
-            label { "Severity" select name="severity" { option value="" { "—" } @for v in SEVERITIES { option { (v) } } } }
-            label { "Verification" select name="verification" { option value="" { "—" } @for v in VERIFICATIONS { option { (v) } } } }
+            label { "Workflow" select name="workflow" { option value="" { "—" } @for v in WORKFLOWS { option value=(v) { (v) } } } }
+            label { "Severity" select name="severity" { option value="" { "—" } @for v in SEVERITIES { option value=(v) { (v) } } } }
+            label { "Verification" select name="verification" { option value="" { "—" } @for v in VERIFICATIONS { option value=(v) { (v) } } } }
             label { "Confidence" input type="number" name="confidence" min="0" max="100" size="4"; }
             label { "Criticality" input type="number" name="criticality" min="0" max="100" size="4"; }
             label.grow { "Note" input name="note" maxlength="512" placeholder="Why (recorded with your identity)"; }
-            button.primary type="submit" { "Apply to selected" }
+            button.primary type="submit" { (button) }
         }
     }
 }
@@ -233,7 +233,7 @@ pub fn findings(user: &User, view: &View, findings: &[Value], next: Option<&str>
             @if let Some(n) = notice { p.notice role="status" { (n) } }
             (filter_bar(view))
             form method="post" action="/console/update" id="bulk" {
-                (action_controls(user, &back))
+                (action_controls(user, &back, "Apply to selected"))
                 table.grid id="findings" {
                     thead { tr {
                         th { input type="checkbox" id="select-all" title="Select the page" aria-label="Select all"; }
@@ -469,7 +469,7 @@ pub fn finding(
                         }
                         form method="post" action="/console/update" id="finding-actions" {
                             input type="hidden" name="sel" value=(selection_value(f));
-                            (action_controls(user, back))
+                            (action_controls(user, back, "Apply"))
                         }
                     }
                     @if !links.is_empty() {

@@ -310,7 +310,7 @@ async fn console_flow() {
     screenshot(&browser, "4-finding").await;
 
     // Through the API: the change, and its history with the user's identity.
-    let identifier = AwsSecurityFindingIdentifier::builder().id(gd_id(3)).product_arn(GUARDDUTY).build().expect("id");
+    let identifier = AwsSecurityFindingIdentifier::builder().id(gd_id(3)).product_arn(GUARDDUTY).build();
     let eq = |v: &str| StringFilter::builder().value(v).comparison(StringFilterComparison::Equals).build();
     let got = admin
         .get_findings()
@@ -338,7 +338,23 @@ async fn console_flow() {
     let products = browser.find_all(Locator::Css("#products tbody tr")).await.expect("products");
     assert!(products.len() > 10, "the catalog: {}", products.len());
     assert!(browser.source().await.expect("page").contains("Accepting findings"));
-    screenshot(&browser, "5-integrations").await;
+    screenshot(&browser, "6-integrations").await;
+
+    // The overview: counts by the store, every bar a link to the findings it counts.
+    browser.goto(&format!("{endpoint}/console/overview")).await.expect("overview");
+    let severity = browser.find(Locator::Css("#by-severity")).await.expect("the severity chart");
+    let high = severity.find(Locator::Css("a")).await.expect("a bar");
+    assert!(high.text().await.expect("text").contains("HIGH"), "the highest severity first");
+    let source = browser.source().await.expect("page");
+    assert!(
+        source.contains("<title>HIGH: 2</title>"),
+        "HIGH: the two GuardDuty findings and ours, less the suppressed one"
+    );
+    assert!(source.contains("AwsEc2Instance: 4"), "resource types");
+    screenshot(&browser, "5-overview").await;
+    high.click().await.expect("follow the bar");
+    browser.wait().for_element(Locator::Css("#findings")).await.expect("the findings it counts");
+    assert_eq!(browser.find_all(Locator::Css("#findings a.finding")).await.expect("rows").len(), 2);
 
     // A forged POST, with the victim's cookie but without the form's token, is refused.
     let cookie = session_cookie(&browser).await;
@@ -372,7 +388,7 @@ async fn console_flow() {
     let source = browser.source().await.expect("page");
     assert!(source.contains("No finding"), "refused");
     assert!(!source.contains("Port probe on i-1"));
-    screenshot(&browser, "6-cross-account-refused").await;
+    screenshot(&browser, "7-cross-account-refused").await;
     let member_cookie = session_cookie(&browser).await;
     let (status, _) = http(&endpoint, "GET", &finding_path, &member_cookie, "");
     assert_eq!(status, 404);
