@@ -613,12 +613,12 @@ fn bar_class(chart: &str, label: &str) -> String {
 /// New findings per day: columns, oldest day on the left.
 fn day_chart(days: &[(String, u64, String)]) -> Markup {
     let max = days.iter().map(|d| d.1).max().unwrap_or(0).max(1);
-    let step = 520.0 / days.len().max(1) as f64;
+    let step = 1040.0 / days.len().max(1) as f64;
     html! {
         section.panel.chart.wide id="per-day" {
             h2 { "New findings per day, last 30 days" }
-            svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 520 150" role="img" aria-label="New findings per day" {
-                line x1="0" y1="120" x2="520" y2="120" class="axis" {}
+            svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1040 150" role="img" aria-label="New findings per day" {
+                line x1="0" y1="120" x2="1040" y2="120" class="axis" {}
                 @for (i, (day, count, link)) in days.iter().enumerate() {
                     @let h = *count as f64 / max as f64 * 110.0;
                     @let x = i as f64 * step;
@@ -628,7 +628,7 @@ fn day_chart(days: &[(String, u64, String)]) -> Markup {
                         @if i % 7 == 0 { text x=(format!("{x:.1}")) y="136" class="label" { (day.get(5..).unwrap_or(day)) } }
                     }
                 }
-                text x="520" y="12" class="count" text-anchor="end" { "max " (max) }
+                text x="1040" y="12" class="count" text-anchor="end" { "max " (max) }
             }
         }
     }
