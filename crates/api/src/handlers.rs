@@ -81,7 +81,7 @@ pub(crate) async fn require_hub(app: &App, who: &Principal) -> ApiResult<()> {
 }
 
 /// The accounts whose findings a caller sees: its own, or every one for the administrator.
-pub(crate) fn scope(who: &Principal) -> Scope {
+pub fn scope(who: &Principal) -> Scope {
     let accounts = if who.admin { AccountScope::All } else { AccountScope::one(&who.account_id) };
     Scope::new(accounts, &who.region)
 }

@@ -27,6 +27,8 @@ pub enum KeyringError {
 /// Seals and opens secrets with the master key.
 pub struct Keyring {
     cipher: ChaCha20Poly1305,
+    /// The master key, kept for [`Keyring::derive_key`].
+    master: [u8; 32],
 }
 
 fn random<const N: usize>() -> Result<[u8; N], KeyringError> {
@@ -37,7 +39,15 @@ fn random<const N: usize>() -> Result<[u8; N], KeyringError> {
 
 impl Keyring {
     pub fn from_key(key: &[u8; 32]) -> Keyring {
-        Keyring { cipher: ChaCha20Poly1305::new(key.into()) }
+        Keyring { cipher: ChaCha20Poly1305::new(key.into()), master: *key }
+    }
+
+    /// A key for another purpose (`label` names it), derived from the master key with
+    /// HMAC-SHA256: every instance that shares the master key (as instances on one database must,
+    /// to open the sealed secrets) derives the same key, and nothing more is stored.
+    pub fn derive_key(&self, label: &str) -> [u8; 32] {
+        let info = format!("findinghub derived key v1\0{label}");
+        crate::sigv4::hmac_sha256(&self.master, info.as_bytes()).expect("HMAC takes keys of any length")
     }
 
     /// Reads the master key from `path`, creating it (readable by its owner only) if it is absent.
@@ -128,6 +138,15 @@ mod tests {
         }
         assert!(ring.open(&tampered).is_err());
         assert!(ring.open(&[]).is_err());
+    }
+
+    #[test]
+    fn derived_keys_depend_on_the_master_key_and_the_label() {
+        let (a, b) = (Keyring::from_key(&[7; 32]), Keyring::from_key(&[8; 32]));
+        assert_eq!(a.derive_key("console"), Keyring::from_key(&[7; 32]).derive_key("console"));
+        assert_ne!(a.derive_key("console"), b.derive_key("console"));
+        assert_ne!(a.derive_key("console"), a.derive_key("other"));
+        assert_ne!(a.derive_key("console"), [7; 32]);
     }
 
     #[test]

@@ -80,6 +80,12 @@ fn match_segments(segments: &[Segment<'_>], parts: &[&str]) -> Option<(usize, La
     (segments.len() == parts.len()).then_some((literals, labels))
 }
 
+/// The model's operation of this name (`GetFindings`, …): for callers inside the process (the
+/// console) that run operations through [`handlers::dispatch`](crate::handlers::dispatch).
+pub fn operation(name: &str) -> Option<&'static Operation> {
+    OPERATIONS.iter().find(|op| op.name == name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -71,6 +71,7 @@ use http::HeaderMap;
 use subtle::ConstantTimeEq;
 use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
+pub use canonical::hmac_sha256;
 pub use error::{AuthError, ECHO_LIMIT, ScopeProblem};
 
 use canonical::{ALGORITHM, TERMINATOR, UNSIGNED_PAYLOAD};

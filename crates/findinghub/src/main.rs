@@ -9,6 +9,7 @@ use findinghub_api::keys::{Keyring, new_access_key};
 use findinghub_api::server::{App, IngestSettings, ReceiverSettings, router};
 use findinghub_api::workitems::open_work_items;
 use findinghub_asff::timestamp::now_micros;
+use findinghub_console::ConsoleSettings;
 use findinghub_delivery::target::{LocalTarget, SendOutcome, TargetKind};
 use findinghub_delivery::{DeliveryObserver, DeliveryService, DeliverySettings};
 use findinghub_producers::ConvertOptions;
@@ -100,6 +101,9 @@ enum Command {
         /// [default: https://console.aws.amazon.com/detective/home].
         #[arg(long, env = "FINDINGHUB_DETECTIVE_BASE_URL")]
         detective_base_url: Option<String>,
+        /// The Region that the web console (/console) opens in [default: us-east-1].
+        #[arg(long, env = "FINDINGHUB_REGION")]
+        region: Option<String>,
     },
     /// Custom actions: send findings to an action target (CreateActionTarget).
     Actions {
@@ -444,6 +448,7 @@ async fn main() -> Result<()> {
             macie_sensitive_data,
             opscenter_severities,
             detective_base_url,
+            region,
         } => {
             let policy = RetentionPolicy {
                 active_days: retention_active_days.or(file.retention_active_days).unwrap_or(90),
@@ -478,8 +483,12 @@ async fn main() -> Result<()> {
             register_configured_products(stores.state.as_ref(), &file.products).await?;
             delivery_cli::apply_config(stores.outbox.as_ref(), &file.targets, &file.rules).await?;
             let delivery = delivery_cli::settings(&file.delivery, &listen, &receivers.detective_base_url);
+            let console = ConsoleSettings {
+                default_region: region.clone().or(file.region.clone()).unwrap_or_else(|| "us-east-1".into()),
+                secure_cookies: tls.is_some(),
+            };
             let background = Background { retention: policy, delivery };
-            serve(stores, keyring, &listen, tls, ingest, receivers, background).await
+            serve(stores, keyring, &listen, tls, Frontends { ingest, receivers, console }, background).await
         }
         Command::Credentials { action } => credentials(stores.state.as_ref(), &keyring, action).await,
         Command::Actions { action } => receivers_cli::actions(&stores.app(keyring), action).await,
@@ -746,16 +755,23 @@ struct Background {
     delivery: DeliverySettings,
 }
 
+/// The settings of what the listener serves beside the API.
+struct Frontends {
+    ingest: IngestSettings,
+    receivers: ReceiverSettings,
+    console: ConsoleSettings,
+}
+
 async fn serve(
     stores: Stores,
     keyring: Keyring,
     listen: &str,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
-    ingest: IngestSettings,
-    receivers: ReceiverSettings,
+    frontends: Frontends,
     background: Background,
 ) -> Result<()> {
     let Background { retention: policy, delivery } = background;
+    let Frontends { ingest, receivers, console } = frontends;
     bootstrap(stores.state.as_ref(), &keyring).await?;
     let app = Arc::new(stores.app(keyring).with_ingest(ingest).with_receivers(receivers));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
@@ -770,9 +786,11 @@ async fn serve(
     );
     let deliveries = tokio::spawn(deliveries.run(stopped));
     tracing::info!(address = %listener.local_addr()?, tls = tls.is_some(), "findinghub is serving the Security Hub API");
+    // The console's routes under /console first; the API's fallback serves every other path.
+    let service = findinghub_console::router(app.clone(), console).merge(router(app));
     match tls {
-        Some(config) => serve_tls(listener, router(app), config).await,
-        None => axum::serve(listener, router(app)).with_graceful_shutdown(shutdown_signal()).await?,
+        Some(config) => serve_tls(listener, service, config).await,
+        None => axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?,
     }
     let _ = stop.send(true);
     let _ = retention.await;

@@ -68,6 +68,7 @@ macro_rules! conformance_suite {
             invalid_token_is_refused,
             legacy_update_sets_note_and_record_state,
             retention_purges_expired_findings,
+            group_counts_count_the_default_view,
             access_keys_are_kept_and_revoked,
             api_keys_are_kept_and_revoked,
             custom_products_are_kept_per_account,
@@ -838,6 +839,59 @@ pub async fn get_findings_scope(store: &dyn FindingStore) {
         .await
         .expect("get_findings");
     assert_eq!(both.findings.len(), 2, "an administrator of both sees both");
+}
+
+/// The overview's counts: by the database, over the default view, within the scope.
+pub async fn group_counts_count_the_default_view(store: &dyn FindingStore) {
+    use crate::{GroupBy, GroupCount, GroupQuery};
+    let day = |d: i64| ts(T0 + d * MICROS_PER_DAY + 5 * SEC);
+    let two_types = json!([
+        {"Type": "AwsEc2Instance", "Id": "i-1"},
+        {"Type": "AwsS3Bucket", "Id": "b-1"},
+        {"Type": "AwsS3Bucket", "Id": "b-2"}
+    ]);
+    import(
+        store,
+        vec![
+            with(
+                finding("a", T0),
+                json!({"CreatedAt": day(0), "Compliance": {"Status": "FAILED"}, "GeneratorId": "ctl-1"}),
+            ),
+            with(finding("b", T0), json!({"CreatedAt": day(0), "Severity": {"Label": "LOW"}, "Resources": two_types})),
+            with(
+                finding("c", T0),
+                json!({"CreatedAt": day(2), "Compliance": {"Status": "FAILED"}, "GeneratorId": "ctl-1",
+                                          "Workflow": {"Status": "NOTIFIED"}}),
+            ),
+            with(finding("d", T0), json!({"CreatedAt": day(2), "Workflow": {"Status": "SUPPRESSED"}})),
+            with(finding("e", T0), json!({"CreatedAt": day(3), "RecordState": "ARCHIVED"})),
+            with(finding("old", T0), json!({"CreatedAt": ts(T0 - 40 * MICROS_PER_DAY)})),
+            with(finding("theirs", T0), json!({"AwsAccountId": OTHER_ACCOUNT, "CreatedAt": day(1)})),
+        ],
+    )
+    .await;
+    let count = |scope: Scope, group: GroupBy| async move {
+        let query = GroupQuery { scope, group, since: T0, limit: 10 };
+        let counts = store.count_groups(query).await.expect("count_groups");
+        counts.into_iter().map(|GroupCount { value, count }| (value, count)).collect::<Vec<_>>()
+    };
+    let pairs = |v: &[(&str, u64)]| v.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect::<Vec<_>>();
+    // a, b, c and old are in the default view (d is suppressed, e archived).
+    assert_eq!(count(scope(), GroupBy::SeverityLabel).await, pairs(&[("HIGH", 3), ("LOW", 1)]));
+    assert_eq!(count(scope(), GroupBy::AwsAccountId).await, pairs(&[(ACCOUNT, 4)]));
+    assert_eq!(count(scope(), GroupBy::ProductName).await, pairs(&[("Default", 4)]));
+    // b has two S3 buckets: counted once for that type.
+    assert_eq!(count(scope(), GroupBy::ResourceType).await, pairs(&[("AwsEc2Instance", 4), ("AwsS3Bucket", 1)]));
+    assert_eq!(count(scope(), GroupBy::FailedControl).await, pairs(&[("ctl-1", 2)]));
+    // Creations since T0, whatever their state, oldest day first.
+    assert_eq!(
+        count(scope(), GroupBy::CreatedDay).await,
+        pairs(&[("2024-01-01", 2), ("2024-01-03", 2), ("2024-01-04", 1)])
+    );
+    let both = Scope::new(AccountScope::All, REGION);
+    assert_eq!(count(both.clone(), GroupBy::AwsAccountId).await, pairs(&[(ACCOUNT, 4), (OTHER_ACCOUNT, 1)]));
+    assert_eq!(count(both, GroupBy::CreatedDay).await.len(), 4);
+    assert!(count(Scope::new(AccountScope::All, "eu-west-1"), GroupBy::SeverityLabel).await.is_empty());
 }
 
 fn many(n: i64) -> Vec<Map<String, Value>> {

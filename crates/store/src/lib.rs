@@ -7,6 +7,7 @@
 
 pub mod columns;
 pub mod conformance;
+pub mod groups;
 pub mod outbox;
 pub mod page;
 pub mod postgres;
@@ -24,6 +25,7 @@ use findinghub_hub::update::{BatchUpdateRequest, NoteUpdate, UnprocessedReason};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
+pub use groups::{GroupBy, GroupCount, GroupQuery};
 pub use retention::RetentionPolicy;
 
 /// Which accounts a caller may see and change.
@@ -205,6 +207,10 @@ pub trait FindingStore: Send + Sync {
 
     /// How many findings the store holds (all accounts, all Regions).
     async fn count(&self) -> Result<u64, StoreError>;
+
+    /// How many findings of a scope have each value of a field (see [`GroupQuery`]), counted by
+    /// the database: dashboards over millions of findings without paging through them.
+    async fn count_groups(&self, query: GroupQuery) -> Result<Vec<GroupCount>, StoreError>;
 }
 
 pub(crate) fn backend<E: std::fmt::Display>(e: E) -> StoreError {

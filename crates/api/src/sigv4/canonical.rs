@@ -140,7 +140,7 @@ pub(crate) fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &[u
     format!("{ALGORITHM}\n{amz_date}\n{scope}\n{}", sha256_hex(canonical_request))
 }
 
-fn hmac_sha256(key: &[u8], data: &[u8]) -> Option<[u8; 32]> {
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Option<[u8; 32]> {
     // HMAC takes keys of any length, so this never fails; still no panic path.
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).ok()?;
     mac.update(data);

@@ -25,8 +25,9 @@ use crate::columns::{ColumnType, ColumnValue, HOT_COLUMNS, MISSING_INT, attr_val
 use crate::outbox::imported_event;
 use crate::page::{self, Cursor, default_sort};
 use crate::{
-    FindingPage, FindingQuery, FindingStore, HistoryPage, HistoryQuery, HistoryRecord, ImportBatch, ImportReport,
-    ImportStatus, LegacyUpdate, RetentionPolicy, Scope, StoreError, UpdateBatch, UpdateReport,
+    FindingPage, FindingQuery, FindingStore, GroupBy, GroupCount, GroupQuery, HistoryPage, HistoryQuery, HistoryRecord,
+    ImportBatch, ImportReport, ImportStatus, LegacyUpdate, RetentionPolicy, Scope, StoreError, UpdateBatch,
+    UpdateReport,
 };
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -852,5 +853,26 @@ impl FindingStore for PostgresStore {
             .try_get(0)
             .map_err(|e| pg_err(&e))?;
         Ok(n.max(0) as u64)
+    }
+
+    async fn count_groups(&self, query: GroupQuery) -> Result<Vec<GroupCount>, StoreError> {
+        let mut clause = Clause::default();
+        query::scope_clause(&query.scope, &mut clause);
+        let mut params = clause.params;
+        params.push(Param::Int(query.since));
+        let since = format!("${}", params.len());
+        if query.group != GroupBy::CreatedDay {
+            params.pop();
+        }
+        let sql = crate::groups::statement(&query, "text", &clause.sql, &since);
+        let client = self.client().await?;
+        let rows = client.query(&sql, &sql_params(&params)).await.map_err(|e| pg_err(&e))?;
+        rows.iter()
+            .map(|r| {
+                let key: String = r.try_get(0).map_err(|e| pg_err(&e))?;
+                let n: i64 = r.try_get(1).map_err(|e| pg_err(&e))?;
+                Ok(GroupCount { value: crate::groups::group_value(query.group, key), count: n.max(0) as u64 })
+            })
+            .collect()
     }
 }

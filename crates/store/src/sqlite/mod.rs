@@ -12,9 +12,9 @@ use crate::columns::{ColumnValue, HOT_COLUMNS, MISSING_INT, attr_values, column_
 use crate::outbox::imported_event;
 use crate::page::{self, Cursor};
 use crate::{
-    FindingPage, FindingQuery, FindingStore, HistoryPage, HistoryQuery, HistoryRecord, ImportBatch, ImportReport,
-    ImportStatus, IncomingFinding, LegacyUpdate, RetentionPolicy, Scope, StoreError, UpdateBatch, UpdateReport,
-    backend,
+    FindingPage, FindingQuery, FindingStore, GroupBy, GroupCount, GroupQuery, HistoryPage, HistoryQuery, HistoryRecord,
+    ImportBatch, ImportReport, ImportStatus, IncomingFinding, LegacyUpdate, RetentionPolicy, Scope, StoreError,
+    UpdateBatch, UpdateReport, backend,
 };
 use async_trait::async_trait;
 use findinghub_asff::timestamp::Micros;
@@ -899,6 +899,28 @@ impl FindingStore for SqliteStore {
             conn.query_row("SELECT count(*) FROM findings", [], |r| r.get::<_, i64>(0))
                 .map(|n| n.max(0) as u64)
                 .map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn count_groups(&self, query: GroupQuery) -> Result<Vec<GroupCount>, StoreError> {
+        self.read(move |conn| {
+            let mut clause = query::Clause::default();
+            query::scope_clause(&query.scope, &mut clause);
+            let sql = crate::groups::statement(&query, "TEXT", &clause.sql, "?");
+            let mut params = clause.params;
+            if query.group == GroupBy::CreatedDay {
+                params.push(rusqlite::types::Value::Integer(query.since));
+            }
+            let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(params), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(sql_err)?;
+            rows.map(|row| {
+                let (key, n) = row.map_err(sql_err)?;
+                Ok(GroupCount { value: crate::groups::group_value(query.group, key), count: n.max(0) as u64 })
+            })
+            .collect()
         })
         .await
     }

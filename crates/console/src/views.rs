@@ -1,0 +1,650 @@
+//! The pages, as maud templates. Values from findings are escaped by maud; links are built from
+//! the filter rows' canonical URLs.
+
+use crate::filters::{self, COLUMNS, FilterRow, QUICK, View, comparisons};
+use crate::{REGIONS, User, detective, row};
+use findinghub_hub::filter::FILTER_FIELDS;
+use maud::{DOCTYPE, Markup, html};
+use serde_json::Value;
+
+pub const CSS: &str = include_str!("../assets/console.css");
+pub const JS: &str = include_str!("../assets/console.js");
+
+const SEVERITIES: &[&str] = &["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL"];
+const WORKFLOWS: &[&str] = &["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"];
+const VERIFICATIONS: &[&str] = &["UNKNOWN", "TRUE_POSITIVE", "FALSE_POSITIVE", "BENIGN_POSITIVE"];
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+fn layout(user: Option<&User>, title: &str, active: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · findinghub" }
+                link rel="stylesheet" href="/console/assets/console.css";
+                script src="/console/assets/console.js" defer {}
+            }
+            body {
+                header.top {
+                    a.brand href="/console/findings" { "findinghub" }
+                    @if let Some(u) = user {
+                        nav {
+                            a.active[active == "overview"] href="/console/overview" { "Overview" }
+                            a.active[active == "findings"] href="/console/findings" { "Findings" }
+                            a.active[active == "integrations"] href="/console/integrations" { "Integrations" }
+                        }
+                        div.who {
+                            form.inline method="post" action="/console/region" {
+                                input type="hidden" name="csrf" value=(u.csrf);
+                                input type="hidden" name="next" value="/console/findings";
+                                label { "Region "
+                                    select name="region" data-autosubmit {
+                                        @if !REGIONS.contains(&u.principal.region.as_str()) {
+                                            option selected { (u.principal.region) }
+                                        }
+                                        @for r in REGIONS {
+                                            option value=(r) selected[*r == u.principal.region] { (r) }
+                                        }
+                                    }
+                                }
+                                noscript { button type="submit" { "Switch" } }
+                            }
+                            span.identity title=(u.principal.arn()) {
+                                (u.principal.account_id)
+                                @if u.principal.admin { " " span.tag { "admin" } }
+                            }
+                            form.inline method="post" action="/console/signout" {
+                                input type="hidden" name="csrf" value=(u.csrf);
+                                button.link type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+pub fn signin(next: &str, token: &str, message: Option<&str>) -> Markup {
+    layout(
+        None,
+        "Sign in",
+        "",
+        html! {
+            section.signin {
+                h1 { "Sign in" }
+                p.muted { "With an access key of this hub (" code { "findinghub credentials create" } ")." }
+                @if let Some(m) = message { p.error role="alert" { (m) } }
+                form method="post" action="/console/signin" {
+                    input type="hidden" name="csrf" value=(token);
+                    input type="hidden" name="next" value=(next);
+                    label { "Access key id" input name="access_key_id" autocomplete="username" required autofocus; }
+                    label { "Secret access key" input name="secret" type="password" autocomplete="current-password" required; }
+                    button.primary type="submit" { "Sign in" }
+                }
+            }
+        },
+    )
+}
+
+pub fn error(user: Option<&User>, message: &str, hub_off: bool) -> Markup {
+    layout(
+        user,
+        "Error",
+        "",
+        html! {
+            section.panel {
+                h1 { "Cannot show this" }
+                p.error role="alert" { (message) }
+                @if let (true, Some(u)) = (hub_off, user) {
+                    p { "Security Hub is not enabled for account " (u.principal.account_id) " in " (u.principal.region) "." }
+                    form method="post" action="/console/enable-hub" {
+                        input type="hidden" name="csrf" value=(u.csrf);
+                        button.primary type="submit" { "Enable Security Hub in " (u.principal.region) }
+                    }
+                }
+                p { a href="/console/findings" { "Back to findings" } }
+            }
+        },
+    )
+}
+
+fn severity_badge(label: &str) -> Markup {
+    let class = format!("sev sev-{}", label.to_ascii_lowercase());
+    html! { span class=(class) { (label) } }
+}
+
+/// The first resource of a finding, as `Type Id`.
+fn resource_of(f: &Value) -> (&str, &str) {
+    let r = &f["Resources"][0];
+    (s(&r["Type"]), s(&r["Id"]))
+}
+
+pub fn finding_url(f: &Value) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("p", s(&f["ProductArn"]));
+    q.append_pair("id", s(&f["Id"]));
+    format!("/console/finding?{}", q.finish())
+}
+
+fn selection_value(f: &Value) -> String {
+    format!("{}|{}", s(&f["ProductArn"]), s(&f["Id"]))
+}
+
+fn filter_bar(view: &View) -> Markup {
+    html! {
+        form.filters method="get" action="/console/findings" id="filters" {
+            input type="hidden" name="sort" value=(view.sort);
+            input type="hidden" name="dir" value=(if view.descending { "desc" } else { "asc" });
+            input type="hidden" name="n" value=(view.page_size);
+            div.chips {
+                @if view.rows.is_empty() { span.muted { "No filter: every finding." } }
+                @for (i, r) in view.rows.iter().enumerate() {
+                    span.chip { (r.field) " " span.op { (r.comparison) } " " b { (r.value) }
+                        a.remove href=(view.without_row(i)) title="Remove this filter" aria-label="Remove" { "×" } }
+                }
+                @if view.rows != filters::default_rows() {
+                    a.small href=(View { rows: filters::default_rows(), ..view.clone() }.url()) { "Default view" }
+                }
+                @if !view.rows.is_empty() {
+                    a.small href=(view.url_with(&[], &view.sort, view.descending, None)) { "Clear" }
+                }
+            }
+            details.editor open[false] {
+                summary { "Edit filters (" (view.rows.len()) ")" }
+                datalist id="filter-fields" { @for f in FILTER_FIELDS { option value=(f.name) {} } }
+                table.rows id="filter-rows" {
+                    thead { tr { th { "Field" } th { "Comparison" } th { "Value (clear to remove)" } } }
+                    tbody {
+                        @for r in view.rows.iter().chain(std::iter::once(&FilterRow::new("", "EQUALS", ""))) {
+                            tr {
+                                td { input name="fk" list="filter-fields" value=(r.field) placeholder="e.g. ResourceType"; }
+                                td { select name="fc" {
+                                    @for c in all_comparisons() { option value=(c) selected[*c == r.comparison] { (c) } }
+                                } }
+                                td { input name="fv" value=(r.value) placeholder="value; key=value for maps; days for DAYS"; }
+                            }
+                        }
+                    }
+                }
+                button type="button" id="add-row" hidden { "Add a row" }
+                p.muted.small { "Strings: EQUALS, PREFIX, CONTAINS and their negations. Numbers: EQ, GTE, LTE, GT, LT. Dates: START, END (2024-05-01 or a timestamp) or DAYS. IP fields: CIDR. Booleans: true or false." }
+            }
+            div.quick {
+                @for (name, label, field, _) in QUICK {
+                    @match *field {
+                        "SeverityLabel" => label { (label) select name=(name) { option value="" { "any" } @for v in SEVERITIES { option value=(v) { (v) } } } },
+                        "WorkflowStatus" => label { (label) select name=(name) { option value="" { "any" } @for v in WORKFLOWS { option value=(v) { (v) } } } },
+                        "RecordState" => label { (label) select name=(name) { option value="" { "any" } option value="ACTIVE" { "ACTIVE" } option value="ARCHIVED" { "ARCHIVED" } } },
+                        "ComplianceStatus" => label { (label) select name=(name) { option value="" { "any" } @for v in ["PASSED", "WARNING", "FAILED", "NOT_AVAILABLE"] { option value=(v) { (v) } } } },
+                        "UpdatedAt" => label { (label) input type="date" name=(name); },
+                        _ => label { (label) input name=(name) size="14"; },
+                    }
+                }
+                button.primary type="submit" { "Apply" }
+            }
+        }
+    }
+}
+
+fn all_comparisons() -> Vec<&'static str> {
+    use findinghub_hub::filter::FieldKind::*;
+    let mut all: Vec<&'static str> = Vec::new();
+    for kind in [String, Number, Date, Ip, Boolean] {
+        for c in comparisons(kind) {
+            if !all.contains(c) {
+                all.push(c);
+            }
+        }
+    }
+    all
+}
+
+fn action_controls(user: &User, back: &str, button: &str) -> Markup {
+    html! {
+        input type="hidden" name="csrf" value=(user.csrf);
+        input type="hidden" name="back" value=(back);
+        div.actions {
+            label { "Workflow" select name="workflow" { option value="" { "—" } @for v in WORKFLOWS { option value=(v) { (v) } } } }
+            label { "Severity" select name="severity" { option value="" { "—" } @for v in SEVERITIES { option value=(v) { (v) } } } }
+            label { "Verification" select name="verification" { option value="" { "—" } @for v in VERIFICATIONS { option value=(v) { (v) } } } }
+            label { "Confidence" input type="number" name="confidence" min="0" max="100" size="4"; }
+            label { "Criticality" input type="number" name="criticality" min="0" max="100" size="4"; }
+            label.grow { "Note" input name="note" maxlength="512" placeholder="Why (recorded with your identity)"; }
+            button.primary type="submit" { (button) }
+        }
+    }
+}
+
+pub fn findings(user: &User, view: &View, findings: &[Value], next: Option<&str>, notice: Option<&str>) -> Markup {
+    let back = view.url_with(&view.rows, &view.sort, view.descending, view.token.as_deref());
+    layout(
+        Some(user),
+        "Findings",
+        "findings",
+        html! {
+            h1 { "Findings" span.muted.small { " " (user.principal.region) } }
+            @if let Some(n) = notice { p.notice role="status" { (n) } }
+            (filter_bar(view))
+            form method="post" action="/console/update" id="bulk" {
+                (action_controls(user, &back, "Apply to selected"))
+                table.grid id="findings" {
+                    thead { tr {
+                        th { input type="checkbox" id="select-all" title="Select the page" aria-label="Select all"; }
+                        @for (key, label, _) in COLUMNS {
+                            @let descending = if view.sort == *key { !view.descending } else { *key == "updated" || *key == "severity" };
+                            th { a href=(view.url_with(&view.rows, key, descending, None)) {
+                                (label)
+                                @if view.sort == *key { (if view.descending { " ▼" } else { " ▲" }) }
+                            } }
+                        }
+                    } }
+                    tbody {
+                        @if findings.is_empty() { tr { td colspan="9" .muted { "No findings match." } } }
+                        @for f in findings {
+                            @let (rtype, rid) = resource_of(f);
+                            @let label = s(&f["Severity"]["Label"]);
+                            tr {
+                                td { input type="checkbox" name="sel" value=(selection_value(f)) aria-label="Select"; }
+                                td { a href=(view.with_row(row("SeverityLabel", label))) { (severity_badge(label)) } }
+                                td.title { a.finding href=(finding_url(f)) { (s(&f["Title"])) } }
+                                td { a href=(view.with_row(row("ProductName", s(&f["ProductName"])))) { (s(&f["ProductName"])) } }
+                                td { a href=(view.with_row(row("AwsAccountId", s(&f["AwsAccountId"])))) { (s(&f["AwsAccountId"])) } }
+                                td { (s(&f["Region"])) }
+                                td.resource title=(rid) { span.muted { (rtype) } " " a href=(view.with_row(row("ResourceId", rid))) { (short(rid)) } }
+                                td { span.wf { (s(&f["Workflow"]["Status"])) } }
+                                td.nowrap { (s(&f["UpdatedAt"]).get(..19).unwrap_or_default().replace('T', " ")) }
+                            }
+                        }
+                    }
+                }
+            }
+            nav.pager {
+                @if view.token.is_some() { a href=(view.url()) { "« First page" } }
+                @if let Some(t) = next { a href=(view.url_with(&view.rows, &view.sort, view.descending, Some(t))) { "Next page »" } }
+                span.muted { (findings.len()) " shown · " }
+                @for n in [25, 50, 100] {
+                    @if n == view.page_size { b { (n) } } @else {
+                        a href=(View { page_size: n, token: None, ..view.clone() }.url()) { (n) }
+                    }
+                    " "
+                }
+                span.muted { "per page" }
+            }
+        },
+    )
+}
+
+/// Long resource ids keep their tail, which is what tells them apart.
+fn short(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() <= 48 {
+        id.to_owned()
+    } else {
+        format!("…{}", chars[chars.len() - 46..].iter().collect::<String>())
+    }
+}
+
+/// Any JSON value as readable rows: nested members as dotted paths, lists by position.
+fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&p, x, out);
+            }
+        }
+        Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+            out.push((prefix.to_owned(), items.iter().map(scalar).collect::<Vec<_>>().join(", ")));
+        }
+        Value::Array(items) => {
+            for (i, x) in items.iter().enumerate() {
+                flatten(&format!("{prefix}[{i}]"), x, out);
+            }
+        }
+        other => out.push((prefix.to_owned(), scalar(other))),
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn kv(v: &Value) -> Markup {
+    let mut rows = Vec::new();
+    flatten("", v, &mut rows);
+    html! {
+        table.kv { @for (k, v) in rows { tr { th { (k) } td { (v) } } } }
+    }
+}
+
+/// The ASFF sections in reading order; the summary and severity are drawn apart, and members
+/// not named here land in "Other", so nothing of a finding is hidden.
+const SECTIONS: &[(&str, &[&str])] = &[
+    ("Types", &["Types"]),
+    ("Network", &["Network", "NetworkPath"]),
+    ("Process", &["Process"]),
+    ("Action", &["Action"]),
+    ("Threats", &["Threats", "ThreatIntelIndicators", "Malware"]),
+    ("Vulnerabilities", &["Vulnerabilities", "PatchSummary"]),
+    ("Compliance and control", &["Compliance", "GeneratorDetails"]),
+    ("Product fields", &["ProductFields"]),
+    ("User-defined fields", &["UserDefinedFields"]),
+    ("Related findings (as sent)", &["RelatedFindings"]),
+    ("Finding provider fields", &["FindingProviderFields"]),
+];
+
+const SUMMARY: &[&str] = &[
+    "Title",
+    "Description",
+    "ProductName",
+    "CompanyName",
+    "AwsAccountId",
+    "AwsAccountName",
+    "Region",
+    "GeneratorId",
+    "Id",
+    "ProductArn",
+    "SchemaVersion",
+    "RecordState",
+    "Workflow",
+    "WorkflowState",
+    "VerificationState",
+    "Confidence",
+    "Criticality",
+    "FirstObservedAt",
+    "LastObservedAt",
+    "CreatedAt",
+    "UpdatedAt",
+    "ProcessedAt",
+    "Sample",
+    "SourceUrl",
+];
+
+const DRAWN: &[&str] = &["Severity", "Resources", "Remediation", "Note"];
+
+pub fn finding(
+    user: &User,
+    f: &Value,
+    history: &[Value],
+    related: &[Value],
+    back: &str,
+    notice: Option<&str>,
+) -> Markup {
+    let label = s(&f["Severity"]["Label"]);
+    let named: Vec<&str> = SECTIONS
+        .iter()
+        .flat_map(|(_, m)| m.iter().copied())
+        .chain(SUMMARY.iter().copied())
+        .chain(DRAWN.iter().copied())
+        .collect();
+    let other: serde_json::Map<String, Value> = f
+        .as_object()
+        .map(|m| m.iter().filter(|(k, _)| !named.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let links = detective::pivot_links(f);
+    layout(
+        Some(user),
+        s(&f["Title"]),
+        "findings",
+        html! {
+            p.crumbs { a href="/console/findings" { "Findings" } " / " (s(&f["ProductName"])) }
+            h1 { (severity_badge(label)) " " (s(&f["Title"])) }
+            @if let Some(n) = notice { p.notice role="status" { (n) } }
+            div.columns {
+                div.main {
+                    section.panel id="summary" {
+                        h2 { "Summary" }
+                        p { (s(&f["Description"])) }
+                        table.kv { @for k in SUMMARY {
+                            @if let Some(v) = f.get(*k).filter(|_| !matches!(*k, "Title" | "Description")) {
+                                tr { th { (k) } td {
+                                    @if *k == "SourceUrl" { a href=(s(v)) rel="noopener noreferrer" { (s(v)) } }
+                                    @else if v.is_object() { (kv(v)) }
+                                    @else { (scalar(v)) }
+                                } }
+                            }
+                        } }
+                    }
+                    section.panel id="severity" {
+                        h2 { "Severity" }
+                        table.kv {
+                            tr { th { "Label" } td { (severity_badge(label)) } }
+                            @for k in ["Normalized", "Original", "Product"] {
+                                @if let Some(v) = f["Severity"].get(k) { tr { th { (k) @if k == "Original" || k == "Product" { " (provider value)" } } td { (scalar(v)) } } }
+                            }
+                        }
+                    }
+                    section.panel id="resources" {
+                        h2 { "Resources" }
+                        @for (i, r) in f["Resources"].as_array().into_iter().flatten().enumerate() {
+                            h3 { (i + 1) ". " (s(&r["Type"])) " " code { (s(&r["Id"])) } }
+                            (kv(r))
+                        }
+                    }
+                    @if let Some(rem) = f.get("Remediation") {
+                        section.panel id="remediation" {
+                            h2 { "Remediation" }
+                            p { (s(&rem["Recommendation"]["Text"])) }
+                            @if let Some(url) = rem["Recommendation"]["Url"].as_str() {
+                                p { a href=(url) rel="noopener noreferrer" target="_blank" { "Remediation guidance" } }
+                            }
+                        }
+                    }
+                    @for (title, members) in SECTIONS {
+                        @if members.iter().any(|m| f.get(*m).is_some()) {
+                            section.panel {
+                                h2 { (title) }
+                                @for m in *members { @if let Some(v) = f.get(*m) {
+                                    @if members.len() > 1 { h3 { (m) } }
+                                    (kv(v))
+                                } }
+                            }
+                        }
+                    }
+                    @if !other.is_empty() {
+                        section.panel { h2 { "Other" } (kv(&Value::Object(other))) }
+                    }
+                    section.panel {
+                        details { summary { "Raw JSON" }
+                            pre.json { (serde_json::to_string_pretty(f).unwrap_or_default()) }
+                        }
+                    }
+                }
+                aside {
+                    section.panel id="actions" {
+                        h2 { "Workflow" }
+                        p { "Status " b.wf { (s(&f["Workflow"]["Status"])) } " · Record " (s(&f["RecordState"])) }
+                        @if let Some(note) = f.get("Note") {
+                            div.note id="note" { p { (s(&note["Text"])) } p.muted.small { (s(&note["UpdatedBy"])) " · " (s(&note["UpdatedAt"])) } }
+                        }
+                        form method="post" action="/console/update" id="finding-actions" {
+                            input type="hidden" name="sel" value=(selection_value(f));
+                            (action_controls(user, back, "Apply"))
+                        }
+                    }
+                    @if !links.is_empty() {
+                        section.panel id="detective" {
+                            h2 { "Investigate in Detective" }
+                            ul { @for (label, url) in &links { li { a href=(url) rel="noopener noreferrer" target="_blank" { (label) } } } }
+                        }
+                    }
+                    section.panel id="history" {
+                        h2 { "History" }
+                        @if history.is_empty() { p.muted { "No history." } }
+                        ol.timeline {
+                            @for h in history {
+                                li {
+                                    div.when { (s(&h["UpdateTime"])) }
+                                    div { b { (s(&h["UpdateSource"]["Type"])) } " " span.identity { (s(&h["UpdateSource"]["Identity"])) } }
+                                    @if h["FindingCreated"].as_bool() == Some(true) { div.muted { "Finding created" } }
+                                    ul { @for u in h["Updates"].as_array().into_iter().flatten() {
+                                        li { code { (s(&u["UpdatedField"])) } ": " span.old { (s(&u["OldValue"])) } " → " span.new { (s(&u["NewValue"])) } }
+                                    } }
+                                }
+                            }
+                        }
+                    }
+                    section.panel id="related" {
+                        h2 { "Same resource" }
+                        @if related.is_empty() { p.muted { "No other finding on this resource." } }
+                        ul { @for r in related {
+                            li { (severity_badge(s(&r["Severity"]["Label"]))) " " a href=(finding_url(r)) { (s(&r["Title"])) } }
+                        } }
+                        @let (_, rid) = resource_of(f);
+                        @if !rid.is_empty() { p { a href=(filters::findings_url(&[row("ResourceId", rid)])) { "All findings on this resource" } } }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub fn integrations(user: &User, products: &[Value], enabled: &[String], notice: Option<&str>) -> Markup {
+    // A subscription ARN ends with <company>/<product>, as the product ARN does.
+    let subscription_of = |arn: &str| -> Option<&String> {
+        let tail = arn.rsplit_once(":product/").map(|(_, t)| t)?;
+        let tail = tail.trim_start_matches('/');
+        let parts: Vec<&str> = tail.split('/').collect();
+        let (company, product) = match parts.as_slice() {
+            [c, p] => (*c, *p),
+            [_, c, p] => (*c, *p),
+            _ => return None,
+        };
+        enabled.iter().find(|s| s.ends_with(&format!("product-subscription/{company}/{product}")))
+    };
+    layout(
+        Some(user),
+        "Integrations",
+        "integrations",
+        html! {
+            h1 { "Integrations" span.muted.small { " " (user.principal.region) } }
+            @if let Some(n) = notice { p.notice role="status" { (n) } }
+            table.grid id="products" {
+                thead { tr { th { "Product" } th { "Company" } th { "Categories" } th { "Integration" } th { "Status" } th {} } }
+                tbody {
+                    @for p in products {
+                        @let arn = s(&p["ProductArn"]);
+                        @let sub = subscription_of(arn);
+                        @let sends = p["IntegrationTypes"].as_array().is_some_and(|t| t.iter().any(|x| x == "SEND_FINDINGS_TO_SECURITY_HUB"));
+                        tr {
+                            td { b { (s(&p["ProductName"])) } div.muted.small { (s(&p["Description"])) } }
+                            td { (s(&p["CompanyName"])) }
+                            td.small { (p["Categories"].as_array().map(|c| c.iter().map(scalar).collect::<Vec<_>>().join(", ")).unwrap_or_default()) }
+                            td.small { (p["IntegrationTypes"].as_array().map(|c| c.iter().map(scalar).collect::<Vec<_>>().join(", ")).unwrap_or_default()) }
+                            td { @if sub.is_some() { span.status-on { "Accepting findings" } } @else if sends { span.muted { "Not enabled" } } @else { span.muted { "Receives findings" } } }
+                            td {
+                                @if sends {
+                                    form.inline method="post" action="/console/integrations" {
+                                        input type="hidden" name="csrf" value=(user.csrf);
+                                        @if let Some(sub) = sub {
+                                            input type="hidden" name="action" value="disable";
+                                            input type="hidden" name="subscription" value=(sub);
+                                            button type="submit" { "Stop accepting" }
+                                        } @else {
+                                            input type="hidden" name="action" value="enable";
+                                            input type="hidden" name="product" value=(arn);
+                                            button.primary type="submit" { "Accept findings" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// One chart of the overview: its title, its bars (label, count, link).
+pub struct Chart {
+    pub title: &'static str,
+    pub id: &'static str,
+    pub bars: Vec<(String, u64, String)>,
+}
+
+/// A horizontal bar chart, drawn as SVG on the server; each bar links to the findings it counts.
+fn bar_chart(chart: &Chart) -> Markup {
+    let max = chart.bars.iter().map(|b| b.1).max().unwrap_or(0).max(1);
+    let row = 22;
+    let height = (chart.bars.len().max(1) * row + 4) as u32;
+    html! {
+        section.panel.chart id=(chart.id) {
+            h2 { (chart.title) }
+            @if chart.bars.is_empty() { p.muted { "Nothing to count." } }
+            @else {
+                svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 520 {height}")) role="img" aria-label=(chart.title) {
+                    @for (i, (label, count, link)) in chart.bars.iter().enumerate() {
+                        @let y = i * row;
+                        @let width = 1.0_f64.max(*count as f64 / max as f64 * 250.0);
+                        a href=(link) {
+                            title { (label) ": " (count) }
+                            text x="0" y=(y + 15) class="label" { (short_label(label)) }
+                            rect x="200" y=(y + 3) width=(format!("{width:.1}")) height="16" rx="2" class=(bar_class(chart.id, label)) {}
+                            text x=(format!("{:.1}", 206.0 + width)) y=(y + 15) class="count" { (count) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn short_label(label: &str) -> String {
+    let label = if label.is_empty() { "(none)" } else { label };
+    let chars: Vec<char> = label.chars().collect();
+    if chars.len() <= 30 { label.to_owned() } else { format!("{}…", chars[..29].iter().collect::<String>()) }
+}
+
+fn bar_class(chart: &str, label: &str) -> String {
+    if chart == "by-severity" { format!("bar sev-{}", label.to_ascii_lowercase()) } else { "bar".to_owned() }
+}
+
+/// New findings per day: columns, oldest day on the left.
+fn day_chart(days: &[(String, u64, String)]) -> Markup {
+    let max = days.iter().map(|d| d.1).max().unwrap_or(0).max(1);
+    let step = 1040.0 / days.len().max(1) as f64;
+    html! {
+        section.panel.chart.wide id="per-day" {
+            h2 { "New findings per day, last 30 days" }
+            svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1040 150" role="img" aria-label="New findings per day" {
+                line x1="0" y1="120" x2="1040" y2="120" class="axis" {}
+                @for (i, (day, count, link)) in days.iter().enumerate() {
+                    @let h = *count as f64 / max as f64 * 110.0;
+                    @let x = i as f64 * step;
+                    a href=(link) {
+                        title { (day) ": " (count) }
+                        rect x=(format!("{:.1}", x + 1.0)) y=(format!("{:.1}", 120.0 - h)) width=(format!("{:.1}", step - 2.0)) height=(format!("{h:.1}")) class="bar" {}
+                        @if i % 7 == 0 { text x=(format!("{x:.1}")) y="136" class="label" { (day.get(5..).unwrap_or(day)) } }
+                    }
+                }
+                text x="1040" y="12" class="count" text-anchor="end" { "max " (max) }
+            }
+        }
+    }
+}
+
+pub fn overview(user: &User, charts: &[Chart], days: &[(String, u64, String)]) -> Markup {
+    layout(
+        Some(user),
+        "Overview",
+        "overview",
+        html! {
+            h1 { "Overview" span.muted.small { " " (user.principal.region) " · active findings, NEW or NOTIFIED" } }
+            div.charts {
+                (day_chart(days))
+                @for c in charts { (bar_chart(c)) }
+            }
+        },
+    )
+}

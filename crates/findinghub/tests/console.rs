@@ -1,0 +1,399 @@
+//! The web console in a real headless Chromium (Debian's `chromium` and `chromium-driver`),
+//! driven over WebDriver with fantoccini, against the real binary; the results are checked
+//! through the API with aws-sdk-securityhub. Screenshots of each page are left in
+//! `<target dir>/console-screenshots/`.
+
+use aws_credential_types::Credentials;
+use aws_sdk_securityhub::Client;
+use aws_sdk_securityhub::config::{BehaviorVersion, Region};
+use aws_sdk_securityhub::types::{
+    AwsSecurityFinding, AwsSecurityFindingFilters, AwsSecurityFindingIdentifier, Resource, Severity, SeverityLabel,
+    StringFilter, StringFilterComparison,
+};
+use fantoccini::{ClientBuilder, Locator};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const ACCOUNT: &str = "111111111111";
+const MEMBER: &str = "222222222222";
+const KEY_ID: &str = "AKIAFINDINGHUBCONSOLE";
+const SECRET: &str = "c2VjcmV0LWZvci10aGUtY29uc29sZS10ZXN0";
+const GUARDDUTY: &str = "arn:aws:securityhub:us-east-1::product/aws/guardduty";
+
+/// A child process killed when the test ends, however it ends.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// One plain HTTP/1.1 request; the status and the whole answer.
+fn http(endpoint: &str, method: &str, path: &str, cookie: &str, body: &str) -> (u16, String) {
+    let addr = endpoint.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    let _ = write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    let status = answer.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, answer)
+}
+
+fn wait_for_port(port: u16) -> bool {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn start_hub(dir: &std::path::Path) -> (Process, String) {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_findinghub"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--region", "us-east-1"])
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .env("FINDINGHUB_BOOTSTRAP_ACCESS_KEY_ID", KEY_ID)
+        .env("FINDINGHUB_BOOTSTRAP_SECRET_ACCESS_KEY", SECRET)
+        .env("FINDINGHUB_BOOTSTRAP_ACCOUNT_ID", ACCOUNT)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start findinghub");
+    let process = Process(child);
+    assert!(wait_for_port(port), "findinghub did not start");
+    (process, format!("http://127.0.0.1:{port}"))
+}
+
+fn member_key(dir: &std::path::Path) -> (String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_findinghub"))
+        .args(["credentials", "create", "--account", MEMBER])
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .output()
+        .expect("run findinghub credentials");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    (
+        v["AccessKeyId"].as_str().unwrap_or_default().to_owned(),
+        v["SecretAccessKey"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+fn sdk(endpoint: &str, key: &str, secret: &str) -> Client {
+    let config = aws_sdk_securityhub::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::from_keys(key, secret, None))
+        .build();
+    Client::from_conf(config)
+}
+
+fn finding(id: &str, product: &str, severity: &str, title: &str) -> AwsSecurityFinding {
+    AwsSecurityFinding::builder()
+        .schema_version("2018-10-08")
+        .id(id)
+        .product_arn(product)
+        .generator_id("console-test")
+        .aws_account_id(ACCOUNT)
+        .types("TTPs/Discovery/Recon:EC2-PortProbeUnprotectedPort")
+        .created_at("2024-05-01T00:00:00Z")
+        .updated_at("2024-05-02T00:00:00Z")
+        .first_observed_at("2024-05-01T00:00:00Z")
+        .last_observed_at("2024-05-02T00:00:00Z")
+        .severity(Severity::builder().label(SeverityLabel::from(severity)).original(severity).build())
+        .title(title)
+        .description("Unprotected port on EC2 instance is being probed.")
+        .resources(
+            Resource::builder()
+                .r#type("AwsEc2Instance")
+                .id(format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-{}", id.len()))
+                .region("us-east-1")
+                .build(),
+        )
+        .build()
+}
+
+fn screenshots_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("console-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    dir
+}
+
+async fn screenshot(browser: &fantoccini::Client, name: &str) {
+    let png = browser.screenshot().await.expect("screenshot");
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).expect("write screenshot");
+}
+
+async fn sign_in(browser: &fantoccini::Client, endpoint: &str, key: &str, secret: &str, shot: Option<&str>) {
+    browser.goto(&format!("{endpoint}/console/")).await.expect("open the console");
+    let form = browser.wait().for_element(Locator::Css("input[name=access_key_id]")).await.expect("sign-in form");
+    form.send_keys(key).await.expect("type the key id");
+    browser.find(Locator::Css("input[name=secret]")).await.expect("secret").send_keys(secret).await.expect("type");
+    if let Some(name) = shot {
+        screenshot(browser, name).await;
+    }
+    browser.find(Locator::Css("form button[type=submit]")).await.expect("button").click().await.expect("sign in");
+    browser.wait().for_element(Locator::Css("form#filters")).await.expect("signed in: the findings page");
+}
+
+async fn session_cookie(browser: &fantoccini::Client) -> String {
+    let cookies = browser.get_all_cookies().await.expect("cookies");
+    let c = cookies.iter().find(|c| c.name() == "fh_console").expect("the session cookie");
+    assert_eq!(c.http_only(), Some(true));
+    format!("fh_console={}", c.value())
+}
+
+#[test]
+fn the_console_works_in_a_real_browser() {
+    let body = || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_stack_size(16 * 1024 * 1024)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(console_flow());
+    };
+    let worker = std::thread::Builder::new().stack_size(32 * 1024 * 1024).spawn(body).expect("thread");
+    if let Err(panic) = worker.join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn console_flow() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_hub, endpoint) = start_hub(dir.path());
+    let admin = sdk(&endpoint, KEY_ID, SECRET);
+    admin.enable_security_hub().send().await.expect("enable the hub");
+    let own = format!("arn:aws:securityhub:us-east-1:{ACCOUNT}:product/{ACCOUNT}/default");
+    let gd_id = |n: u32| format!("arn:aws:guardduty:us-east-1:{ACCOUNT}:detector/d1/finding/f{n}");
+    let findings = vec![
+        finding(&gd_id(1), GUARDDUTY, "HIGH", "Port probe on i-1"),
+        finding(&gd_id(2), GUARDDUTY, "MEDIUM", "Unusual API calls"),
+        finding(&gd_id(3), GUARDDUTY, "HIGH", "SSH brute force on i-3"),
+        finding("own-1", &own, "HIGH", "Our scanner: open bucket"),
+        finding("own-2", &own, "LOW", "Our scanner: old TLS"),
+    ];
+    let out = admin.batch_import_findings().set_findings(Some(findings)).send().await.expect("import");
+    assert_eq!((out.success_count(), out.failed_count()), (Some(5), Some(0)), "{out:?}");
+    let (member_id, member_secret) = member_key(dir.path());
+    sdk(&endpoint, &member_id, &member_secret).enable_security_hub().send().await.expect("the member's hub");
+
+    let driver_port = free_port();
+    let _driver = Process(
+        Command::new("chromedriver")
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (apt-get install chromium chromium-driver)"),
+    );
+    assert!(wait_for_port(driver_port), "chromedriver did not start");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({"args": [
+            "--headless", "--no-sandbox", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--disable-dev-shm-usage", "--window-size=1440,1000"
+        ]}),
+    );
+    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("a WebDriver session");
+
+    // Signed out, the console sends the browser to the sign-in page; a wrong secret is refused.
+    browser.goto(&format!("{endpoint}/console/findings")).await.expect("open");
+    let wrong = browser.wait().for_element(Locator::Css("input[name=access_key_id]")).await.expect("sign-in form");
+    wrong.send_keys(KEY_ID).await.expect("type");
+    browser.find(Locator::Css("input[name=secret]")).await.expect("secret").send_keys("wrong").await.expect("type");
+    browser.find(Locator::Css("form button[type=submit]")).await.expect("button").click().await.expect("submit");
+    let refused = browser.wait().for_element(Locator::Css("p.error")).await.expect("a refusal");
+    assert!(refused.text().await.expect("text").contains("wrong secret"));
+
+    sign_in(&browser, &endpoint, KEY_ID, SECRET, Some("1-signin")).await;
+    // The default view: every finding is ACTIVE and NEW.
+    let rows = browser.find_all(Locator::Css("#findings tbody tr")).await.expect("rows");
+    assert_eq!(rows.len(), 5);
+    screenshot(&browser, "2-findings").await;
+
+    // Filter by severity and product with the quick filters.
+    browser
+        .find(Locator::Css("select[name=q_severity]"))
+        .await
+        .expect("severity")
+        .select_by_value("HIGH")
+        .await
+        .expect("choose HIGH");
+    browser
+        .find(Locator::Css("input[name=q_product]"))
+        .await
+        .expect("product")
+        .send_keys("GuardDuty")
+        .await
+        .expect("type");
+    browser.find(Locator::Css(".quick button[type=submit]")).await.expect("apply").click().await.expect("apply");
+    browser.wait().for_element(Locator::Css(".chip")).await.expect("chips");
+    let url = browser.current_url().await.expect("url");
+    assert!(url.as_str().contains("SeverityLabel%3AEQUALS%3AHIGH"), "the filter is in the URL: {url}");
+    let titles: Vec<String> = {
+        let mut t = Vec::new();
+        for a in browser.find_all(Locator::Css("#findings a.finding")).await.expect("links") {
+            t.push(a.text().await.expect("text"));
+        }
+        t
+    };
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    assert!(titles.iter().all(|t| t.contains("i-1") || t.contains("i-3")), "{titles:?}");
+    screenshot(&browser, "3-findings-filtered").await;
+
+    // A shared link shows the same view.
+    browser.goto(url.as_str()).await.expect("the shared link");
+    assert_eq!(browser.find_all(Locator::Css("#findings a.finding")).await.expect("links").len(), 2);
+
+    // Open a finding: its sections, the Detective pivot and its history.
+    browser
+        .find(Locator::LinkText("SSH brute force on i-3"))
+        .await
+        .expect("the finding's link")
+        .click()
+        .await
+        .expect("open");
+    browser.wait().for_element(Locator::Css("#summary")).await.expect("the finding page");
+    let source = browser.source().await.expect("page");
+    assert!(source.contains("Unprotected port on EC2 instance is being probed."));
+    assert!(source.contains("#findings/GuardDuty/f3?scopeStart="), "the Detective pivot");
+    assert!(source.contains("AwsEc2Instance"));
+
+    // Suppress it with a note.
+    let actions = browser.find(Locator::Css("#finding-actions")).await.expect("actions");
+    actions
+        .find(Locator::Css("select[name=workflow]"))
+        .await
+        .expect("workflow")
+        .select_by_value("SUPPRESSED")
+        .await
+        .expect("choose");
+    actions
+        .find(Locator::Css("input[name=note]"))
+        .await
+        .expect("note")
+        .send_keys("Known scanner, suppressed from the console")
+        .await
+        .expect("type");
+    actions.find(Locator::Css("button[type=submit]")).await.expect("apply").click().await.expect("apply");
+    let notice = browser.wait().for_element(Locator::Css("p.notice")).await.expect("a notice");
+    assert!(notice.text().await.expect("text").contains("Updated 1 finding"));
+    let note = browser.find(Locator::Css("#note")).await.expect("the note").text().await.expect("text");
+    assert!(note.contains("Known scanner"));
+    screenshot(&browser, "4-finding").await;
+
+    // Through the API: the change, and its history with the user's identity.
+    let identifier = AwsSecurityFindingIdentifier::builder().id(gd_id(3)).product_arn(GUARDDUTY).build();
+    let eq = |v: &str| StringFilter::builder().value(v).comparison(StringFilterComparison::Equals).build();
+    let got = admin
+        .get_findings()
+        .filters(AwsSecurityFindingFilters::builder().id(eq(&gd_id(3))).build())
+        .send()
+        .await
+        .expect("get");
+    let f = &got.findings()[0];
+    assert_eq!(f.workflow().and_then(|w| w.status()).map(|s| s.as_str()), Some("SUPPRESSED"));
+    assert_eq!(f.note().and_then(|n| n.text()), Some("Known scanner, suppressed from the console"));
+    let user_arn = format!("arn:aws:iam::{ACCOUNT}:user/{KEY_ID}");
+    assert_eq!(f.note().and_then(|n| n.updated_by()), Some(user_arn.as_str()));
+    let history = admin.get_finding_history().finding_identifier(identifier).send().await.expect("history");
+    let update = history
+        .records()
+        .iter()
+        .find(|r| r.update_source().and_then(|s| s.identity()) == Some(user_arn.as_str()))
+        .expect("a record by the console user");
+    assert!(update.updates().iter().any(|u| u.new_value().unwrap_or_default().contains("SUPPRESSED")), "{update:?}");
+
+    // The default view no longer lists it; the integrations page lists the catalog.
+    browser.goto(&format!("{endpoint}/console/findings")).await.expect("findings");
+    assert_eq!(browser.find_all(Locator::Css("#findings tbody tr")).await.expect("rows").len(), 4);
+    browser.goto(&format!("{endpoint}/console/integrations")).await.expect("integrations");
+    let products = browser.find_all(Locator::Css("#products tbody tr")).await.expect("products");
+    assert!(products.len() > 10, "the catalog: {}", products.len());
+    assert!(browser.source().await.expect("page").contains("Accepting findings"));
+    screenshot(&browser, "6-integrations").await;
+
+    // The overview: counts by the store, every bar a link to the findings it counts.
+    browser.goto(&format!("{endpoint}/console/overview")).await.expect("overview");
+    let severity = browser.find(Locator::Css("#by-severity")).await.expect("the severity chart");
+    let high = severity.find(Locator::Css("a")).await.expect("a bar");
+    assert!(high.text().await.expect("text").contains("HIGH"), "the highest severity first");
+    let source = browser.source().await.expect("page");
+    assert!(
+        source.contains("<title>HIGH: 2</title>"),
+        "HIGH: the two GuardDuty findings and ours, less the suppressed one"
+    );
+    assert!(source.contains("AwsEc2Instance: 4"), "resource types");
+    screenshot(&browser, "5-overview").await;
+    high.click().await.expect("follow the bar");
+    browser.wait().for_element(Locator::Css("#findings")).await.expect("the findings it counts");
+    assert_eq!(browser.find_all(Locator::Css("#findings a.finding")).await.expect("rows").len(), 2);
+
+    // A forged POST, with the victim's cookie but without the form's token, is refused.
+    let cookie = session_cookie(&browser).await;
+    let sel = form_urlencoded::byte_serialize(format!("{GUARDDUTY}|{}", gd_id(1)).as_bytes()).collect::<String>();
+    let (status, _) = http(&endpoint, "POST", "/console/update", &cookie, &format!("sel={sel}&workflow=RESOLVED"));
+    assert_eq!(status, 403);
+    let (status, _) =
+        http(&endpoint, "POST", "/console/update", &cookie, &format!("sel={sel}&workflow=RESOLVED&csrf=00ff"));
+    assert_eq!(status, 403);
+    // Without a session at all: sent to the sign-in page, nothing changed.
+    let (status, answer) = http(&endpoint, "POST", "/console/update", "", &format!("sel={sel}&workflow=RESOLVED"));
+    assert_eq!(status, 303, "{answer}");
+    let got = admin
+        .get_findings()
+        .filters(AwsSecurityFindingFilters::builder().id(eq(&gd_id(1))).build())
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(got.findings()[0].workflow().and_then(|w| w.status()).map(|s| s.as_str()), Some("NEW"));
+
+    // A member of another account signs in: the administrator account's finding is refused.
+    let finding_path = format!(
+        "/console/finding?p={}&id={}",
+        form_urlencoded::byte_serialize(GUARDDUTY.as_bytes()).collect::<String>(),
+        form_urlencoded::byte_serialize(gd_id(1).as_bytes()).collect::<String>()
+    );
+    browser.delete_all_cookies().await.expect("sign out");
+    sign_in(&browser, &endpoint, &member_id, &member_secret, None).await;
+    assert_eq!(browser.find_all(Locator::Css("#findings a.finding")).await.expect("rows").len(), 0);
+    browser.goto(&format!("{endpoint}{finding_path}")).await.expect("the other account's finding");
+    let source = browser.source().await.expect("page");
+    assert!(source.contains("No finding"), "refused");
+    assert!(!source.contains("Port probe on i-1"));
+    screenshot(&browser, "7-cross-account-refused").await;
+    let member_cookie = session_cookie(&browser).await;
+    let (status, _) = http(&endpoint, "GET", &finding_path, &member_cookie, "");
+    assert_eq!(status, 404);
+    let (status, _) = http(&endpoint, "GET", &finding_path, &cookie, "");
+    assert_eq!(status, 200, "the administrator sees it");
+
+    browser.close().await.expect("close the browser");
+}
