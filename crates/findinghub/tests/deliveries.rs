@@ -295,3 +295,27 @@ pattern = {{ detail = {{ findings = {{ Severity = {{ Label = ["CRITICAL"] }} }} 
     assert!(!in_use.status.success());
     assert!(String::from_utf8_lossy(&in_use.stderr).contains("rule critical still sends to critical-hook"));
 }
+
+#[test]
+fn the_readme_slack_configuration_sends_critical_findings_to_slack() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).expect("README");
+    let start = readme.find("```toml\ntargets = [").expect("the README's Slack configuration") + "```toml\n".len();
+    let block = &readme[start..start + readme[start..].find("```").expect("its end")];
+    assert_eq!(block.lines().count(), 5, "five lines, as the README says");
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let receiver = Arc::new(Receiver::default());
+    let url = start_receiver(receiver.clone(), Duration::ZERO);
+    let config = dir.path().join("findinghub.toml");
+    std::fs::write(&config, block.replace("https://hooks.slack.com/services/T000/B000/XXXX", &url)).expect("config");
+    let _hub = Hub::start(&data, Some(&config));
+    run(findinghub(&data).arg("import").arg(findings_file(dir.path(), 2, "HIGH")));
+    let critical = findings_file(dir.path(), 1, "CRITICAL");
+    let text = std::fs::read_to_string(&critical).expect("read").replace("finding-0000", "critical-0000");
+    std::fs::write(&critical, text).expect("write");
+    run(findinghub(&data).arg("import").arg(&critical));
+    wait_for("the Slack message", Duration::from_secs(30), || !receiver.events().is_empty());
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(receiver.events().len(), 1, "only the CRITICAL finding is posted");
+}
