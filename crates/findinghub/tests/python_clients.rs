@@ -22,7 +22,7 @@
 //! `FINDINGHUB_SKIP_PYTHON_CLIENT_TESTS=1` skips these tests, with a note, on a machine without them;
 //! `FINDINGHUB_SKIP_PROWLER_TEST=1` skips the Prowler test alone (its environment is large).
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

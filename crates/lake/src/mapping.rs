@@ -271,15 +271,11 @@ fn observables(finding: &Finding, class: FindingClass) -> Vec<Observable> {
             for id in resources.into_iter().flatten().filter_map(|r| r.get("Id")?.as_str()) {
                 push("resources.uid", "Resource UID", 10, id);
             }
-            if let Some(remote) = guardduty_remote(finding) {
-                if let Some(ip) = remote.ip {
-                    push(
-                        if remote.is_source { "evidences.src_endpoint.ip" } else { "evidences.dst_endpoint.ip" },
-                        "IP Address",
-                        2,
-                        ip,
-                    );
-                }
+            if let Some(remote) = guardduty_remote(finding)
+                && let Some(ip) = remote.ip
+            {
+                let name = if remote.is_source { "evidences.src_endpoint.ip" } else { "evidences.dst_endpoint.ip" };
+                push(name, "IP Address", 2, ip);
             }
         }
     }

@@ -59,10 +59,8 @@ fn assert_valid(event: &OcsfFinding, what: &str) -> Value {
     assert_eq!(s("type_name"), format!("{}: {}", s("class_name"), s("activity_name")), "{what}");
     assert_eq!(s("activity_name"), activity_caption(n("activity_id") as u32), "{what}");
     assert_eq!(s("severity"), severity_caption(n("severity_id") as u32), "{what}");
-    if let Some(status_id) = json["status_id"].as_u64() {
-        if status_id != 99 {
-            assert_eq!(s("status"), status_caption(status_id as u32), "{what}");
-        }
+    if let Some(status_id) = json["status_id"].as_u64().filter(|id| *id != 99) {
+        assert_eq!(s("status"), status_caption(status_id as u32), "{what}");
     }
     assert_eq!(json["metadata"]["version"], "1.1.0", "{what}");
     assert_eq!(json["metadata"]["profiles"], json!(["cloud", "datetime"]), "{what}");
