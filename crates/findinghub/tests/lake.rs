@@ -56,6 +56,8 @@ fn findings() -> Vec<Value> {
             let region = "us-east-1";
             let day = 1 + i / 6 % 3;
             let updated = if i % 4 == 0 { day + 1 } else { day };
+            let label = ["LOW", "MEDIUM", "HIGH", "CRITICAL"][(i % 4) as usize];
+            let status = ["NEW", "NOTIFIED", "RESOLVED"][(i % 3) as usize];
             let mut f = json!({
                 "SchemaVersion": "2018-10-08",
                 "Id": format!("arn:aws:test:{region}:{account}:finding/{i}"),
@@ -65,13 +67,13 @@ fn findings() -> Vec<Value> {
                 "Types": ["TTPs/Discovery/Recon"],
                 "CreatedAt": format!("2026-11-0{day}T10:00:00.000Z"),
                 "UpdatedAt": format!("2026-11-0{updated}T10:00:00.{:03}Z", i % 1000),
-                "Severity": {"Label": ["LOW", "MEDIUM", "HIGH", "CRITICAL"][(i % 4) as usize]},
+                "Severity": {"Label": label},
                 "Title": format!("finding {i}"),
                 "Description": "Made for the lake test.",
                 "Resources": [{"Type": "AwsEc2Instance", "Id": format!("arn:aws:ec2:{region}:{account}:instance/i-{i:08x}"),
                                "Partition": "aws", "Region": region, "Tags": {"team": format!("t{}", i % 2)}}],
                 "ProductFields": {"source": "lake-test", "index": i.to_string()},
-                "Workflow": {"Status": ["NEW", "NOTIFIED", "RESOLVED"][(i % 3) as usize]},
+                "Workflow": {"Status": status},
                 "RecordState": "ACTIVE"
             });
             match i % 3 {
