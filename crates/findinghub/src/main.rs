@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 mod delivery_cli;
 mod events_cli;
+mod lake_cli;
 mod receivers_cli;
 
 #[global_allocator]
@@ -193,6 +194,11 @@ enum Command {
     Deliveries {
         #[command(subcommand)]
         action: delivery_cli::Deliveries,
+    },
+    /// Security Lake: findings as OCSF 1.1.0, exported as Parquet in Security Lake's layout.
+    Lake {
+        #[command(subcommand)]
+        action: lake_cli::LakeCommand,
     },
     /// Import ASFF findings from a file (`-` for standard input): a JSON array, an object with
     /// `Findings` as GetFindings returns it, or one finding per line.
@@ -436,7 +442,25 @@ async fn main() -> Result<()> {
         };
         return events_cli::convert(from, input.as_deref().unwrap_or("-"), &options);
     }
+    if let Command::Lake { action: lake_cli::LakeCommand::Ocsf { file: input } } = &cli.command {
+        return lake_cli::ocsf(input);
+    }
     let stores = open_stores(&settings.store).await?;
+    if let Command::Lake {
+        action: lake_cli::LakeCommand::Export { to, since, until, s3_endpoint, s3_region, jsonl, custom_source },
+    } = &cli.command
+    {
+        let args = lake_cli::ExportArgs {
+            to: to.as_deref(),
+            since: since.as_deref(),
+            until: until.as_deref(),
+            s3_endpoint: s3_endpoint.as_deref(),
+            s3_region: s3_region.as_deref(),
+            jsonl: jsonl.as_deref(),
+            custom_source: custom_source.as_deref(),
+        };
+        return lake_cli::export(stores.findings.as_ref(), args).await;
+    }
     let keyring = Keyring::load_or_create(&settings.master_key_file)?;
     match &cli.command {
         Command::Serve {
@@ -515,7 +539,7 @@ async fn main() -> Result<()> {
                 stores.app(keyring).with_ingest(IngestSettings { macie_sensitive_data: options.macie_sensitive_data });
             events_cli::ingest(&app, paths, &options).await
         }
-        Command::Convert { .. } => unreachable!("handled before the store is opened"),
+        Command::Convert { .. } | Command::Lake { .. } => unreachable!("handled before the keyring is opened"),
     }
 }
 

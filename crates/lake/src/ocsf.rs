@@ -1,0 +1,496 @@
+//! OCSF 1.1.0 events of the three finding classes that Security Lake's `SH_FINDINGS` 2.0 source
+//! holds, as typed structures: only the attributes that the ASFF mapping fills (`mapping.rs`), so
+//! that the Arrow schema (`arrow_schema.rs`) can mirror them one to one.
+//!
+//! Every optional attribute is left out of the JSON when absent: the OCSF JSON Schemas reject
+//! `null`. Timestamps ending in `_dt` are RFC 3339 strings in UTC with milliseconds (the
+//! `datetime` profile); `time` is epoch milliseconds.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const OCSF_VERSION: &str = "1.1.0";
+pub const PROFILES: [&str; 2] = ["cloud", "datetime"];
+pub const CATEGORY_UID: u32 = 2;
+pub const CATEGORY_NAME: &str = "Findings";
+
+/// The three classes, with their ids and captions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FindingClass {
+    Vulnerability,
+    Compliance,
+    Detection,
+}
+
+impl FindingClass {
+    pub const ALL: [FindingClass; 3] = [FindingClass::Vulnerability, FindingClass::Compliance, FindingClass::Detection];
+
+    pub fn uid(self) -> u32 {
+        match self {
+            FindingClass::Vulnerability => 2002,
+            FindingClass::Compliance => 2003,
+            FindingClass::Detection => 2004,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FindingClass::Vulnerability => "Vulnerability Finding",
+            FindingClass::Compliance => "Compliance Finding",
+            FindingClass::Detection => "Detection Finding",
+        }
+    }
+
+    pub fn from_uid(uid: u32) -> Option<FindingClass> {
+        FindingClass::ALL.into_iter().find(|c| c.uid() == uid)
+    }
+}
+
+/// `activity_id` of a finding event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    Create = 1,
+    Update = 2,
+}
+
+impl Activity {
+    pub fn caption(self) -> &'static str {
+        match self {
+            Activity::Create => "Create",
+            Activity::Update => "Update",
+        }
+    }
+}
+
+/// The caption of a `severity_id` (OCSF 1.1.0 base event).
+pub fn severity_caption(id: u32) -> &'static str {
+    match id {
+        1 => "Informational",
+        2 => "Low",
+        3 => "Medium",
+        4 => "High",
+        5 => "Critical",
+        6 => "Fatal",
+        99 => "Other",
+        _ => "Unknown",
+    }
+}
+
+/// The caption of a `status_id` (OCSF 1.1.0 finding classes). For 99 (Other) the `status` sibling
+/// carries the source's own word instead.
+pub fn status_caption(id: u32) -> &'static str {
+    match id {
+        1 => "New",
+        2 => "In Progress",
+        3 => "Suppressed",
+        4 => "Resolved",
+        99 => "Other",
+        _ => "Unknown",
+    }
+}
+
+/// The caption of an `activity_id` of the finding classes.
+pub fn activity_caption(id: u32) -> &'static str {
+    match id {
+        1 => "Create",
+        2 => "Update",
+        3 => "Close",
+        99 => "Other",
+        _ => "Unknown",
+    }
+}
+
+/// One OCSF finding event: the class is chosen by `mapping::select_class`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum OcsfFinding {
+    Vulnerability(VulnerabilityFinding),
+    Compliance(ComplianceFinding),
+    Detection(DetectionFinding),
+}
+
+impl OcsfFinding {
+    pub fn class(&self) -> FindingClass {
+        match self {
+            OcsfFinding::Vulnerability(_) => FindingClass::Vulnerability,
+            OcsfFinding::Compliance(_) => FindingClass::Compliance,
+            OcsfFinding::Detection(_) => FindingClass::Detection,
+        }
+    }
+
+    pub fn base(&self) -> &FindingBase {
+        match self {
+            OcsfFinding::Vulnerability(f) => &f.base,
+            OcsfFinding::Compliance(f) => &f.base,
+            OcsfFinding::Detection(f) => &f.base,
+        }
+    }
+
+    pub fn base_mut(&mut self) -> &mut FindingBase {
+        match self {
+            OcsfFinding::Vulnerability(f) => &mut f.base,
+            OcsfFinding::Compliance(f) => &mut f.base,
+            OcsfFinding::Detection(f) => &mut f.base,
+        }
+    }
+
+    /// The event as a JSON value (what `findinghub lake ocsf` prints).
+    pub fn to_json(&self) -> serde_json::Value {
+        // Serialising plain structs with string keys cannot fail.
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Reads an event back from its JSON, by its `class_uid`.
+    pub fn from_json(value: serde_json::Value) -> Result<OcsfFinding, serde_json::Error> {
+        use serde::de::Error;
+        let uid = value.get("class_uid").and_then(serde_json::Value::as_u64).unwrap_or(0);
+        match FindingClass::from_uid(u32::try_from(uid).unwrap_or(0)) {
+            Some(FindingClass::Vulnerability) => serde_json::from_value(value).map(OcsfFinding::Vulnerability),
+            Some(FindingClass::Compliance) => serde_json::from_value(value).map(OcsfFinding::Compliance),
+            Some(FindingClass::Detection) => serde_json::from_value(value).map(OcsfFinding::Detection),
+            None => Err(serde_json::Error::custom(format!("class_uid {uid} is not a finding class of this lake"))),
+        }
+    }
+}
+
+/// The attributes that the three classes share (base event, the finding's, the cloud and
+/// datetime profiles).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingBase {
+    pub activity_id: u32,
+    pub activity_name: String,
+    pub category_uid: u32,
+    pub category_name: String,
+    pub class_uid: u32,
+    pub class_name: String,
+    pub type_uid: u64,
+    pub type_name: String,
+    pub severity_id: u32,
+    pub severity: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Epoch milliseconds of ASFF `UpdatedAt`.
+    pub time: i64,
+    pub time_dt: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence_score: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub metadata: Metadata,
+    pub cloud: Cloud,
+    pub finding_info: FindingInfo,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observables: Option<Vec<Observable>>,
+    /// What has no OCSF home, by ASFF dotted path (`ProductFields.<key>`, `Severity.Normalized`, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unmapped: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VulnerabilityFinding {
+    #[serde(flatten)]
+    pub base: FindingBase,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceDetails>,
+    pub vulnerabilities: Vec<Vulnerability>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComplianceFinding {
+    #[serde(flatten)]
+    pub base: FindingBase,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceDetails>,
+    pub compliance: Compliance,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<Remediation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectionFinding {
+    #[serde(flatten)]
+    pub base: FindingBase,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Vec<ResourceDetails>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<Remediation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidences: Option<Vec<Evidence>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    pub version: String,
+    pub profiles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processed_time_dt: Option<String>,
+    /// The lake's sequence number of the event (the outbox's), set by the writer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<i64>,
+    pub product: Product,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    pub vendor_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature: Option<Feature>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feature {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cloud {
+    pub provider: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<Account>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub uid: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingInfo {
+    pub uid: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub types: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_time_dt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_time_dt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen_time_dt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_time_dt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related_events: Option<Vec<RelatedEvent>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RelatedEvent {
+    pub uid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_uid: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceDetails {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_partition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub criticality: Option<String>,
+    /// ASFF `Resources[].Details`, as JSON text (semi-structured: its shape depends on the
+    /// resource type, so no fixed column type can hold it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observable {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub type_id: u32,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Remediation {
+    pub desc: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Compliance {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<String>,
+    pub standards: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requirements: Option<Vec<String>>,
+    /// ASFF `Compliance.Status` as it is (`PASSED`, `FAILED`, …), as Security Lake writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vulnerability {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cve: Option<Cve>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwe: Option<Cwe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related_vulnerabilities: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_fix_available: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_exploit_available: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affected_packages: Option<Vec<AffectedPackage>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affected_code: Option<Vec<AffectedCode>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<Remediation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cve {
+    pub uid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cvss: Option<Vec<Cvss>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_time_dt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_time_dt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epss: Option<Epss>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cvss {
+    pub base_score: f64,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vector_string: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Epss {
+    /// A string in OCSF 1.1.0.
+    pub score: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cwe {
+    pub uid: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AffectedPackage {
+    pub name: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_in_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_manager: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<Remediation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AffectedCode {
+    pub file: File,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_line: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_line: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct File {
+    pub name: String,
+    /// 1: Regular File.
+    pub type_id: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+}
+
+/// `evidences[]` of a Detection Finding (from GuardDuty's ProductFields).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<Api>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src_endpoint: Option<NetworkEndpoint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dst_endpoint: Option<NetworkEndpoint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<DnsQuery>,
+    /// As the source gave it (GuardDuty's `additionalInfo/value`, a JSON text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Api {
+    pub operation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<Service>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkEndpoint {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DnsQuery {
+    pub hostname: String,
+}

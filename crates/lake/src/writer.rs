@@ -1,0 +1,225 @@
+//! The lake writer: events in, Parquet files out, exactly once for a caller that numbers its events
+//! and keeps a cursor.
+//!
+//! The contract (the outbox's): events come with strictly increasing sequence numbers; the caller
+//! calls `flush` when `due_for_flush` says so (or when it stops), and only after `flush` returns
+//! `Some(n)` commits "the lake has everything up to n" in its own store. Each flush writes one file
+//! per partition and class, named with the first and last sequence numbers it holds, each made
+//! visible atomically by the sink. After a crash the caller calls `recover(cursor)`, which deletes
+//! every file whose first sequence number is above the cursor (written by a flush whose cursor
+//! commit never happened), then replays its events from cursor + 1: the lake then holds every
+//! event once. A file of a committed flush holds only numbers at or below the cursor, and a file of
+//! an uncommitted flush only numbers above it, because every flush takes everything appended
+//! since the previous one.
+
+use crate::LakeError;
+use crate::layout::{LakeSource, PartitionKey, export_file_name, file_name, parse_file_name};
+use crate::mapping::to_ocsf;
+use crate::ocsf::OcsfFinding;
+use crate::parquet_file::{ParquetFileBuilder, ParquetOptions};
+use crate::sink::LakeSink;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// How the writer lays out and rolls its files.
+#[derive(Debug, Clone)]
+pub struct LakeConfig {
+    pub source: LakeSource,
+    /// A flush is due when a file would pass this size (its compressed bytes, near enough).
+    pub max_file_bytes: usize,
+    /// A flush is due when the oldest buffered event has waited this long.
+    pub max_file_age: Duration,
+    pub parquet: ParquetOptions,
+    /// Name files with their sequence range (the exactly-once writer of the outbox), or as a
+    /// backfill (`export-…`), which `recover` never deletes.
+    pub sequenced_names: bool,
+}
+
+impl Default for LakeConfig {
+    fn default() -> Self {
+        LakeConfig {
+            source: LakeSource::SecurityHub,
+            max_file_bytes: 128 * 1024 * 1024,
+            max_file_age: Duration::from_secs(300),
+            parquet: ParquetOptions::default(),
+            sequenced_names: true,
+        }
+    }
+}
+
+struct OpenFile {
+    builder: ParquetFileBuilder,
+    first_seq: u64,
+    last_seq: u64,
+}
+
+/// What a flush wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlushReport {
+    /// The paths written, relative to the lake's root.
+    pub files: Vec<String>,
+    pub rows: usize,
+}
+
+pub struct LakeWriter<S> {
+    config: LakeConfig,
+    sink: S,
+    open: BTreeMap<PartitionKey, OpenFile>,
+    /// The last sequence number appended (or recovered to).
+    last_seq: Option<u64>,
+    /// The highest sequence number appended since the last flush.
+    unflushed: Option<u64>,
+    /// When the first event since the last flush arrived.
+    oldest: Option<Instant>,
+    /// A flush failed part way: what it had taken is gone from memory, so the caller must recover
+    /// and replay.
+    poisoned: bool,
+    last_flush: FlushReport,
+}
+
+impl<S: LakeSink> LakeWriter<S> {
+    pub fn new(config: LakeConfig, sink: S) -> LakeWriter<S> {
+        LakeWriter {
+            config,
+            sink,
+            open: BTreeMap::new(),
+            last_seq: None,
+            unflushed: None,
+            oldest: None,
+            poisoned: false,
+            last_flush: FlushReport::default(),
+        }
+    }
+
+    pub fn sink(&self) -> &S {
+        &self.sink
+    }
+
+    /// Buffers one finding change. A finding that cannot be converted is refused with its error,
+    /// and its sequence number still counts as handled: the cursor moves past it (the lake cannot
+    /// ever hold it, and the outbox must not stall on it).
+    pub fn append(&mut self, seq: u64, finding: &Map<String, Value>) -> Result<(), LakeError> {
+        self.accept_seq(seq)?;
+        let mut event = to_ocsf(finding)?;
+        event.base_mut().metadata.sequence = i64::try_from(seq).ok();
+        self.append_event(seq, &event)
+    }
+
+    /// Buffers an event already converted (its `metadata.sequence` is left as it is).
+    pub fn append_ocsf(&mut self, seq: u64, event: &OcsfFinding) -> Result<(), LakeError> {
+        self.accept_seq(seq)?;
+        self.append_event(seq, event)
+    }
+
+    fn accept_seq(&mut self, seq: u64) -> Result<(), LakeError> {
+        if self.poisoned {
+            return Err(LakeError::NeedsRecovery);
+        }
+        if let Some(last) = self.last_seq.filter(|last| seq <= *last) {
+            return Err(LakeError::SequenceNotIncreasing { seq, last });
+        }
+        self.last_seq = Some(seq);
+        self.unflushed = Some(seq);
+        self.oldest.get_or_insert_with(Instant::now);
+        Ok(())
+    }
+
+    fn append_event(&mut self, seq: u64, event: &OcsfFinding) -> Result<(), LakeError> {
+        let key = PartitionKey::of(event);
+        let file = match self.open.entry(key) {
+            std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => v.insert(OpenFile {
+                builder: ParquetFileBuilder::new(event.class(), &self.config.parquet)?,
+                first_seq: seq,
+                last_seq: seq,
+            }),
+        };
+        file.builder.push(event)?;
+        file.last_seq = seq;
+        Ok(())
+    }
+
+    /// A file has reached its size, or the oldest buffered event its age.
+    pub fn due_for_flush(&self, now: Instant) -> bool {
+        let too_old = self.oldest.is_some_and(|t| now.saturating_duration_since(t) >= self.config.max_file_age);
+        too_old || self.open.values().any(|f| f.builder.estimated_size() >= self.config.max_file_bytes)
+    }
+
+    /// Rows buffered, not yet in the lake.
+    pub fn buffered_rows(&self) -> usize {
+        self.open.values().map(|f| f.builder.rows()).sum()
+    }
+
+    /// Writes every buffered event, one file per partition and class, and returns the highest
+    /// sequence number now durable (`None` when nothing was appended since the last flush). On an
+    /// error the writer refuses further appends until `recover`.
+    pub async fn flush(&mut self) -> Result<Option<u64>, LakeError> {
+        if self.poisoned {
+            return Err(LakeError::NeedsRecovery);
+        }
+        let files = std::mem::take(&mut self.open);
+        let mut report = FlushReport::default();
+        for (key, file) in files {
+            let rows = file.builder.rows();
+            let class = file.builder.class();
+            let written = match file.builder.finish() {
+                Ok(bytes) => {
+                    let unique = uuid::Uuid::new_v4().simple().to_string();
+                    let name = if self.config.sequenced_names {
+                        file_name(file.first_seq, file.last_seq, class, &unique)
+                    } else {
+                        export_file_name(class, &unique)
+                    };
+                    let path = format!("{}/{}/{name}", self.config.source.prefix(), key.directory());
+                    self.sink.put(&path, bytes.into()).await.map(|()| path)
+                }
+                Err(e) => Err(e),
+            };
+            match written {
+                Ok(path) => {
+                    tracing::debug!(%path, rows, "lake file written");
+                    report.files.push(path);
+                    report.rows += rows;
+                }
+                Err(e) => {
+                    self.poisoned = true;
+                    return Err(e);
+                }
+            }
+        }
+        self.oldest = None;
+        self.last_flush = report;
+        Ok(self.unflushed.take())
+    }
+
+    /// What the last successful flush wrote.
+    pub fn last_flush(&self) -> &FlushReport {
+        &self.last_flush
+    }
+
+    /// After a restart (or a failed flush): forgets what is buffered, deletes the files of flushes
+    /// whose cursor was not committed (first sequence number above `committed_seq`), and expects
+    /// the next append above `committed_seq`. Returns the paths deleted.
+    pub async fn recover(&mut self, committed_seq: u64) -> Result<Vec<String>, LakeError> {
+        self.open.clear();
+        self.unflushed = None;
+        self.oldest = None;
+        let mut deleted = Vec::new();
+        for path in self.sink.list(&self.config.source.prefix()).await? {
+            let name = path.rsplit('/').next().unwrap_or(&path);
+            let Some((first, last)) = parse_file_name(name) else { continue };
+            if first > committed_seq {
+                self.sink.delete(&path).await?;
+                tracing::info!(%path, committed_seq, "deleted a lake file whose flush was not committed");
+                deleted.push(path);
+            } else if last > committed_seq {
+                // Cannot come from this writer; kept, since deleting it would lose committed rows.
+                tracing::warn!(%path, committed_seq, "a lake file straddles the committed cursor");
+            }
+        }
+        self.last_seq = Some(committed_seq);
+        self.poisoned = false;
+        Ok(deleted)
+    }
+}
