@@ -5,7 +5,6 @@
 //! [`handlers::dispatch`] with the model's operation, as the signed API does, with a
 //! [`Principal`] made from the signed-in access key: the same scope, rules and history identity.
 
-pub mod detective;
 pub mod filters;
 pub mod session;
 mod views;
@@ -419,7 +418,10 @@ async fn finding_page(State(c): State<Arc<Console>>, headers: HeaderMap, RawQuer
         None => Vec::new(),
     };
     let notice = param(&q, "done");
-    page(StatusCode::OK, views::finding(&user, &finding, &history, &related, &back, notice))
+    page(
+        StatusCode::OK,
+        views::finding(&user, &finding, &history, &related, &back, notice, &c.app.receivers.detective_base_url),
+    )
 }
 
 /// The BatchUpdateFindings input of the action form.

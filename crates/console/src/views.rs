@@ -2,7 +2,7 @@
 //! the filter rows' canonical URLs.
 
 use crate::filters::{self, COLUMNS, FilterRow, QUICK, View, comparisons};
-use crate::{REGIONS, User, detective, row};
+use crate::{REGIONS, User, row};
 use findinghub_hub::filter::FILTER_FIELDS;
 use maud::{DOCTYPE, Markup, html};
 use serde_json::Value;
@@ -379,6 +379,7 @@ pub fn finding(
     related: &[Value],
     back: &str,
     notice: Option<&str>,
+    detective_base_url: &str,
 ) -> Markup {
     let label = s(&f["Severity"]["Label"]);
     let named: Vec<&str> = SECTIONS
@@ -391,7 +392,8 @@ pub fn finding(
         .as_object()
         .map(|m| m.iter().filter(|(k, _)| !named.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
-    let links = detective::pivot_links(f);
+    let links =
+        f.as_object().map(|m| findinghub_receivers::detective::pivot_links(m, detective_base_url)).unwrap_or_default();
     layout(
         Some(user),
         s(&f["Title"]),
@@ -475,7 +477,7 @@ pub fn finding(
                     @if !links.is_empty() {
                         section.panel id="detective" {
                             h2 { "Investigate in Detective" }
-                            ul { @for (label, url) in &links { li { a href=(url) rel="noopener noreferrer" target="_blank" { (label) } } } }
+                            ul { @for link in &links { li { a href=(link.url) rel="noopener noreferrer" target="_blank" { (link.label) } } } }
                         }
                     }
                     section.panel id="history" {
