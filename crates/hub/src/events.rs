@@ -5,7 +5,7 @@
 
 use crate::finding::StoredFinding;
 use findinghub_asff::timestamp::{Micros, format_timestamp};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 pub const SOURCE: &str = "aws.securityhub";
 pub const FINDINGS_IMPORTED: &str = "Security Hub Findings - Imported";
@@ -63,18 +63,42 @@ impl HubEvent {
 
     /// The event as EventBridge delivers it.
     pub fn envelope(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("version".into(), "0".into());
-        m.insert("id".into(), self.id.clone().into());
-        m.insert("detail-type".into(), self.detail_type.into());
-        m.insert("source".into(), SOURCE.into());
-        m.insert("account".into(), self.account.clone().into());
-        m.insert("time".into(), event_time(self.time).into());
-        m.insert("region".into(), self.region.clone().into());
-        m.insert("resources".into(), self.resources.iter().cloned().map(Value::String).collect());
-        m.insert("detail".into(), self.detail.clone());
-        Value::Object(m)
+        serde_json::to_value(self.wire()).unwrap_or(Value::Null)
     }
+
+    /// The envelope as JSON text, written without copying the finding (the outbox's form).
+    pub fn envelope_json(&self) -> String {
+        serde_json::to_string(&self.wire()).unwrap_or_default()
+    }
+
+    fn wire(&self) -> Envelope<'_> {
+        Envelope {
+            version: "0",
+            id: &self.id,
+            detail_type: self.detail_type,
+            source: SOURCE,
+            account: &self.account,
+            time: event_time(self.time),
+            region: &self.region,
+            resources: &self.resources,
+            detail: &self.detail,
+        }
+    }
+}
+
+/// EventBridge's envelope, borrowed from a [`HubEvent`].
+#[derive(serde::Serialize)]
+struct Envelope<'a> {
+    version: &'static str,
+    id: &'a str,
+    #[serde(rename = "detail-type")]
+    detail_type: &'a str,
+    source: &'static str,
+    account: &'a str,
+    time: String,
+    region: &'a str,
+    resources: &'a [String],
+    detail: &'a Value,
 }
 
 /// The custom action a finding is sent to.

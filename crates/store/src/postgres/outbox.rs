@@ -27,7 +27,7 @@ pub(super) async fn insert_events(tx: &deadpool_postgres::Transaction<'_>, event
     let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
     let keys: Vec<i64> = events.iter().map(|e| e.ordering_key).collect();
     let times: Vec<i64> = events.iter().map(|e| e.time).collect();
-    let bodies: Vec<String> = events.iter().map(|e| e.envelope().to_string()).collect();
+    let bodies: Vec<String> = events.iter().map(HubEvent::envelope_json).collect();
     let stmt = tx
         .prepare_cached(
             "INSERT INTO outbox_events (event_id, ordering_key, created_at, dispatched, envelope) \

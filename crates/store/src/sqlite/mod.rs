@@ -389,10 +389,14 @@ fn load_by_identifier(conn: &Connection, product_arn: &str, id: &str) -> Result<
 const DOC_LZ4: u8 = 1;
 
 fn encode_doc(doc: &Map<String, Value>) -> Result<Vec<u8>, StoreError> {
-    let json = serde_json::to_vec(doc).map_err(backend)?;
+    Ok(encode_json(&serde_json::to_vec(doc).map_err(backend)?))
+}
+
+/// JSON text in the stored form of [`encode_doc`].
+fn encode_json(json: &[u8]) -> Vec<u8> {
     let mut out = vec![DOC_LZ4];
-    out.extend(lz4_flex::block::compress_prepend_size(&json));
-    Ok(out)
+    out.extend(lz4_flex::block::compress_prepend_size(json));
+    out
 }
 
 fn decode_doc(stored: &[u8]) -> Result<Value, StoreError> {

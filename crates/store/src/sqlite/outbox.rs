@@ -1,7 +1,7 @@
 //! [`OutboxStore`] on SQLite. Every write goes through the one writer, so a claim and its update
 //! are never interleaved with another claim.
 
-use super::{SqliteStore, decode_doc, encode_doc, sql_err};
+use super::{SqliteStore, decode_doc, encode_json, sql_err};
 use crate::StoreError;
 use crate::outbox::{
     Delivery, DeliveryQuery, DeliveryState, NewDelivery, OutboxEvent, OutboxStore, RuleRecord, TargetCounts,
@@ -15,14 +15,11 @@ use serde_json::Value;
 
 /// Writes one event into the outbox, in the caller's transaction.
 pub(super) fn insert_event(tx: &Transaction<'_>, event: &HubEvent) -> Result<(), StoreError> {
-    let Value::Object(envelope) = event.envelope() else {
-        return Err(StoreError::Backend("an event envelope is not an object".into()));
-    };
     tx.prepare_cached(
         "INSERT INTO outbox_events (event_id, ordering_key, created_at, dispatched, envelope) VALUES (?, ?, ?, 0, ?)",
     )
     .map_err(sql_err)?
-    .execute(params![event.id, event.ordering_key, event.time, encode_doc(&envelope)?])
+    .execute(params![event.id, event.ordering_key, event.time, encode_json(event.envelope_json().as_bytes())])
     .map_err(sql_err)?;
     Ok(())
 }
