@@ -8,81 +8,26 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const ACCOUNT: &str = "111111111111";
+mod support;
+
+use support::hub::{ACCOUNT, Hub, HubData, http_get, succeed as run, wait_for};
 
 fn findinghub(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_findinghub"));
-    c.arg("--data-dir").arg(data);
-    c
+    HubData::dir(data).command()
 }
 
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("run findinghub");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
-
-fn http_get(addr: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(addr) else { return String::new() };
-    let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    let mut answer = String::new();
-    let _ = s.read_to_string(&mut answer);
-    answer
-}
-
-struct Hub {
-    child: Child,
-    addr: String,
-}
-
-impl Hub {
-    fn start(data: &Path, config: Option<&Path>) -> Hub {
-        let addr = format!("127.0.0.1:{}", free_port());
-        let mut cmd = findinghub(data);
-        if let Some(c) = config {
-            cmd.arg("--config").arg(c);
-        }
-        let child = cmd
-            .args(["serve", "--listen", &addr])
-            .env("FINDINGHUB_BOOTSTRAP_ACCESS_KEY_ID", "AKIAFINDINGHUBTEST01")
-            .env("FINDINGHUB_BOOTSTRAP_SECRET_ACCESS_KEY", "c2VjcmV0LWZvci10aGUtZW5kLXRvLWVuZC10ZXN0")
-            .env("FINDINGHUB_BOOTSTRAP_ACCOUNT_ID", ACCOUNT)
-            .env("HOOK_SECRET", "s3cret")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start findinghub");
-        let hub = Hub { child, addr };
-        let started = Instant::now();
-        while !http_get(&hub.addr, "/healthz").starts_with("HTTP/1.1 200") {
-            assert!(started.elapsed() < Duration::from_secs(20), "findinghub did not become ready");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        hub
+/// A hub on `data` (kept across restarts), with the webhook secret that the tests' targets name.
+fn start_hub(data: &Path, config: Option<&Path>) -> Hub {
+    let mut options = Hub::options().data(HubData::dir(data)).env("HOOK_SECRET", "s3cret");
+    if let Some(config) = config {
+        options = options.config(config);
     }
-
-    /// SIGKILL: no shutdown of any kind.
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    options.start()
 }
 
 /// A webhook receiver on loopback: records (event id, finding Id, UpdatedAt, signed); answers
@@ -156,14 +101,6 @@ fn findings_file(dir: &Path, n: usize, severity: &str) -> PathBuf {
     path
 }
 
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn a_hub_killed_mid_delivery_delivers_everything_committed_after_its_restart() {
     let dir = tempfile::tempdir().expect("dir");
@@ -186,14 +123,14 @@ fn a_hub_killed_mid_delivery_delivers_everything_committed_after_its_restart() {
     assert!(listed.contains(r#""Signed":true"#) && !listed.contains("s3cret"), "the secret is not shown: {listed}");
 
     const N: usize = 400;
-    let hub = Hub::start(&data, None);
+    let hub = start_hub(&data, None);
     run(findinghub(&data).arg("import").arg(findings_file(dir.path(), N, "HIGH")));
     wait_for("the first deliveries", Duration::from_secs(30), || receiver.events().len() >= 40);
     hub.kill();
     let before_restart = receiver.events().len();
     assert!(before_restart < N, "the kill came in the middle of the deliveries ({before_restart} of {N})");
 
-    let hub = Hub::start(&data, None);
+    let hub = start_hub(&data, None);
     // The deliveries that the killed hub had claimed come back when their claims lapse (25 s).
     wait_for("every committed change to arrive", Duration::from_secs(120), || {
         receiver.events().iter().map(|e| e.1.clone()).collect::<BTreeSet<_>>().len() == N
@@ -246,7 +183,7 @@ pattern = {{ detail = {{ findings = {{ Severity = {{ Label = ["CRITICAL"] }} }} 
         ),
     )
     .expect("config");
-    let hub = Hub::start(&data, Some(&config));
+    let hub = start_hub(&data, Some(&config));
     run(findinghub(&data).arg("import").arg(findings_file(dir.path(), 3, "LOW")));
     let critical = findings_file(dir.path(), 2, "CRITICAL");
     // The same ids as the LOW ones, newer: updates that match the rule.
@@ -309,7 +246,7 @@ fn the_readme_slack_configuration_sends_critical_findings_to_slack() {
     let url = start_receiver(receiver.clone(), Duration::ZERO);
     let config = dir.path().join("findinghub.toml");
     std::fs::write(&config, block.replace("https://hooks.slack.com/services/T000/B000/XXXX", &url)).expect("config");
-    let _hub = Hub::start(&data, Some(&config));
+    let _hub = start_hub(&data, Some(&config));
     run(findinghub(&data).arg("import").arg(findings_file(dir.path(), 2, "HIGH")));
     let critical = findings_file(dir.path(), 1, "CRITICAL");
     let text = std::fs::read_to_string(&critical).expect("read").replace("finding-0000", "critical-0000");

@@ -23,21 +23,18 @@
 //! `FINDINGHUB_SKIP_PROWLER_TEST=1` skips the Prowler test alone (its environment is large).
 
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-#[path = "support/python.rs"]
-mod python_support;
-use python_support::{make_venv, python_dir, repo_root, shown};
+mod support;
 
-const REGION: &str = "us-east-1";
-const ADMIN_ACCOUNT: &str = "111111111111";
-const ADMIN_KEY_ID: &str = "AKIAFINDINGHUBPYTEST";
-const ADMIN_SECRET: &str = "cHl0aG9uLWNsaWVudHMtYWRtaW4tc2VjcmV0LWtleQ";
+use findinghub_store::postgres::testing::TestSchema;
+use support::hub::{ACCOUNT as ADMIN_ACCOUNT, Hub, HubData, KEY_ID as ADMIN_KEY_ID, REGION, SECRET as ADMIN_SECRET};
+use support::python::{make_venv, python_dir, repo_root, shown};
+
 /// The account of most of the shared samples, so that the member has findings to see.
 const MEMBER_ACCOUNT: &str = "123456789012";
 /// The longest a suite may run before it is stopped and the test fails.
@@ -63,129 +60,38 @@ fn prowler_python() -> &'static Path {
     VENV.get_or_init(|| make_venv("prowler-requirements.txt", "prowler"))
 }
 
-struct Hub {
-    child: Child,
-    endpoint: String,
-    dir: tempfile::TempDir,
+/// A hub started as a new user starts it: no bootstrap key in the environment, so it makes one
+/// and prints it. Returns the hub and what it printed on stdout until it was ready.
+fn start_fresh() -> (Hub, String) {
+    let mut hub = Hub::options().fresh().start();
+    let mut stdout = hub.child.stdout.take().expect("piped stdout");
+    // The key is printed before the hub listens; what it prints later (nothing, as it stands) is
+    // drained so that it never blocks on a full pipe.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut printed = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !String::from_utf8_lossy(&printed).contains("export AWS_DEFAULT_REGION=") && Instant::now() < deadline {
+        if let Ok(chunk) = rx.recv_timeout(Duration::from_millis(100)) {
+            printed.extend(chunk);
+        }
+    }
+    (hub, String::from_utf8_lossy(&printed).into_owned())
 }
 
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Hub {
-    /// A hub whose administrator key comes from `FINDINGHUB_BOOTSTRAP_*`.
-    fn start() -> Hub {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_findinghub"));
-        cmd.env("FINDINGHUB_BOOTSTRAP_ACCESS_KEY_ID", ADMIN_KEY_ID)
-            .env("FINDINGHUB_BOOTSTRAP_SECRET_ACCESS_KEY", ADMIN_SECRET)
-            .env("FINDINGHUB_BOOTSTRAP_ACCOUNT_ID", ADMIN_ACCOUNT)
-            .stdout(Stdio::null());
-        Hub::spawn(cmd)
-    }
-
-    /// A hub started as a new user starts it: no bootstrap key in the environment, so it makes
-    /// one and prints it. Returns the hub and what it printed on stdout until it was ready.
-    fn start_fresh() -> (Hub, String) {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_findinghub"));
-        for (name, _) in std::env::vars_os() {
-            let name_text = name.to_string_lossy();
-            if name_text.starts_with("FINDINGHUB_") || name_text.starts_with("AWS_") {
-                cmd.env_remove(&name);
-            }
-        }
-        cmd.stdout(Stdio::piped());
-        let mut hub = Hub::spawn(cmd);
-        let mut stdout = hub.child.stdout.take().expect("piped stdout");
-        // The key is printed before the hub listens; what it prints later (nothing, as it stands)
-        // is drained so that it never blocks on a full pipe.
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut printed = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !String::from_utf8_lossy(&printed).contains("export AWS_DEFAULT_REGION=") && Instant::now() < deadline {
-            if let Ok(chunk) = rx.recv_timeout(Duration::from_millis(100)) {
-                printed.extend(chunk);
-            }
-        }
-        (hub, String::from_utf8_lossy(&printed).into_owned())
-    }
-
-    /// Starts `findinghub serve` on a free port with a new data directory, and waits until it is ready.
-    fn spawn(mut cmd: Command) -> Hub {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a port");
-        let child = cmd
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start findinghub");
-        let hub = Hub { child, endpoint: format!("http://127.0.0.1:{port}"), dir };
-        for _ in 0..400 {
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-                let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-                let mut answer = String::new();
-                let _ = s.read_to_string(&mut answer);
-                if answer.starts_with("HTTP/1.1 200") {
-                    return hub;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("findinghub did not become ready");
-    }
-
-    /// A member key, made with `findinghub credentials create` on the running hub's data.
-    fn create_key(&self, account: &str) -> (String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_findinghub"))
-            .args(["credentials", "create", "--account", account])
-            .arg("--data-dir")
-            .arg(self.dir.path().join("data"))
-            .output()
-            .expect("run findinghub credentials create");
-        assert!(out.status.success(), "findinghub credentials create failed:\n{}", shown(&out));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
-        assert_eq!(v["AccountId"], account);
-        let field = |name: &str| v[name].as_str().unwrap_or_else(|| panic!("no {name} in {v}")).to_owned();
-        (field("AccessKeyId"), field("SecretAccessKey"))
-    }
-
-    /// A product of the account's own, made with `findinghub products create`.
-    fn register_product(&self, account: &str, id: &str, name: &str) {
-        let out = Command::new(env!("CARGO_BIN_EXE_findinghub"))
-            .args(["products", "create", "--account", account, "--id", id, "--name", name, "--company", "Example Corp"])
-            .arg("--data-dir")
-            .arg(self.dir.path().join("data"))
-            .output()
-            .expect("run findinghub products create");
-        assert!(out.status.success(), "findinghub products create failed:\n{}", shown(&out));
-    }
-
-    /// An API key for `POST /events`, made with `findinghub credentials create-api-key`.
-    fn create_api_key(&self, account: &str) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_findinghub"))
-            .args(["credentials", "create-api-key", "--account", account])
-            .arg("--data-dir")
-            .arg(self.dir.path().join("data"))
-            .output()
-            .expect("run findinghub credentials create-api-key");
-        assert!(out.status.success(), "findinghub credentials create-api-key failed:\n{}", shown(&out));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
-        assert_eq!(v["AccountId"], account);
-        v["ApiKey"].as_str().unwrap_or_else(|| panic!("no ApiKey in {v}")).to_owned()
-    }
+/// An API key for `POST /events`, made with `findinghub credentials create-api-key`.
+fn create_api_key(hub: &Hub, account: &str) -> String {
+    let out = hub.run(&["credentials", "create-api-key", "--account", account]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON object");
+    assert_eq!(v["AccountId"], account);
+    v["ApiKey"].as_str().unwrap_or_else(|| panic!("no ApiKey in {v}")).to_owned()
 }
 
 /// Waits for the child with a deadline; its stdout and stderr are read on threads meanwhile.
@@ -224,20 +130,45 @@ fn run_suite(module: &str) {
     if skipped() {
         return;
     }
-    run_suite_with(python(), module);
+    run_suite_with(python(), module, None);
 }
 
-/// Runs `python run.py <module>` with the interpreter given, against a new hub.
-fn run_suite_with(python: &Path, module: &str) {
+/// The suite against a hub on PostgreSQL (a fresh schema of `FINDINGHUB_TEST_POSTGRES`): the same
+/// checks as on the embedded store.
+fn run_suite_on_postgres(module: &str) {
+    if skipped() {
+        return;
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let suite = format!("the {module} Python suite on PostgreSQL (python_clients.rs)");
+    let Some(schema) = runtime.block_on(TestSchema::create(&suite)) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = HubData {
+        data_dir: dir.path().join("data"),
+        store: Some(schema.url()),
+        master_key_file: Some(dir.path().join("master.key")),
+    };
+    run_suite_with(python(), module, Some(data));
+    drop(schema);
+}
+
+/// Runs `python run.py <module>` with the interpreter given, against a new hub (on `data`, or on a
+/// new embedded store).
+fn run_suite_with(python: &Path, module: &str, data: Option<HubData>) {
     let samples = repo_root().join("../shared/samples/asff");
     assert!(samples.is_dir(), "the shared ASFF samples are missing: {}", samples.display());
     let samples = samples.canonicalize().expect("samples path");
     let native = repo_root().join("../shared/samples/native").canonicalize().expect("native samples path");
 
-    let hub = Hub::start();
+    let hub = match data {
+        Some(data) => Hub::options().data(data).start(),
+        None => Hub::start(),
+    };
     let (member_id, member_secret) = hub.create_key(MEMBER_ACCOUNT);
-    let api_key = hub.create_api_key(MEMBER_ACCOUNT);
-    hub.register_product(ADMIN_ACCOUNT, "in-house-scanner", "In-house Scanner");
+    let api_key = create_api_key(&hub, MEMBER_ACCOUNT);
+    // A product of the administrator's own, for the custom-product checks.
+    let id_and_name = ["--id", "in-house-scanner", "--name", "In-house Scanner", "--company", "Example Corp"];
+    hub.run(&[&["products", "create", "--account", ADMIN_ACCOUNT][..], &id_and_name[..]].concat());
 
     let mut cmd = Command::new(python);
     cmd.arg("run.py").arg(module).current_dir(python_dir());
@@ -255,7 +186,7 @@ fn run_suite_with(python: &Path, module: &str) {
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("FINDINGHUB_ENDPOINT", &hub.endpoint)
+        .env("FINDINGHUB_ENDPOINT", hub.endpoint())
         .env("FINDINGHUB_REGION", REGION)
         .env("FINDINGHUB_ADMIN_KEY_ID", ADMIN_KEY_ID)
         .env("FINDINGHUB_ADMIN_SECRET", ADMIN_SECRET)
@@ -292,6 +223,11 @@ fn boto3_works_against_the_hub() {
 }
 
 #[test]
+fn boto3_works_against_a_hub_on_postgres() {
+    run_suite_on_postgres("test_boto3");
+}
+
+#[test]
 fn native_events_post_to_the_hub_as_eventbridge_sends_them() {
     run_suite("test_events");
 }
@@ -310,7 +246,7 @@ fn prowler_sends_its_findings_to_the_hub() {
         eprintln!("FINDINGHUB_SKIP_PROWLER_TEST is set: the Prowler test does not run");
         return;
     }
-    run_suite_with(prowler_python(), "test_prowler");
+    run_suite_with(prowler_python(), "test_prowler", None);
 }
 
 /// One command of the README's tour and what the README says it prints (`#>` lines under it).
@@ -441,11 +377,11 @@ fn the_readme_tour_runs_as_written() {
 
     let python = python();
     let bin = python.parent().expect("the venv's bin directory");
-    let (hub, printed) = Hub::start_fresh();
+    let (hub, printed) = start_fresh();
     let exports: Vec<&str> = printed.lines().filter(|l| l.starts_with("export AWS_")).collect();
     assert_eq!(exports.len(), 3, "the hub did not print its key as `export` lines:\n{printed}");
 
-    let address = hub.endpoint.trim_start_matches("http://");
+    let address = hub.addr.as_str();
     let mut script = String::from("set -euo pipefail\n");
     for line in &exports {
         script.push_str(line);
@@ -456,7 +392,7 @@ fn the_readme_tour_runs_as_written() {
         script.push_str(&step.command.replace(TOUR_ADDRESS, address));
         script.push('\n');
     }
-    let script_path = hub.dir.path().join("tour.sh");
+    let script_path = hub.scratch("tour.sh");
     fs::write(&script_path, &script).expect("write the tour script");
 
     let path = std::env::var_os("PATH").unwrap_or_default();

@@ -3,130 +3,22 @@
 //! the OpsCenter loop (a HIGH finding opens a work item, the CLI resolves it, GetFindings and
 //! GetFindingHistory show it), Detective's routes, Trusted Advisor and the evidence export.
 
-use aws_credential_types::Credentials;
-use aws_sdk_securityhub::Client;
-use aws_sdk_securityhub::config::{BehaviorVersion, Region};
-use findinghub_store::outbox::OutboxStore;
+mod support;
+
+use findinghub_store::outbox::{DeliveryQuery, OutboxStore};
 use findinghub_store::sqlite::SqliteStore;
 use serde_json::{Value, json};
-use std::io::{Read, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use support::hub::{ACCOUNT, Hub};
 
-const ACCOUNT: &str = "111111111111";
-const KEY_ID: &str = "AKIAFINDINGHUBRECV01";
-const SECRET: &str = "cmVjZWl2ZXJzLXRlc3Qtc2VjcmV0LWZvci10aGUtaHVi";
 const GUARDDUTY: &str = "arn:aws:securityhub:us-east-1::product/aws/guardduty";
 const CONTROLS: &str = "arn:aws:securityhub:us-east-1::product/aws/securityhub";
 
-struct Hub {
-    child: Child,
-    addr: String,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Hub {
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn cli(&self, args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_findinghub"))
-            .args(args)
-            .arg("--data-dir")
-            .arg(self.data())
-            .output()
-            .expect("run findinghub")
-    }
-
-    /// A SigV4-signed request; the status and the JSON answer.
-    fn call(&self, method: &str, path: &str, query: Option<&str>, body: Option<Value>) -> (u16, Value) {
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut headers = axum::http::HeaderMap::new();
-        headers.insert("host", self.addr.parse().expect("a header value"));
-        headers.insert("content-type", "application/json".parse().expect("a header value"));
-        findinghub_api::sigv4::sign(
-            method,
-            path,
-            query,
-            &mut headers,
-            body.as_bytes(),
-            KEY_ID,
-            SECRET,
-            "us-east-1",
-            "securityhub",
-            time::OffsetDateTime::now_utc(),
-        )
-        .expect("sign");
-        let mut s = std::net::TcpStream::connect(&self.addr).expect("connect");
-        let target = match query {
-            Some(q) => format!("{path}?{q}"),
-            None => path.to_owned(),
-        };
-        let mut request =
-            format!("{method} {target} HTTP/1.1\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
-        for (k, v) in &headers {
-            request.push_str(&format!("{}: {}\r\n", k, v.to_str().expect("ascii")));
-        }
-        request.push_str("\r\n");
-        request.push_str(&body);
-        s.write_all(request.as_bytes()).expect("send");
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).expect("read");
-        let status: u16 = answer.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("a status");
-        let json = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
-        (status, serde_json::from_str(json).unwrap_or(Value::Null))
-    }
-}
-
-async fn start_hub() -> Hub {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a port").port();
-    let addr = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_findinghub"))
-        .args(["serve", "--listen", &addr, "--retention-active-days", "36500"])
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .env("FINDINGHUB_BOOTSTRAP_ACCESS_KEY_ID", KEY_ID)
-        .env("FINDINGHUB_BOOTSTRAP_SECRET_ACCESS_KEY", SECRET)
-        .env("FINDINGHUB_BOOTSTRAP_ACCOUNT_ID", ACCOUNT)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start findinghub");
-    let hub = Hub { child, addr, dir };
-    for _ in 0..200 {
-        if let Ok(mut s) = std::net::TcpStream::connect(&hub.addr) {
-            let _ = write!(s, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-            let mut a = String::new();
-            let _ = s.read_to_string(&mut a);
-            if a.starts_with("HTTP/1.1 200") {
-                let (status, _) = hub.call("POST", "/accounts", None, Some(json!({})));
-                assert_eq!(status, 200, "EnableSecurityHub");
-                return hub;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("findinghub did not become ready");
-}
-
-fn client(hub: &Hub) -> Client {
-    let config = aws_sdk_securityhub::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(format!("http://{}", hub.addr))
-        .credentials_provider(Credentials::from_keys(KEY_ID, SECRET, None))
-        .build();
-    Client::from_conf(config)
+/// A hub whose findings (dated 2024) outlive retention, with Security Hub enabled.
+fn start_hub() -> Hub {
+    let hub = Hub::options().args(["--retention-active-days", "36500"]).start();
+    let (status, _) = hub.call("POST", "/accounts", None, Some(json!({})));
+    assert_eq!(status, 200, "EnableSecurityHub");
+    hub
 }
 
 fn guardduty_finding(id: &str, severity: &str, ip: &str) -> Value {
@@ -174,16 +66,32 @@ fn import(hub: &Hub, findings: Vec<Value>) {
     assert_eq!((status, out["SuccessCount"].as_u64()), (200, Some(n as u64)), "{out}");
 }
 
-/// The hub's outbox, read beside the running hub (as the CLI commands open the store).
-async fn undispatched(hub: &Hub) -> Vec<Value> {
-    let store = SqliteStore::open(&hub.data()).expect("open the hub's store");
-    store.undispatched(1000).await.expect("undispatched").into_iter().map(|e| e.envelope).collect()
+/// Routes the Custom Action events to a webhook that nothing answers, so that their deliveries
+/// stay in the store; call before the sends.
+fn hold_custom_actions(hub: &Hub) {
+    hub.run(&["targets", "add", "nowhere", "--kind", "webhook", "--url", "http://127.0.0.1:9/hook"]);
+    let pattern = r#"{"detail-type":["Security Hub Findings - Custom Action"]}"#;
+    hub.run(&["rules", "add", "custom-actions", "--pattern", pattern, "--target", "nowhere"]);
+}
+
+/// The events of the held Custom Action deliveries, once there are `n` of them.
+async fn custom_action_events(hub: &Hub, n: usize) -> Vec<Value> {
+    let store = SqliteStore::open(&hub.data.data_dir).expect("open the hub's store");
+    let query = DeliveryQuery { target: Some("nowhere".to_owned()), limit: 100, ..DeliveryQuery::default() };
+    for _ in 0..200 {
+        let held = store.deliveries(query.clone()).await.expect("deliveries");
+        if held.len() >= n {
+            return held.into_iter().map(|d| d.event.envelope).collect();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {n} Custom Action deliveries after 10 s");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn custom_actions_through_the_sdk_the_signed_route_and_the_cli() {
-    let hub = start_hub().await;
-    let sdk = client(&hub);
+    let hub = start_hub();
+    let sdk = hub.sdk();
     let arn = sdk
         .create_action_target()
         .id("SendToSlack")
@@ -205,6 +113,7 @@ async fn custom_actions_through_the_sdk_the_signed_route_and_the_cli() {
     assert_eq!(targets.len(), 1);
     assert_eq!((targets[0].name(), targets[0].description()), (Some("Slack #secops"), Some("Post to #secops")));
 
+    hold_custom_actions(&hub);
     let f = guardduty_finding("aa01", "HIGH", "198.51.100.7");
     import(&hub, vec![f.clone()]);
     let id = f["Id"].as_str().expect("an id");
@@ -231,11 +140,9 @@ async fn custom_actions_through_the_sdk_the_signed_route_and_the_cli() {
     let cli = hub.cli(&["actions", "send", "--action-target-arn", &arn, "--id", id, "--product-arn", GUARDDUTY]);
     assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
 
-    let custom: Vec<Value> = undispatched(&hub)
-        .await
-        .into_iter()
-        .filter(|e| e["detail-type"] == "Security Hub Findings - Custom Action")
-        .collect();
+    // The running hub dispatches events as they come: they are read from the deliveries of a rule
+    // that routes custom actions to a target that never answers (so they stay pending).
+    let custom = custom_action_events(&hub, 2).await;
     assert_eq!(custom.len(), 2, "one event per send, the API's and the CLI's");
     for e in &custom {
         assert_eq!(e["resources"], json!([arn]));
@@ -253,7 +160,7 @@ async fn custom_actions_through_the_sdk_the_signed_route_and_the_cli() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_opscenter_loop_end_to_end() {
-    let hub = start_hub().await;
+    let hub = start_hub();
     // Events reach the work-item tracker as any target: a rule and a target of kind opscenter
     // (which takes no URL).
     let refused = hub.cli(&["targets", "add", "work-items", "--kind", "opscenter", "--url", "http://127.0.0.1:9/x"]);
@@ -307,7 +214,7 @@ async fn the_opscenter_loop_end_to_end() {
     // Resolve it through the CLI: the finding follows, through BatchUpdateFindings' path.
     let update = hub.cli(&["opsitems", "update", &item_id, "--status", "Resolved", "--severity", "1"]);
     assert!(update.status.success(), "{}", String::from_utf8_lossy(&update.stderr));
-    let sdk = client(&hub);
+    let sdk = hub.sdk();
     let found = sdk
         .get_findings()
         .filters(
@@ -354,7 +261,7 @@ async fn the_opscenter_loop_end_to_end() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn detective_advisor_and_evidence() {
-    let hub = start_hub().await;
+    let hub = start_hub();
     let a = guardduty_finding("cc01", "HIGH", "198.51.100.7");
     let b = guardduty_finding("cc02", "LOW", "198.51.100.7"); // same instance and IP
     import(&hub, vec![a.clone(), b.clone()]);
@@ -390,7 +297,7 @@ async fn detective_advisor_and_evidence() {
     assert!(table.status.success());
     assert!(String::from_utf8_lossy(&table.stdout).contains("S3.8"));
 
-    let csv = hub.dir.path().join("evidence.csv");
+    let csv = hub.scratch("evidence.csv");
     let export = hub.cli(&[
         "evidence",
         "export",

@@ -1,114 +1,21 @@
 //! End to end through a real client: the `findinghub` binary on a free port, driven by the
 //! official `aws-sdk-securityhub` crate as a user would point it at the hub.
 
-use aws_credential_types::Credentials;
-use aws_sdk_securityhub::Client;
-use aws_sdk_securityhub::config::{BehaviorVersion, Region};
 use aws_sdk_securityhub::types::{
     AwsSecurityFindingFilters, AwsSecurityFindingIdentifier, DateFilter, DateRange, DateRangeUnit, NoteUpdate,
     SortCriterion, SortOrder, StringFilter, StringFilterComparison, WorkflowStatus, WorkflowUpdate,
 };
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-const ACCOUNT: &str = "111111111111";
-const KEY_ID: &str = "AKIAFINDINGHUBTEST01";
-const SECRET: &str = "c2VjcmV0LWZvci10aGUtZW5kLXRvLWVuZC10ZXN0";
+mod support;
 
-struct Hub {
-    child: Child,
-    endpoint: String,
-    dir: tempfile::TempDir,
-}
-
-impl Hub {
-    /// A new access key, made with `findinghub credentials create` on the running hub's data.
-    fn create_key(&self, account: &str) -> (String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_findinghub"))
-            .args(["credentials", "create", "--account", account])
-            .arg("--data-dir")
-            .arg(self.dir.path().join("data"))
-            .output()
-            .expect("run findinghub credentials");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
-        assert_eq!(v["AccountId"], account);
-        (
-            v["AccessKeyId"].as_str().unwrap_or_default().to_owned(),
-            v["SecretAccessKey"].as_str().unwrap_or_default().to_owned(),
-        )
-    }
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A plain, unsigned GET (for /healthz and /metrics); the response as text.
-fn http_get(endpoint: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let addr = endpoint.trim_start_matches("http://");
-    let Ok(mut s) = std::net::TcpStream::connect(addr) else { return String::new() };
-    let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    let mut answer = String::new();
-    let _ = s.read_to_string(&mut answer);
-    answer
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
-
-async fn start_hub() -> Hub {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_findinghub"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .env("FINDINGHUB_BOOTSTRAP_ACCESS_KEY_ID", KEY_ID)
-        .env("FINDINGHUB_BOOTSTRAP_SECRET_ACCESS_KEY", SECRET)
-        .env("FINDINGHUB_BOOTSTRAP_ACCOUNT_ID", ACCOUNT)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start findinghub");
-    let endpoint = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if http_get(&endpoint, "/healthz").starts_with("HTTP/1.1 200") {
-            return Hub { child, endpoint, dir };
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("findinghub did not become ready");
-}
-
-fn client(endpoint: &str, key: &str, secret: &str) -> Client {
-    let config = aws_sdk_securityhub::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::from_keys(key, secret, None))
-        .build();
-    Client::from_conf(config)
-}
-
-fn product() -> String {
-    format!("arn:aws:securityhub:us-east-1:{ACCOUNT}:product/{ACCOUNT}/default")
-}
+use support::hub::{ACCOUNT, Hub, KEY_ID, SECRET, default_product, http_get, sdk_client as client};
 
 fn finding(id: &str, severity: &str, updated: &str, account: &str) -> aws_sdk_securityhub::types::AwsSecurityFinding {
     use aws_sdk_securityhub::types::{AwsSecurityFinding, Resource, Severity, SeverityLabel};
     AwsSecurityFinding::builder()
         .schema_version("2018-10-08")
         .id(id)
-        .product_arn(product())
+        .product_arn(default_product(ACCOUNT))
         .generator_id("e2e-generator")
         .aws_account_id(account)
         .types("Software and Configuration Checks/Vulnerabilities/CVE")
@@ -153,8 +60,8 @@ fn the_rust_sdk_works_against_the_hub() {
 }
 
 async fn sdk_flow() {
-    let hub = start_hub().await;
-    let sh = client(&hub.endpoint, KEY_ID, SECRET);
+    let hub = Hub::start();
+    let sh = client(&hub.endpoint(), KEY_ID, SECRET);
 
     // Before the hub is enabled, finding operations fail as on AWS.
     let err = sh.get_findings().send().await.expect_err("hub not enabled");
@@ -178,7 +85,7 @@ async fn sdk_flow() {
         aws_sdk_securityhub::types::AwsSecurityFinding::builder()
             .schema_version("2018-10-08")
             .id("bad")
-            .product_arn(product())
+            .product_arn(default_product(ACCOUNT))
             .generator_id("g")
             .aws_account_id(ACCOUNT)
             .created_at("2024-01-01T00:00:00Z")
@@ -199,7 +106,7 @@ async fn sdk_flow() {
 
     // A member key: another account's finding refuses its whole call, and it sees only its own.
     let (member_id, member_secret) = hub.create_key(ACCOUNT);
-    let member = client(&hub.endpoint, &member_id, &member_secret);
+    let member = client(&hub.endpoint(), &member_id, &member_secret);
     let foreign = finding("foreign", "LOW", "2024-01-01T00:00:00Z", "222222222222");
     let err = member.batch_import_findings().findings(foreign.clone()).send().await.expect_err("other account");
     assert_eq!(error_code(&err.into_service_error()), "AccessDeniedException");
@@ -273,8 +180,8 @@ async fn sdk_flow() {
     assert_eq!(titles, sorted);
 
     // BatchUpdateFindings and the history it writes.
-    let ident = AwsSecurityFindingIdentifier::builder().id("f007").product_arn(product()).build();
-    let missing = AwsSecurityFindingIdentifier::builder().id("nope").product_arn(product()).build();
+    let ident = AwsSecurityFindingIdentifier::builder().id("f007").product_arn(default_product(ACCOUNT)).build();
+    let missing = AwsSecurityFindingIdentifier::builder().id("nope").product_arn(default_product(ACCOUNT)).build();
     let updated = sh
         .batch_update_findings()
         .finding_identifiers(ident.clone())
@@ -300,15 +207,15 @@ async fn sdk_flow() {
     assert_eq!(tags.tags().and_then(|t| t.get("team")).map(String::as_str), Some("blue"));
 
     // A wrong secret and an unknown key are refused.
-    let wrong = client(&hub.endpoint, KEY_ID, "not-the-secret");
+    let wrong = client(&hub.endpoint(), KEY_ID, "not-the-secret");
     let err = wrong.describe_hub().send().await.expect_err("bad secret");
     assert_eq!(error_code(&err.into_service_error()), "InvalidSignatureException");
-    let unknown = client(&hub.endpoint, "AKIAUNKNOWNUNKNOWN00", SECRET);
+    let unknown = client(&hub.endpoint(), "AKIAUNKNOWNUNKNOWN00", SECRET);
     let err = unknown.describe_hub().send().await.expect_err("unknown key");
     assert_eq!(error_code(&err.into_service_error()), "UnrecognizedClientException");
 
     // The metrics saw all of it.
-    let metrics = http_get(&hub.endpoint, "/metrics");
+    let metrics = http_get(&hub.addr, "/metrics");
     assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
     assert!(
         metrics.contains(r#"findinghub_requests_total{operation="BatchImportFindings",outcome="ok"} 4"#),

@@ -1,0 +1,4 @@
+//! Shared by the end-to-end tests (`mod support;` in each): `hub` runs the real binary and talks
+//! to it, `python` makes the pinned virtual environments of the Python clients.
+pub mod hub;
+pub mod python;
