@@ -47,7 +47,13 @@ struct Inner {
     /// The queue of the writer thread, which owns the one write connection.
     writer: mpsc::Sender<WriteJob>,
     readers: Mutex<Vec<Connection>>,
+    /// At most `READERS` reads at once, each on a pooled connection: without the bound, a burst of
+    /// concurrent requests opened a connection each (with its own page cache) and closed it after.
+    read_slots: Arc<tokio::sync::Semaphore>,
 }
+
+/// Reader connections: enough for both cores and the blocking waits of WAL reads.
+const READERS: usize = 8;
 
 /// Work for the writer thread.
 enum WriteJob {
@@ -79,7 +85,12 @@ impl SqliteStore {
             .name("sqlite-writer".into())
             .spawn(move || run_writer(writer, AtomicI64::new(last_history), queue, wal))
             .map_err(backend)?;
-        let inner = Arc::new(Inner { path, writer: jobs, readers: Mutex::new(Vec::new()) });
+        let inner = Arc::new(Inner {
+            path,
+            writer: jobs,
+            readers: Mutex::new(Vec::new()),
+            read_slots: Arc::new(tokio::sync::Semaphore::new(READERS)),
+        });
         spawn_checkpointer(Arc::downgrade(&inner))?;
         Ok(SqliteStore { inner })
     }
@@ -107,7 +118,9 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let inner = self.inner.clone();
+        let slot = inner.read_slots.clone().acquire_owned().await.map_err(backend)?;
         tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let pooled = inner.readers.lock().map_err(|_| StoreError::Backend("reader pool poisoned".into()))?.pop();
             let conn = match pooled {
                 Some(c) => c,
@@ -118,9 +131,7 @@ impl SqliteStore {
                 }
             };
             let result = f(&conn);
-            if let Ok(mut pool) = inner.readers.lock()
-                && pool.len() < 8
-            {
+            if let Ok(mut pool) = inner.readers.lock() {
                 pool.push(conn);
             }
             result
