@@ -430,7 +430,16 @@ async fn finding_page(State(c): State<Arc<Console>>, headers: HeaderMap, RawQuer
     let notice = param(&q, "done");
     let actions = receivers::action_targets(&c, &user.principal).await;
     let detective = &c.app.receivers.detective_base_url;
-    page(StatusCode::OK, views::finding(&user, &finding, &history, &related, &back, notice, detective, &actions))
+    let shown = views::FindingPage {
+        finding: &finding,
+        history: &history,
+        related: &related,
+        back: &back,
+        notice,
+        detective_base_url: detective,
+        actions: &actions,
+    };
+    page(StatusCode::OK, views::finding(&user, &shown))
 }
 
 /// The BatchUpdateFindings input of the action form.

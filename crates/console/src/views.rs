@@ -383,16 +383,21 @@ const SUMMARY: &[&str] = &[
 
 const DRAWN: &[&str] = &["Severity", "Resources", "Remediation", "Note"];
 
-pub fn finding(
-    user: &User,
-    f: &Value,
-    history: &[Value],
-    related: &[Value],
-    back: &str,
-    notice: Option<&str>,
-    detective_base_url: &str,
-    actions: &[Value],
-) -> Markup {
+/// What a finding's page shows.
+pub struct FindingPage<'a> {
+    pub finding: &'a Value,
+    pub history: &'a [Value],
+    pub related: &'a [Value],
+    /// This page's URL (where the forms come back to).
+    pub back: &'a str,
+    pub notice: Option<&'a str>,
+    pub detective_base_url: &'a str,
+    /// The custom actions to send the finding to.
+    pub actions: &'a [Value],
+}
+
+pub fn finding(user: &User, page: &FindingPage<'_>) -> Markup {
+    let FindingPage { finding: f, history, related, back, notice, detective_base_url, actions } = *page;
     let label = s(&f["Severity"]["Label"]);
     let named: Vec<&str> = SECTIONS
         .iter()
