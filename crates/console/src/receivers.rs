@@ -190,8 +190,12 @@ async fn replay_ids(c: &Console, user: &User, form: &[(String, String)]) -> Resu
         for raw in form.iter().filter(|(k, _)| k == "sel").map(|(_, v)| v) {
             let id: i64 = raw.parse().map_err(|_| ConsoleError::BadRequest(format!("{raw:?} is not a delivery id")))?;
             // The dead delivery of that id, if the user may see it.
-            let query =
-                DeliveryQuery { target: None, state: Some(DeliveryState::Dead), after_id: Some(id - 1), limit: 1 };
+            let query = DeliveryQuery {
+                target: None,
+                state: Some(DeliveryState::Dead),
+                after_id: Some(id.saturating_sub(1)),
+                limit: 1,
+            };
             let found = c.app.outbox.deliveries(query).await.map_err(ApiError::from)?;
             match found.first() {
                 Some(d) if d.id == id && visible(&scope, d) => ids.push(id),

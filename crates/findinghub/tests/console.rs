@@ -610,6 +610,11 @@ async fn console_flow() {
         let (status, _) = http(&endpoint, "POST", path, &cookie, &format!("{body}&csrf=00ff"));
         assert_eq!(status, 403, "{path} with a wrong token");
     }
+    // An id that names no dead letter (the smallest there is) is not found, and nothing breaks.
+    let (_, admin_page) = http(&endpoint, "GET", "/console/deliveries", &cookie, "");
+    let body = format!("sel={}&csrf={}", i64::MIN, csrf_of(&admin_page));
+    let (status, _) = http(&endpoint, "POST", "/console/deliveries/replay", &cookie, &body);
+    assert_eq!(status, 404);
     // The pages read without JavaScript: plain GETs carry the tables.
     for (path, table) in [
         ("/console/deliveries?state=all", r#"id="deliveries""#),
