@@ -6,6 +6,7 @@
 //! [`Principal`] made from the signed-in access key: the same scope, rules and history identity.
 
 pub mod filters;
+pub mod receivers;
 pub mod session;
 mod views;
 
@@ -88,6 +89,12 @@ pub fn router(app: Arc<App>, settings: ConsoleSettings) -> Router {
         .route("/console/update", post(update_findings))
         .route("/console/integrations", get(integrations_page).post(change_integration))
         .route("/console/enable-hub", post(enable_hub))
+        .route("/console/deliveries", get(receivers::deliveries_page))
+        .route("/console/deliveries/replay", post(receivers::replay))
+        .route("/console/workitems", get(receivers::workitems_page))
+        .route("/console/workitems/update", post(receivers::update_workitem))
+        .route("/console/advisor", get(receivers::advisor_page))
+        .route("/console/send", post(receivers::send))
         .with_state(console)
 }
 
@@ -343,7 +350,9 @@ async fn findings_page(State(c): State<Arc<Console>>, headers: HeaderMap, RawQue
     };
     let filters = match filters::to_filters(&view.rows) {
         Ok(f) => f,
-        Err(message) => return page(StatusCode::BAD_REQUEST, views::findings(&user, &view, &[], None, Some(&message))),
+        Err(message) => {
+            return page(StatusCode::BAD_REQUEST, views::findings(&user, &view, &[], None, Some(&message), &[]));
+        }
     };
     let mut input = json!({"Filters": filters, "SortCriteria": view.sort_criteria(), "MaxResults": view.page_size});
     if let Some(t) = &view.token {
@@ -354,10 +363,11 @@ async fn findings_page(State(c): State<Arc<Console>>, headers: HeaderMap, RawQue
             let findings = out["Findings"].as_array().cloned().unwrap_or_default();
             let next = out["NextToken"].as_str();
             let notice = param(&q, "done");
-            page(StatusCode::OK, views::findings(&user, &view, &findings, next, notice))
+            let actions = receivers::action_targets(&c, &user.principal).await;
+            page(StatusCode::OK, views::findings(&user, &view, &findings, next, notice, &actions))
         }
         Err(e @ ApiError::InvalidInput(_)) => {
-            page(StatusCode::BAD_REQUEST, views::findings(&user, &view, &[], None, Some(&e.to_string())))
+            page(StatusCode::BAD_REQUEST, views::findings(&user, &view, &[], None, Some(&e.to_string()), &[]))
         }
         Err(e) => c.error_page(Some(&user), e.into(), &back),
     }
@@ -418,10 +428,18 @@ async fn finding_page(State(c): State<Arc<Console>>, headers: HeaderMap, RawQuer
         None => Vec::new(),
     };
     let notice = param(&q, "done");
-    page(
-        StatusCode::OK,
-        views::finding(&user, &finding, &history, &related, &back, notice, &c.app.receivers.detective_base_url),
-    )
+    let actions = receivers::action_targets(&c, &user.principal).await;
+    let detective = &c.app.receivers.detective_base_url;
+    let shown = views::FindingPage {
+        finding: &finding,
+        history: &history,
+        related: &related,
+        back: &back,
+        notice,
+        detective_base_url: detective,
+        actions: &actions,
+    };
+    page(StatusCode::OK, views::finding(&user, &shown))
 }
 
 /// The BatchUpdateFindings input of the action form.

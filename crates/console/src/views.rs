@@ -37,6 +37,9 @@ fn layout(user: Option<&User>, title: &str, active: &str, body: Markup) -> Marku
                             a.active[active == "overview"] href="/console/overview" { "Overview" }
                             a.active[active == "findings"] href="/console/findings" { "Findings" }
                             a.active[active == "integrations"] href="/console/integrations" { "Integrations" }
+                            a.active[active == "deliveries"] href="/console/deliveries" { "Deliveries" }
+                            a.active[active == "workitems"] href="/console/workitems" { "Work items" }
+                            a.active[active == "advisor"] href="/console/advisor" { "Advisor" }
                         }
                         div.who {
                             form.inline method="post" action="/console/region" {
@@ -222,7 +225,14 @@ fn action_controls(user: &User, back: &str, button: &str) -> Markup {
     }
 }
 
-pub fn findings(user: &User, view: &View, findings: &[Value], next: Option<&str>, notice: Option<&str>) -> Markup {
+pub fn findings(
+    user: &User,
+    view: &View,
+    findings: &[Value],
+    next: Option<&str>,
+    notice: Option<&str>,
+    actions: &[Value],
+) -> Markup {
     let back = view.url_with(&view.rows, &view.sort, view.descending, view.token.as_deref());
     layout(
         Some(user),
@@ -234,6 +244,7 @@ pub fn findings(user: &User, view: &View, findings: &[Value], next: Option<&str>
             (filter_bar(view))
             form method="post" action="/console/update" id="bulk" {
                 (action_controls(user, &back, "Apply to selected"))
+                (send_controls(actions))
                 table.grid id="findings" {
                     thead { tr {
                         th { input type="checkbox" id="select-all" title="Select the page" aria-label="Select all"; }
@@ -372,15 +383,21 @@ const SUMMARY: &[&str] = &[
 
 const DRAWN: &[&str] = &["Severity", "Resources", "Remediation", "Note"];
 
-pub fn finding(
-    user: &User,
-    f: &Value,
-    history: &[Value],
-    related: &[Value],
-    back: &str,
-    notice: Option<&str>,
-    detective_base_url: &str,
-) -> Markup {
+/// What a finding's page shows.
+pub struct FindingPage<'a> {
+    pub finding: &'a Value,
+    pub history: &'a [Value],
+    pub related: &'a [Value],
+    /// This page's URL (where the forms come back to).
+    pub back: &'a str,
+    pub notice: Option<&'a str>,
+    pub detective_base_url: &'a str,
+    /// The custom actions to send the finding to.
+    pub actions: &'a [Value],
+}
+
+pub fn finding(user: &User, page: &FindingPage<'_>) -> Markup {
+    let FindingPage { finding: f, history, related, back, notice, detective_base_url, actions } = *page;
     let label = s(&f["Severity"]["Label"]);
     let named: Vec<&str> = SECTIONS
         .iter()
@@ -472,6 +489,14 @@ pub fn finding(
                         form method="post" action="/console/update" id="finding-actions" {
                             input type="hidden" name="sel" value=(selection_value(f));
                             (action_controls(user, back, "Apply"))
+                        }
+                        @if !actions.is_empty() {
+                            form method="post" action="/console/send" id="finding-send" {
+                                input type="hidden" name="csrf" value=(user.csrf);
+                                input type="hidden" name="back" value=(back);
+                                input type="hidden" name="sel" value=(selection_value(f));
+                                (send_controls(actions))
+                            }
                         }
                     }
                     @if !links.is_empty() {
@@ -646,6 +671,276 @@ pub fn overview(user: &User, charts: &[Chart], days: &[(String, u64, String)]) -
             div.charts {
                 (day_chart(days))
                 @for c in charts { (bar_chart(c)) }
+            }
+        },
+    )
+}
+
+/// The custom actions as a "send to" control: a menu and a button that posts its form to
+/// `/console/send` (the button's `formaction`, so the same selection serves both forms).
+fn send_controls(actions: &[Value]) -> Markup {
+    html! {
+        @if !actions.is_empty() {
+            div.actions.send {
+                label { "Custom action"
+                    select name="action_target" {
+                        @for a in actions { option value=(s(&a["ActionTargetArn"])) { (s(&a["Name"])) } }
+                    }
+                }
+                button type="submit" formaction="/console/send" id="send-to-action" { "Send to custom action" }
+                span.muted.small { "(at most 20 findings)" }
+            }
+        }
+    }
+}
+
+fn when(micros: i64) -> String {
+    findinghub_asff::timestamp::format_timestamp(micros).get(..19).unwrap_or_default().replace('T', " ")
+}
+
+fn scope_line(user: &User) -> Markup {
+    html! {
+        span.muted.small {
+            " " (user.principal.region) " · "
+            @if user.principal.admin { "every account" } @else { "account " (user.principal.account_id) }
+        }
+    }
+}
+
+/// What the deliveries page shows.
+pub struct DeliveryList<'a> {
+    pub view: &'a crate::receivers::DeliveryView,
+    pub deliveries: &'a [findinghub_store::outbox::Delivery],
+    pub more: Option<i64>,
+    pub targets: &'a [findinghub_store::outbox::TargetRecord],
+    /// The store's counts per target (administrators only).
+    pub counts: &'a [findinghub_store::outbox::TargetCounts],
+}
+
+pub fn deliveries(user: &User, list: &DeliveryList<'_>, notice: Option<&str>) -> Markup {
+    use crate::receivers::DeliveryView;
+    use findinghub_store::outbox::DeliveryState;
+    let view = list.view;
+    let back = view.url(view.after);
+    let dead_only = view.state == Some(DeliveryState::Dead);
+    layout(
+        Some(user),
+        "Deliveries",
+        "deliveries",
+        html! {
+            h1 { "Deliveries" (scope_line(user)) }
+            @if let Some(n) = notice { p.notice role="status" { (n) } }
+            p.muted { "Events that the hub sends to its targets (findinghub targets and rules). A dead letter is a delivery given up: refused by the target, or failing for 24 hours or 185 attempts. Replay sends it again with a fresh retry budget." }
+            table.grid id="targets" {
+                thead { tr {
+                    th { "Target" } th { "Kind" }
+                    @if user.principal.admin { th { "URL" } th { "Pending" } th { "Delivered" } th { "Dead" } }
+                    th {}
+                } }
+                tbody {
+                    @if list.targets.is_empty() { tr { td colspan="7" .muted { "No target is configured." } } }
+                    @for t in list.targets {
+                        @let counts = list.counts.iter().find(|c| c.target == t.name);
+                        tr {
+                            td { b { (t.name) } }
+                            td { (t.kind) }
+                            @if user.principal.admin {
+                                td.small { (t.config.get("url").and_then(Value::as_str).unwrap_or("—")) }
+                                td { (counts.map_or(0, |c| c.pending)) }
+                                td { (counts.map_or(0, |c| c.delivered)) }
+                                td { (counts.map_or(0, |c| c.dead)) }
+                            }
+                            td.nowrap {
+                                a href=(DeliveryView { target: Some(t.name.clone()), state: Some(DeliveryState::Dead), after: None }.url(None)) { "Dead letters" }
+                                " · "
+                                a href=(DeliveryView { target: Some(t.name.clone()), state: None, after: None }.url(None)) { "All" }
+                            }
+                        }
+                    }
+                }
+            }
+            @if user.principal.admin { p.muted.small { "Counts: every account and Region. The list below: this Region." } }
+            form.filters method="get" action="/console/deliveries" id="delivery-filter" {
+                div.quick {
+                    label { "Target " select name="target" {
+                        option value="" { "every target" }
+                        @for t in list.targets { option value=(t.name) selected[view.target.as_deref() == Some(t.name.as_str())] { (t.name) } }
+                    } }
+                    label { "State " select name="state" {
+                        @for (v, label) in [("dead", "dead letters"), ("pending", "pending"), ("delivered", "delivered"), ("all", "all")] {
+                            option value=(v) selected[view.state.map_or("all", DeliveryState::as_str) == v] { (label) }
+                        }
+                    } }
+                    button.primary type="submit" { "Show" }
+                }
+            }
+            h2 {
+                @if dead_only { "Dead letters" } @else { "Deliveries" }
+                @if let Some(t) = &view.target { " of " (t) }
+            }
+            form method="post" action="/console/deliveries/replay" id="replay" {
+                input type="hidden" name="csrf" value=(user.csrf);
+                input type="hidden" name="back" value=(back);
+                table.grid id="deliveries" {
+                    thead { tr {
+                        th {} th { "Id" } th { "Target" } th { "Rule" } th { "State" } th { "Attempts" }
+                        th { "Created" } th { "Next attempt" } th { "Last error" } th { "Event" } th { "Finding" }
+                    } }
+                    tbody {
+                        @if list.deliveries.is_empty() { tr { td colspan="11" .muted { "Nothing here." } } }
+                        @for d in list.deliveries {
+                            @let env = &d.event.envelope;
+                            @let f = &env["detail"]["findings"][0];
+                            tr.delivery data-state=(d.state.as_str()) {
+                                td { @if d.state == DeliveryState::Dead { input type="checkbox" name="sel" value=(d.id) aria-label="Select"; } }
+                                td { (d.id) }
+                                td { (d.target) }
+                                td { (d.rule) }
+                                td { span class=(format!("state state-{}", d.state.as_str())) { (d.state.as_str()) } }
+                                td { (d.attempts) }
+                                td.nowrap { (when(d.created_at)) }
+                                td.nowrap { @if d.state == DeliveryState::Pending { (when(d.next_attempt_at)) } @else { "—" } }
+                                td.small { (d.last_error.as_deref().unwrap_or("")) }
+                                td.small { (s(&env["detail-type"])) div.muted { (d.event.event_id) } }
+                                td.title { @if f.is_object() { a href=(finding_url(f)) { (s(&f["Title"])) } } }
+                            }
+                        }
+                    }
+                }
+                @if list.deliveries.iter().any(|d| d.state == DeliveryState::Dead) {
+                    div.actions { button.primary type="submit" id="replay-selected" { "Replay selected" } }
+                }
+            }
+            @if dead_only && !list.deliveries.is_empty() {
+                form method="post" action="/console/deliveries/replay" id="replay-all" {
+                    input type="hidden" name="csrf" value=(user.csrf);
+                    input type="hidden" name="back" value=(back);
+                    input type="hidden" name="all" value="1";
+                    input type="hidden" name="target" value=(view.target.as_deref().unwrap_or(""));
+                    button type="submit" {
+                        "Replay every dead letter"
+                        @if let Some(t) = &view.target { " of " (t) }
+                        @if !user.principal.admin { " of account " (user.principal.account_id) }
+                    }
+                }
+            }
+            nav.pager {
+                @if view.after.is_some() { a href=(view.url(None)) { "« First page" } }
+                @if let Some(m) = list.more { a href=(view.url(Some(m))) { "More »" } }
+                span.muted { (list.deliveries.len()) " shown" }
+            }
+        },
+    )
+}
+
+const WORK_ITEM_STATUSES: &[&str] = &["Open", "InProgress", "Resolved"];
+
+pub fn workitems(
+    user: &User,
+    items: &[Value],
+    status: Option<&str>,
+    paged: bool,
+    next: Option<&str>,
+    back: &str,
+    notice: Option<&str>,
+) -> Markup {
+    let url = |token: Option<&str>| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if let Some(s) = status {
+            q.append_pair("status", s);
+        }
+        if let Some(t) = token {
+            q.append_pair("token", t);
+        }
+        format!("/console/workitems?{}", q.finish())
+    };
+    layout(
+        Some(user),
+        "Work items",
+        "workitems",
+        html! {
+            h1 { "OpsCenter work items" (scope_line(user)) }
+            @if let Some(n) = notice { p.notice role="status" { (n) } }
+            p.muted { "Opened for findings at or above the threshold by the opscenter target. A status change updates the finding's workflow (Open → NEW, InProgress → NOTIFIED, Resolved → RESOLVED), recorded in its history with the work item as identity." }
+            form.filters method="get" action="/console/workitems" {
+                div.quick {
+                    label { "Status " select name="status" {
+                        option value="" { "any" }
+                        @for v in WORK_ITEM_STATUSES { option value=(v) selected[status == Some(*v)] { (v) } }
+                    } }
+                    button.primary type="submit" { "Show" }
+                }
+            }
+            table.grid id="workitems" {
+                thead { tr { th { "Work item" } th { "Title" } th { "Severity" } th { "Status" } th { "Finding" } th { "Created" } th { "Modified" } } }
+                tbody {
+                    @if items.is_empty() { tr { td colspan="7" .muted { "No work items." } } }
+                    @for w in items {
+                        @let id = s(&w["OpsItemId"]);
+                        tr data-id=(id) {
+                            td.nowrap { code { (id) } div.muted.small { (s(&w["AccountId"])) } }
+                            td.title { (s(&w["Title"])) }
+                            td { (s(&w["Severity"])) }
+                            td.nowrap {
+                                form.inline.workitem method="post" action="/console/workitems/update" {
+                                    input type="hidden" name="csrf" value=(user.csrf);
+                                    input type="hidden" name="back" value=(back);
+                                    input type="hidden" name="id" value=(id);
+                                    select name="status" aria-label="Status" {
+                                        @for v in WORK_ITEM_STATUSES { option value=(v) selected[s(&w["Status"]) == *v] { (v) } }
+                                    }
+                                    " "
+                                    button type="submit" { "Save" }
+                                }
+                            }
+                            td.small { a href=(finding_url(&w["FindingIdentifier"])) { "Open the finding" } }
+                            td.nowrap { (s(&w["CreatedTime"]).get(..19).unwrap_or_default().replace('T', " ")) }
+                            td.nowrap { (s(&w["LastModifiedTime"]).get(..19).unwrap_or_default().replace('T', " ")) }
+                        }
+                    }
+                }
+            }
+            nav.pager {
+                @if paged { a href=(url(None)) { "« First page" } }
+                @if let Some(t) = next { a href=(url(Some(t))) { "Next page »" } }
+                span.muted { (items.len()) " shown" }
+            }
+        },
+    )
+}
+
+pub fn advisor(user: &User, checks: &[Value]) -> Markup {
+    layout(
+        Some(user),
+        "Trusted Advisor",
+        "advisor",
+        html! {
+            h1 { "Trusted Advisor checks" (scope_line(user)) }
+            p.muted { "One check per AWS Foundational Security Best Practices control, from the newest active finding of each resource: red for a CRITICAL or HIGH failure, yellow for other failures, green when every resource passes. Suppressed failures are excluded items." }
+            table.grid id="checks" {
+                thead { tr { th { "Status" } th { "Check" } th { "Title" } th { "Processed" } th { "Flagged" } th { "Excluded" } th { "Flagged resources" } } }
+                tbody {
+                    @if checks.is_empty() { tr { td colspan="7" .muted { "No control findings yet." } } }
+                    @for c in checks {
+                        @let status = s(&c["status"]);
+                        tr {
+                            td { span class=(format!("advisor advisor-{}", status.replace('_', "-"))) { (status.replace('_', " ")) } }
+                            td.nowrap { a href=(filters::findings_url(&[FilterRow::new("ComplianceSecurityControlId", "EQUALS", s(&c["checkId"]))])) { (s(&c["checkId"])) } }
+                            td.title {
+                                (s(&c["title"]))
+                                @if let Some(url) = c["recommendedActionUrl"].as_str() { " " a.small href=(url) rel="noopener noreferrer" target="_blank" { "Recommended action" } }
+                            }
+                            td { (scalar(&c["resourcesProcessed"])) }
+                            td { (scalar(&c["resourcesFlagged"])) }
+                            td { (scalar(&c["resourcesSuppressed"])) }
+                            td.small {
+                                @for r in c["flaggedResources"].as_array().into_iter().flatten().take(5) {
+                                    div { (s(&r["resourceType"])) " " code { (short(s(&r["resourceId"]))) } @if r["isSuppressed"].as_bool() == Some(true) { " " span.muted { "(excluded)" } } }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         },
     )

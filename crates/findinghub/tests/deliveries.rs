@@ -2,20 +2,18 @@
 //! file, a webhook receiver started by the test, a hub killed with SIGKILL in the middle of its
 //! deliveries and restarted, dead letters replayed with the CLI.
 
-use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 mod support;
 
 use support::hub::{ACCOUNT, Hub, HubData, http_get, succeed as run, wait_for};
+use support::receiver::{Receiver, start_receiver};
 
 fn findinghub(data: &Path) -> Command {
     HubData::dir(data).command()
@@ -28,57 +26,6 @@ fn start_hub(data: &Path, config: Option<&Path>) -> Hub {
         options = options.config(config);
     }
     options.start()
-}
-
-/// A webhook receiver on loopback: records (event id, finding Id, UpdatedAt, signed); answers
-/// with `status` after `delay`.
-#[derive(Default)]
-struct Receiver {
-    got: Mutex<Vec<(String, String, String, bool)>>,
-    status: AtomicU16,
-}
-
-impl Receiver {
-    fn events(&self) -> Vec<(String, String, String, bool)> {
-        self.got.lock().expect("lock").clone()
-    }
-}
-
-fn start_receiver(receiver: Arc<Receiver>, delay: Duration) -> String {
-    receiver.status.store(200, Ordering::SeqCst);
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let addr = listener.local_addr().expect("addr");
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-            let r = receiver.clone();
-            async move {
-                tokio::time::sleep(delay).await;
-                let status = r.status.load(Ordering::SeqCst);
-                if status == 200 {
-                    let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                    let finding = &event["detail"]["findings"][0];
-                    let signed = headers.contains_key("x-findinghub-signature");
-                    r.got.lock().expect("lock").push((
-                        event["id"].as_str().unwrap_or_default().to_owned(),
-                        finding["Id"].as_str().unwrap_or_default().to_owned(),
-                        finding["UpdatedAt"].as_str().unwrap_or_default().to_owned(),
-                        signed,
-                    ));
-                }
-                StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
-            }
-        }),
-    );
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            let _ = axum::serve(listener, app).await;
-        });
-    });
-    format!("http://{addr}/hook")
 }
 
 fn findings_file(dir: &Path, n: usize, severity: &str) -> PathBuf {

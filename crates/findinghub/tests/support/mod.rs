@@ -1,4 +1,6 @@
 //! Shared by the end-to-end tests (`mod support;` in each): `hub` runs the real binary and talks
-//! to it, `python` makes the pinned virtual environments of the Python clients.
+//! to it, `receiver` is a webhook that records what it is sent, `python` makes the pinned virtual
+//! environments of the Python clients.
 pub mod hub;
 pub mod python;
+pub mod receiver;

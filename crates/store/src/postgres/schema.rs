@@ -14,6 +14,8 @@
 //! - `access_keys`, `api_keys`, `hubs`, `product_subscriptions`, `resource_tags`: the hub's state.
 //! - (migration 4) `action_targets` (custom actions) and `work_items` (OpsCenter work items, with
 //!   a partial unique index that is the dedup rule).
+//! - (migration 5) `findings_by_severity`, `findings_by_scope_severity`: the severity order
+//!   served by an index.
 //!
 //! Migrations run at open, all in one transaction under an advisory lock keyed by the schema,
 //! so that several instances starting at once apply each migration exactly once.
@@ -192,6 +194,12 @@ CREATE TABLE work_items (
 -- instance opens it.
 CREATE UNIQUE INDEX work_items_open_dedup ON work_items (account_id, dedup_key) WHERE status <> 'Resolved';
 CREATE INDEX work_items_by_created ON work_items (created_at, id);
+"#,
+    r#"
+-- The order by severity (the console's severity column), in all accounts and within a member
+-- account's scope, as for the default order.
+CREATE INDEX findings_by_severity ON findings (severity_normalized, key_hash, seq);
+CREATE INDEX findings_by_scope_severity ON findings (account_id, region, severity_normalized, key_hash, seq);
 "#,
 ];
 

@@ -9,6 +9,7 @@
 //! - (migration 2) `access_keys`, `hubs`, `product_subscriptions`, `resource_tags`: the hub's state.
 //! - (migration 6) `action_targets` (custom actions) and `work_items` (OpsCenter work items, with
 //!   a partial unique index that is the dedup rule).
+//! - (migration 7) `findings_by_severity`: the severity order served by an index.
 
 use rusqlite::Connection;
 
@@ -187,6 +188,14 @@ CREATE TABLE work_items (
 -- OpsCenter's dedup: one Open or InProgress work item per account and finding.
 CREATE UNIQUE INDEX work_items_open_dedup ON work_items (account_id, dedup_key) WHERE status <> 'Resolved';
 CREATE INDEX work_items_by_created ON work_items (created_at, id);
+"#,
+    r#"
+-- The order by severity (the console's severity column), with the same covering columns as the
+-- default order's index, so that a severity-sorted page with the triage filters is a short index
+-- scan instead of a sort of every matching row.
+CREATE INDEX findings_by_severity ON findings (
+    severity_normalized, key_hash, account_id, region, record_state, workflow_status, severity_label, title
+);
 "#,
 ];
 
