@@ -14,6 +14,7 @@
 //! - `access_keys`, `api_keys`, `hubs`, `product_subscriptions`, `resource_tags`: the hub's state.
 //! - (migration 4) `action_targets` (custom actions) and `work_items` (OpsCenter work items, with
 //!   a partial unique index that is the dedup rule).
+//! - (migration 5) `copy_progress`: how far a copy into this store (`findinghub migrate`) has come.
 //!
 //! Migrations run at open, all in one transaction under an advisory lock keyed by the schema,
 //! so that several instances starting at once apply each migration exactly once.
@@ -192,6 +193,16 @@ CREATE TABLE work_items (
 -- instance opens it.
 CREATE UNIQUE INDEX work_items_open_dedup ON work_items (account_id, dedup_key) WHERE status <> 'Resolved';
 CREATE INDEX work_items_by_created ON work_items (created_at, id);
+"#,
+    r#"
+-- How far a copy into this store (findinghub migrate) has come, per table.
+CREATE TABLE copy_progress (
+    tbl text COLLATE "C" PRIMARY KEY,
+    source text NOT NULL,
+    cursor text,
+    copied bigint NOT NULL,
+    done boolean NOT NULL
+);
 "#,
 ];
 

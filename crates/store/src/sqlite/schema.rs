@@ -9,6 +9,7 @@
 //! - (migration 2) `access_keys`, `hubs`, `product_subscriptions`, `resource_tags`: the hub's state.
 //! - (migration 6) `action_targets` (custom actions) and `work_items` (OpsCenter work items, with
 //!   a partial unique index that is the dedup rule).
+//! - (migration 7) `copy_progress`: how far a copy into this store (`findinghub migrate`) has come.
 
 use rusqlite::Connection;
 
@@ -187,6 +188,16 @@ CREATE TABLE work_items (
 -- OpsCenter's dedup: one Open or InProgress work item per account and finding.
 CREATE UNIQUE INDEX work_items_open_dedup ON work_items (account_id, dedup_key) WHERE status <> 'Resolved';
 CREATE INDEX work_items_by_created ON work_items (created_at, id);
+"#,
+    r#"
+-- How far a copy into this store (findinghub migrate) has come, per table.
+CREATE TABLE copy_progress (
+    tbl TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    cursor TEXT,
+    copied INTEGER NOT NULL,
+    done INTEGER NOT NULL
+);
 "#,
 ];
 
