@@ -194,6 +194,11 @@ where
         tries += 1;
         match attempt().await {
             Ok(v) => return Ok(v),
+            // A finding created meanwhile is committed by now: run again at once, so that this
+            // batch's versions apply right after that creation, as they would have in place.
+            Err(Fail::CreatedMeanwhile) if tries < ATTEMPTS => {
+                tracing::debug!(tries, "findings created by another instance meanwhile; trying again");
+            }
             Err(f) if retryable(&f) && tries < ATTEMPTS => {
                 tracing::debug!(tries, "transaction aborted by PostgreSQL; trying again");
                 tokio::time::sleep(Duration::from_millis(5 * u64::from(tries))).await;
