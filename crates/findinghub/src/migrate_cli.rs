@@ -151,7 +151,7 @@ pub async fn migrate(args: MigrateArgs<'_>) -> Result<()> {
     bar.finish_and_clear();
 
     let mut failed = Vec::new();
-    println!("{:<24} {:>12} {:>12}  {}", "table", "source", "copy", "check");
+    println!("{:<24} {:>12} {:>12}  check", "table", "source", "copy");
     for table in &tables {
         let (check, source_n, copy_n) = if args.checksum {
             let (a, b) = tokio::try_join!(digest(from.as_ref(), table, batch), digest(to.as_ref(), table, batch))?;
