@@ -27,6 +27,7 @@ use std::sync::Arc;
 mod delivery_cli;
 mod events_cli;
 mod lake_cli;
+mod migrate_cli;
 mod receivers_cli;
 
 #[global_allocator]
@@ -194,6 +195,28 @@ enum Command {
     Deliveries {
         #[command(subcommand)]
         action: delivery_cli::Deliveries,
+    },
+    /// Copy everything a store keeps (findings with their history, keys, hubs, subscriptions,
+    /// products, tags, action targets, work items, the outbox and its targets and rules) into
+    /// another, empty store, of either kind; resumable (run it again after an interruption), and
+    /// verified (record counts and hashes) at the end. Stop the hubs that use --from first.
+    Migrate {
+        /// The store to copy: `postgres://…`, `sqlite://DIR` or a data directory.
+        #[arg(long)]
+        from: String,
+        /// The store to copy into (created if it does not exist; must be empty, or hold an
+        /// interrupted copy from --from).
+        #[arg(long)]
+        to: String,
+        /// Records per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        /// Milliseconds to pause between transactions, to spare a busy database.
+        #[arg(long, default_value_t = 0)]
+        pause_ms: u64,
+        /// Compare record counts only, not every record's hash (faster on large stores).
+        #[arg(long)]
+        no_checksum: bool,
     },
     /// Security Lake: findings as OCSF 1.1.0, exported as Parquet in Security Lake's layout.
     Lake {
@@ -445,6 +468,16 @@ async fn main() -> Result<()> {
     if let Command::Lake { action: lake_cli::LakeCommand::Ocsf { file: input } } = &cli.command {
         return lake_cli::ocsf(input);
     }
+    if let Command::Migrate { from, to, batch, pause_ms, no_checksum } = &cli.command {
+        return migrate_cli::migrate(migrate_cli::MigrateArgs {
+            from,
+            to,
+            batch: *batch,
+            pause: std::time::Duration::from_millis(*pause_ms),
+            checksum: !no_checksum,
+        })
+        .await;
+    }
     let stores = open_stores(&settings.store).await?;
     if let Command::Lake {
         action: lake_cli::LakeCommand::Export { to, since, until, s3_endpoint, s3_region, jsonl, custom_source },
@@ -539,7 +572,9 @@ async fn main() -> Result<()> {
                 stores.app(keyring).with_ingest(IngestSettings { macie_sensitive_data: options.macie_sensitive_data });
             events_cli::ingest(&app, paths, &options).await
         }
-        Command::Convert { .. } | Command::Lake { .. } => unreachable!("handled before the keyring is opened"),
+        Command::Convert { .. } | Command::Lake { .. } | Command::Migrate { .. } => {
+            unreachable!("handled before the keyring is opened")
+        }
     }
 }
 

@@ -369,3 +369,224 @@ async fn two_hubs() {
     drop((a, b));
     drop(schema);
 }
+
+/// What a client sees of a hub, through the API and the command line: every finding (paged by
+/// Id), the history of some, action targets, tags, subscriptions, the hub, delivery targets and
+/// rules.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    findings: Vec<AwsSecurityFinding>,
+    histories: Vec<Vec<aws_sdk_securityhub::types::FindingHistoryRecord>>,
+    actions: Vec<aws_sdk_securityhub::types::ActionTarget>,
+    tags: Option<std::collections::HashMap<String, String>>,
+    products: Vec<String>,
+    hub_arn: Option<String>,
+    targets: String,
+    rules: String,
+}
+
+const HUB_ARN: &str = "arn:aws:securityhub:us-east-1:111111111111:hub/default";
+
+async fn seen(sh: &Client, store: &str, dir: &Path) -> Seen {
+    let mut pages = sh
+        .get_findings()
+        .sort_criteria(SortCriterion::builder().field("Id").sort_order(SortOrder::Ascending).build())
+        .max_results(100)
+        .into_paginator()
+        .send();
+    let mut findings = Vec::new();
+    while let Some(page) = pages.next().await {
+        findings.extend(page.expect("page").findings().iter().cloned());
+    }
+    let mut histories = Vec::new();
+    for id in ["m000", "m001", "m002", "m150", "late"] {
+        let h = sh.get_finding_history().finding_identifier(ident(id)).send().await.expect("history");
+        histories.push(h.records().to_vec());
+    }
+    let actions = sh.describe_action_targets().send().await.expect("actions").action_targets().to_vec();
+    let tags = sh.list_tags_for_resource().resource_arn(HUB_ARN).send().await.expect("tags").tags().cloned();
+    let products =
+        sh.list_enabled_products_for_import().send().await.expect("products").product_subscriptions().to_vec();
+    let hub_arn = sh.describe_hub().send().await.expect("hub").hub_arn().map(str::to_owned);
+    let cli = |what: &str| {
+        let out = findinghub(store, dir).args([what, "list"]).output().expect("run findinghub");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    Seen { findings, histories, actions, tags, products, hub_arn, targets: cli("targets"), rules: cli("rules") }
+}
+
+/// `findinghub migrate` (it names its stores itself: no --store, no master key).
+fn migrate(from: &str, to: &str, dir: &Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_findinghub"));
+    cmd.arg("--data-dir").arg(dir.join("unused")).args(["migrate", "--from", from, "--to", to]).args(extra);
+    cmd
+}
+
+#[test]
+fn migrate_copies_sqlite_to_postgres_and_back() {
+    run(|| Box::pin(migrate_round_trip()));
+}
+
+async fn migrate_round_trip() {
+    use findinghub_store::portable::{FINDINGS, RecordStore};
+    let Some(schema) = TestSchema::create("findinghub migrate (findinghub tests/postgres.rs)").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let embedded = format!("sqlite://{}", dir.path().join("embedded").display());
+    let pg = schema.url();
+
+    // An embedded hub with findings, history, action targets, tags, subscriptions, a key made by
+    // the command line, delivery targets and rules.
+    let hub = start_hub(&embedded, dir.path()).await;
+    let sh = client(&hub.endpoint, KEY_ID, SECRET);
+    sh.enable_security_hub().send().await.expect("enable");
+    for chunk in 0..3 {
+        let batch: Vec<_> = (0..100)
+            .map(|i| {
+                let n = chunk * 100 + i;
+                let id = format!("m{n:03}");
+                finding(&id, ["LOW", "HIGH"][n % 2], &format!("2024-02-{:02}T00:00:00Z", 1 + n % 28), &id)
+            })
+            .collect();
+        let out = sh.batch_import_findings().set_findings(Some(batch)).send().await.expect("import");
+        assert_eq!(out.success_count(), Some(100));
+    }
+    // A second version of m000, and two updates of m001.
+    let again = finding("m000", "CRITICAL", "2024-03-15T00:00:00Z", "m000 again");
+    sh.batch_import_findings().findings(again).send().await.expect("import");
+    for status in [WorkflowStatus::Notified, WorkflowStatus::Resolved] {
+        sh.batch_update_findings()
+            .finding_identifiers(ident("m001"))
+            .workflow(WorkflowUpdate::builder().status(status).build())
+            .note(NoteUpdate::builder().text("checked").updated_by("migrate-test").build())
+            .send()
+            .await
+            .expect("update");
+    }
+    sh.create_action_target().name("Ticket").description("Open a ticket").id("Ticket").send().await.expect("action");
+    sh.tag_resource().resource_arn(HUB_ARN).tags("team", "security").send().await.expect("tag");
+    let out = findinghub(&embedded, dir.path())
+        .args(["credentials", "create", "--account", ACCOUNT])
+        .output()
+        .expect("run findinghub credentials");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let member: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let (member_key, member_secret) = (
+        member["AccessKeyId"].as_str().unwrap_or_default().to_owned(),
+        member["SecretAccessKey"].as_str().unwrap_or_default().to_owned(),
+    );
+    for args in [
+        vec!["targets", "add", "ops", "--kind", "webhook", "--url", "http://127.0.0.1:9/hook"],
+        vec![
+            "rules",
+            "add",
+            "critical",
+            "--pattern",
+            r#"{"detail":{"findings":{"Severity":{"Label":["CRITICAL"]}}}}"#,
+            "--target",
+            "ops",
+        ],
+    ] {
+        let out = findinghub(&embedded, dir.path()).args(&args).output().expect("run findinghub");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let before = seen(&sh, &embedded, dir.path()).await;
+    assert_eq!(before.findings.len(), 300);
+    assert!(!before.products.is_empty(), "enabling the hub subscribed it to the default products");
+    assert_eq!(before.histories[1].len(), 3, "m001: created and updated twice");
+    drop(hub);
+
+    // The copy to PostgreSQL, killed part way through the findings, then resumed.
+    let mut copy = migrate(&embedded, &pg, dir.path(), &["--batch", "10", "--pause-ms", "40"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start findinghub migrate");
+    let mut watch = None;
+    let mut killed_at = None;
+    for _ in 0..1500 {
+        if watch.is_none() {
+            // The destination's schema exists once migrate has opened it.
+            watch = findinghub_store::postgres::PostgresStore::open_with(&pg, 1).await.ok();
+        }
+        if let Some(store) = &watch {
+            let progress = store.copy_progress().await.expect("progress");
+            if let Some(p) = progress.iter().find(|p| p.table == FINDINGS && p.copied >= 50) {
+                copy.kill().expect("kill migrate");
+                let _ = copy.wait();
+                killed_at = Some(p.copied);
+                break;
+            }
+        }
+        if let Ok(Some(status)) = copy.try_wait() {
+            panic!("migrate ended before it could be interrupted: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let killed_at = killed_at.expect("the copy reached the findings");
+    let watch = watch.expect("the destination store");
+    let progress = watch.copy_progress().await.expect("progress");
+    let findings_progress = progress.iter().find(|p| p.table == FINDINGS).expect("findings progress");
+    assert!(!findings_progress.done && findings_progress.copied < 300, "{findings_progress:?}");
+    assert!(killed_at >= 50);
+    // A second copy from elsewhere into this destination is refused.
+    let out = migrate(&format!("sqlite://{}", dir.path().join("other").display()), &pg, dir.path(), &[])
+        .output()
+        .expect("run migrate");
+    assert!(!out.status.success(), "a copy from another source into a half-copied store");
+
+    let out = migrate(&embedded, &pg, dir.path(), &["--batch", "10"]).output().expect("run migrate");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("resuming"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("copied and verified"), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("findings ") && l.contains(" 300 ") && l.ends_with("same records")),
+        "{stdout}"
+    );
+    assert_eq!(watch.count_records(FINDINGS).await.expect("count"), 300, "nothing copied twice");
+    // Run again: nothing more to copy, still verified.
+    let out = migrate(&embedded, &pg, dir.path(), &[]).output().expect("run migrate");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    drop(watch);
+
+    // Served from PostgreSQL: the same findings, history, actions, tags, subscriptions, keys.
+    let hub = start_hub(&pg, dir.path()).await;
+    let sh = client(&hub.endpoint, KEY_ID, SECRET);
+    let after = seen(&sh, &pg, dir.path()).await;
+    assert_eq!(after, before);
+    let member = client(&hub.endpoint, &member_key, &member_secret);
+    let mine = member.get_findings().max_results(5).send().await.expect("the member's key works on the copy");
+    assert_eq!(mine.findings().len(), 5);
+    // New writes on the copy: a finding, and a change with history after the copied records.
+    let late = finding("late", "CRITICAL", "2024-04-01T00:00:00Z", "after the move");
+    let out = sh.batch_import_findings().findings(late).send().await.expect("import");
+    assert_eq!(out.success_count(), Some(1));
+    sh.batch_update_findings()
+        .finding_identifiers(ident("m001"))
+        .note(NoteUpdate::builder().text("on PostgreSQL now").updated_by("migrate-test").build())
+        .send()
+        .await
+        .expect("update");
+    let h = sh.get_finding_history().finding_identifier(ident("m001")).send().await.expect("history");
+    assert_eq!(h.records().len(), 4);
+    let on_pg = seen(&sh, &pg, dir.path()).await;
+    drop(hub);
+
+    // And back into a new embedded store.
+    let back = format!("sqlite://{}", dir.path().join("back").display());
+    let out = migrate(&pg, &back, dir.path(), &[]).output().expect("run migrate");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("copied and verified"), "{stdout}");
+    let hub = start_hub(&back, dir.path()).await;
+    let sh = client(&hub.endpoint, KEY_ID, SECRET);
+    assert_eq!(seen(&sh, &back, dir.path()).await, on_pg);
+    // A copy into a store that is not empty is refused.
+    drop(hub);
+    let out = migrate(&embedded, &back, dir.path(), &[]).output().expect("run migrate");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -5,12 +5,13 @@
 //! findinghub_store::conformance_suite!(async { let dir = tempdir(); (SqliteStore::open(dir.path()), dir) });
 //! ```
 //!
-//! Every case starts from an empty store.
+//! Every case starts from an empty store; a case that copies between stores gets two.
 
 use crate::outbox::{
     Delivery, DeliveryQuery, DeliveryState, NewDelivery, OutboxEvent, OutboxStore, RuleRecord, TargetCounts,
     TargetRecord,
 };
+use crate::portable::{CopyProgress, FINDINGS, RecordStore, record_hash, table_names};
 use crate::state::{
     AccessKey, ActionTarget, ApiKey, CustomProduct, Hub, HubStateStore, SealedKey, WorkItem, WorkItemCreated,
     WorkItemQuery, WorkItemUpdated,
@@ -81,6 +82,27 @@ macro_rules! conformance_suite {
             dead_deliveries_replay,
             rules_and_targets_are_kept
         );
+        $crate::conformance_suite!(@pairs $mode $make; records_copy_to_another_store);
+    };
+    (@pairs required $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (from, _from_guard) = $make.await;
+                let (to, _to_guard) = $make.await;
+                $crate::conformance::$case(&from, &to).await;
+            }
+        )*
+    };
+    (@pairs optional $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some((from, _from_guard)) = $make.await else { return };
+                let Some((to, _to_guard)) = $make.await else { return };
+                $crate::conformance::$case(&from, &to).await;
+            }
+        )*
     };
     (@cases required $make:expr; $($case:ident),* $(,)?) => {
         $(
@@ -1488,4 +1510,208 @@ pub async fn rules_and_targets_are_kept<S: OutboxStore + ?Sized>(store: &S) {
     assert!(!store.delete_rule("b").await.expect("delete"));
     assert!(store.delete_target("slack").await.expect("delete"));
     assert!(store.targets().await.expect("targets").is_empty());
+}
+
+/// Every table of `from`, copied page by page (pages of 2, so that cursors are exercised).
+async fn copy_all<A: RecordStore + ?Sized, B: RecordStore + ?Sized>(from: &A, to: &B) {
+    for table in table_names() {
+        let mut progress =
+            CopyProgress { table: table.into(), source: "conformance".into(), cursor: None, copied: 0, done: false };
+        loop {
+            let page = from.export_records(table, progress.cursor.as_deref(), 2).await.expect("export");
+            progress.done = page.records.len() < 2;
+            if let Some(cursor) = page.cursor {
+                progress.cursor = Some(cursor);
+            }
+            progress.copied += page.records.len() as u64;
+            let written = to.import_records(table, &page.records, &progress).await.expect("import");
+            assert_eq!(written, page.records.len() as u64, "{table}: every record of an empty store is written");
+            if progress.done {
+                break;
+            }
+        }
+    }
+}
+
+/// Every record of a table, hashed, in key order.
+async fn record_hashes<S: RecordStore + ?Sized>(store: &S, table: &str) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.export_records(table, cursor.as_deref(), 3).await.expect("export");
+        out.extend(page.records.iter().map(record_hash));
+        match page.cursor {
+            Some(c) if page.records.len() == 3 => cursor = Some(c),
+            _ => return out,
+        }
+    }
+}
+
+/// The raw records of every table copy to another store (of the same backend here; the
+/// binary's migrate test copies between backends): the copy holds the same records, behaves the
+/// same through the traits (findings, page tokens, history, keys, state, outbox), and takes new
+/// writes without colliding with copied sequence numbers or ids. Importing a page again writes
+/// nothing.
+pub async fn records_copy_to_another_store<S>(from: &S, to: &S)
+where
+    S: FindingStore + HubStateStore + OutboxStore + RecordStore,
+{
+    // Findings with history: created, updated by an import, updated by BatchUpdateFindings.
+    let many: Vec<Map<String, Value>> = (0..7).map(|i| finding(&format!("c{i}"), T0 + i * SEC)).collect();
+    import(from, many).await;
+    import(from, vec![with(finding("c1", T0 + 100 * SEC), json!({"Title": "changed"}))]).await;
+    update(from, json!({"FindingIdentifiers": [ident("c2")], "Workflow": {"Status": "NOTIFIED"}}), scope()).await;
+    // The hub's state.
+    let hub = Hub {
+        account_id: ACCOUNT.into(),
+        region: REGION.into(),
+        subscribed_at: T0,
+        auto_enable_controls: false,
+        control_finding_generator: "SECURITY_CONTROL".into(),
+    };
+    assert!(from.enable_hub(hub.clone()).await.expect("enable"));
+    let key = SealedKey {
+        key: AccessKey { access_key_id: "AKIACOPY".into(), account_id: ACCOUNT.into(), admin: true, created_at: T0 },
+        sealed_secret: vec![0, 1, 2, 255],
+    };
+    assert!(from.create_key(key.clone()).await.expect("key"));
+    let api_key = ApiKey {
+        key_id: "k1".into(),
+        account_id: ACCOUNT.into(),
+        admin: false,
+        created_at: T0,
+        secret_hash: vec![9; 32],
+    };
+    assert!(from.create_api_key(api_key.clone()).await.expect("api key"));
+    let product = CustomProduct {
+        account_id: ACCOUNT.into(),
+        product_id: "scanner".into(),
+        name: "Scanner".into(),
+        company: "Us".into(),
+        description: "d".into(),
+    };
+    assert!(from.create_product(product.clone()).await.expect("product"));
+    assert!(from.subscribe(ACCOUNT, REGION, GUARDDUTY).await.expect("subscribe"));
+    assert!(from.subscribe(ACCOUNT, REGION, CONTROLS).await.expect("subscribe"));
+    let arn = "arn:aws:securityhub:us-east-1:111111111111:hub/default";
+    from.tag(arn, [("a".into(), "1".into()), ("b".into(), "2".into()), ("c".into(), "3".into())].into())
+        .await
+        .expect("tag");
+    let target = ActionTarget {
+        account_id: ACCOUNT.into(),
+        region: REGION.into(),
+        id: "Slack".into(),
+        name: "Send".into(),
+        description: "to the team".into(),
+        created_at: T0,
+    };
+    assert!(from.create_action_target(target.clone()).await.expect("action target"));
+    assert_eq!(from.create_work_item(work_item("oi-1", ACCOUNT, "c1", T0)).await.expect("w"), WorkItemCreated::Created);
+    // The outbox: targets, rules, dispatched events with deliveries (one failed), and an
+    // undispatched event.
+    let hook =
+        TargetRecord { name: "hook".into(), kind: "webhook".into(), config: json!({"url": "x"}), created_at: T0 };
+    from.put_target(hook.clone()).await.expect("target");
+    let rule = RuleRecord {
+        name: "all".into(),
+        pattern: json!({"source": ["aws.securityhub"]}),
+        targets: vec!["hook".into()],
+        enabled: true,
+        created_at: T0,
+    };
+    from.put_rule(rule.clone()).await.expect("rule");
+    dispatch_all(from, "hook").await;
+    let claimed = from.claim_deliveries("hook", NOW, NOW + SEC, 10).await.expect("claim");
+    assert!(!claimed.is_empty());
+    from.mark_failed(claimed[0].id, 1, Some(NOW + 60 * SEC), "503").await.expect("failed");
+    import(from, vec![finding("c-late", T0)]).await;
+
+    copy_all(from, to).await;
+
+    for table in table_names() {
+        assert_eq!(
+            to.count_records(table).await.expect("count"),
+            from.count_records(table).await.expect("count"),
+            "{table}: counts"
+        );
+        assert_eq!(record_hashes(to, table).await, record_hashes(from, table).await, "{table}: the records");
+    }
+    assert_eq!(to.count().await.expect("count"), 8);
+    // Findings, pages and their tokens, history.
+    let (page, token) = query(from, json!({}), json!([]), 3, None).await;
+    let (copied, copied_token) = query(to, json!({}), json!([]), 3, None).await;
+    assert_eq!(copied, page);
+    assert_eq!(copied_token, token);
+    let (rest, _) = query(to, json!({}), json!([]), 100, token.clone()).await;
+    let (rest_from, _) = query(from, json!({}), json!([]), 100, token).await;
+    assert_eq!(rest, rest_from, "a page token of the source pages the copy");
+    for id in ["c1", "c2", "c3"] {
+        let q = HistoryQuery {
+            scope: scope(),
+            identifier: FindingIdentifier { id: id.into(), product_arn: PRODUCT.into() },
+            start: None,
+            end: None,
+            max_results: 100,
+            next_token: None,
+        };
+        assert_eq!(
+            to.finding_history(q.clone()).await.expect("history").records,
+            from.finding_history(q).await.expect("history").records
+        );
+    }
+    // The state and the outbox.
+    assert_eq!(to.find_key("AKIACOPY").await.expect("key"), Some(key));
+    assert_eq!(to.find_api_key("k1").await.expect("api key"), Some(api_key));
+    assert_eq!(to.products(None).await.expect("products"), [product]);
+    assert_eq!(to.hub(ACCOUNT, REGION).await.expect("hub"), Some(hub));
+    assert_eq!(
+        to.subscriptions(ACCOUNT, REGION).await.expect("subs"),
+        from.subscriptions(ACCOUNT, REGION).await.expect("subs")
+    );
+    assert_eq!(to.tags(arn).await.expect("tags").len(), 3);
+    assert_eq!(to.action_targets(ACCOUNT, REGION).await.expect("targets"), [target]);
+    assert_eq!(to.work_item("oi-1").await.expect("work item"), from.work_item("oi-1").await.expect("work item"));
+    assert_eq!(to.targets().await.expect("targets"), [hook]);
+    assert_eq!(to.rules().await.expect("rules"), [rule]);
+    let all = DeliveryQuery { limit: 100, ..DeliveryQuery::default() };
+    assert_eq!(to.deliveries(all.clone()).await.expect("deliveries"), from.deliveries(all.clone()).await.expect("d"));
+    assert_eq!(to.undispatched(10).await.expect("undispatched"), from.undispatched(10).await.expect("undispatched"));
+
+    // Importing a page again writes nothing.
+    let progress =
+        CopyProgress { table: FINDINGS.into(), source: "conformance".into(), cursor: None, copied: 8, done: true };
+    let page = from.export_records(FINDINGS, None, 100).await.expect("export");
+    assert_eq!(to.import_records(FINDINGS, &page.records, &progress).await.expect("import"), 0);
+    assert_eq!(to.count().await.expect("count"), 8);
+    let progress_rows = to.copy_progress().await.expect("progress");
+    assert_eq!(progress_rows.len(), table_names().len());
+    assert!(progress_rows.iter().all(|p| p.done && p.source == "conformance"));
+    assert!(to.copy_progress().await.expect("progress").iter().any(|p| p.table == FINDINGS && p.copied == 8));
+
+    // New writes on the copy take fresh numbers: a new finding, a history record newer than the
+    // copied ones, a new event and delivery.
+    let last_seq = to.undispatched(10).await.expect("undispatched").last().map(|e| e.seq).unwrap_or_default();
+    assert_eq!(import(to, vec![finding("c-new", T0)]).await, [ImportStatus::Created]);
+    assert_eq!(to.count().await.expect("count"), 9);
+    update(to, json!({"FindingIdentifiers": [ident("c2")], "Note": {"Text": "n", "UpdatedBy": "me"}}), scope()).await;
+    let history = to
+        .finding_history(HistoryQuery {
+            scope: scope(),
+            identifier: FindingIdentifier { id: "c2".into(), product_arn: PRODUCT.into() },
+            start: None,
+            end: None,
+            max_results: 1,
+            next_token: None,
+        })
+        .await
+        .expect("history");
+    assert!(history.records[0].entry.updates.iter().any(|u| u.field == "Note"), "{:?}", history.records);
+    let events = to.undispatched(10).await.expect("undispatched");
+    assert!(events.last().map(|e| e.seq).unwrap_or_default() > last_seq, "new events follow the copied ones");
+    let before = to.deliveries(all.clone()).await.expect("deliveries");
+    dispatch_all(to, "hook").await;
+    let after = to.deliveries(all).await.expect("deliveries");
+    assert!(after.len() > before.len());
+    let max_before = before.iter().map(|d| d.id).max().unwrap_or_default();
+    assert!(after.iter().skip(before.len()).all(|d| d.id > max_before), "new delivery ids follow the copied ones");
 }

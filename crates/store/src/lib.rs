@@ -10,6 +10,7 @@ pub mod conformance;
 pub mod groups;
 pub mod outbox;
 pub mod page;
+pub mod portable;
 pub mod postgres;
 pub mod retention;
 pub mod sqlite;

@@ -3,9 +3,11 @@
 //! A pool of connections (deadpool-postgres over tokio-postgres); every call is one transaction at
 //! READ COMMITTED. Several instances may share the database:
 //! - an import locks the stored versions of its findings (`SELECT … FOR UPDATE`, in key order so
-//!   that two batches do not deadlock), and creates a new finding with `INSERT … ON CONFLICT DO
-//!   NOTHING`; when another instance created it in between, it locks that row and applies the
-//!   import rule to it, so the newest UpdatedAt wins whatever the order of arrival;
+//!   that two batches do not deadlock), applies the rules in memory, and creates its new findings
+//!   with one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING` (sequence numbers drawn
+//!   ahead); when another instance created one of them in between, the transaction is rolled back
+//!   and run again, and then finds that finding locked and stored and applies the import rule to
+//!   it, so the newest UpdatedAt wins whatever the order of arrival;
 //! - BatchUpdateFindings and UpdateFindings lock the rows they change, so that a concurrent change
 //!   is applied after, on top of the other, never lost;
 //! - history ids come from an identity column, not from the process;
@@ -14,6 +16,7 @@
 //! - a transaction that PostgreSQL aborts as a deadlock or a serialization failure is run again.
 
 mod outbox;
+mod portable;
 mod query;
 mod schema;
 mod state;
@@ -65,6 +68,9 @@ pub struct PostgresStore {
 enum Fail {
     Pg(tokio_postgres::Error),
     Store(StoreError),
+    /// Another instance created a finding that this transaction was creating: run it again (it
+    /// then finds that finding stored, and imports over it).
+    CreatedMeanwhile,
 }
 
 impl From<tokio_postgres::Error> for Fail {
@@ -90,6 +96,7 @@ impl From<Fail> for StoreError {
         match f {
             Fail::Pg(e) => pg_err(&e),
             Fail::Store(e) => e,
+            Fail::CreatedMeanwhile => StoreError::Backend("findings were created by other instances meanwhile".into()),
         }
     }
 }
@@ -104,7 +111,8 @@ pub(crate) fn pg_err(e: &tokio_postgres::Error) -> StoreError {
 }
 
 fn retryable(f: &Fail) -> bool {
-    matches!(f, Fail::Pg(e) if e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
+    matches!(f, Fail::CreatedMeanwhile)
+        || matches!(f, Fail::Pg(e) if e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
         || e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE))
 }
 
@@ -186,6 +194,11 @@ where
         tries += 1;
         match attempt().await {
             Ok(v) => return Ok(v),
+            // A finding created meanwhile is committed by now: run again at once, so that this
+            // batch's versions apply right after that creation, as they would have in place.
+            Err(Fail::CreatedMeanwhile) if tries < ATTEMPTS => {
+                tracing::debug!(tries, "findings created by another instance meanwhile; trying again");
+            }
             Err(f) if retryable(&f) && tries < ATTEMPTS => {
                 tracing::debug!(tries, "transaction aborted by PostgreSQL; trying again");
                 tokio::time::sleep(Duration::from_millis(5 * u64::from(tries))).await;
@@ -271,33 +284,94 @@ async fn lock_identifiers(
     tx.query(&stmt, &[&arns, &ids]).await?.iter().map(stored_of).collect()
 }
 
-async fn insert_finding(tx: &deadpool_postgres::Transaction<'_>, finding: &StoredFinding) -> Result<Option<i64>, Fail> {
+/// One hot column's values over several findings, as one array parameter.
+enum HotArray {
+    Text(Vec<String>),
+    Int(Vec<i64>),
+    Real(Vec<f64>),
+}
+
+impl HotArray {
+    fn as_sql(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            HotArray::Text(v) => v,
+            HotArray::Int(v) => v,
+            HotArray::Real(v) => v,
+        }
+    }
+}
+
+/// Inserts findings under the sequence numbers given (drawn from the sequence, or copied from
+/// another store) in one statement; returns the sequence numbers of those inserted: a finding whose
+/// key or sequence number is taken already is left out.
+async fn insert_findings_with_seqs(
+    tx: &deadpool_postgres::Transaction<'_>,
+    rows: &[(i64, &StoredFinding)],
+) -> Result<Vec<i64>, Fail> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
     static SQL: OnceLock<String> = OnceLock::new();
     let sql = SQL.get_or_init(|| {
         let cols: Vec<&str> = HOT_COLUMNS.iter().map(|c| c.column).collect();
-        let n = cols.len();
-        let placeholders: Vec<String> = (1..=n + 3).map(|i| format!("${i}")).collect();
+        let mut arrays = vec!["$1::int8[]".to_owned(), "$2::int8[]".to_owned()];
+        for (i, c) in HOT_COLUMNS.iter().enumerate() {
+            let ty = match c.ty {
+                ColumnType::Text => "text",
+                ColumnType::Time => "int8",
+                ColumnType::Int => "float8",
+            };
+            arrays.push(format!("${}::{ty}[]", i + 3));
+        }
+        let n = HOT_COLUMNS.len();
+        arrays.push(format!("${}::int8[]", n + 3));
+        arrays.push(format!("${}::text[]", n + 4));
+        let names: Vec<String> = (0..arrays.len()).map(|i| format!("c{i}")).collect();
+        let mut select = names.clone();
+        if let Some(doc) = select.last_mut() {
+            doc.push_str("::jsonb");
+        }
         format!(
-            "INSERT INTO findings (key_hash, {}, touched, doc) VALUES ({}) \
-             ON CONFLICT ON CONSTRAINT findings_key DO NOTHING RETURNING seq",
+            "INSERT INTO findings (seq, key_hash, {}, touched, doc) OVERRIDING SYSTEM VALUE \
+             SELECT {} FROM unnest({}) AS u({}) ON CONFLICT DO NOTHING RETURNING seq",
             cols.join(", "),
-            placeholders.join(", ")
+            select.join(", "),
+            arrays.join(", "),
+            names.join(", ")
         )
     });
-    let key_hash = finding.key.hash64();
-    let hot = hot_params(&finding.doc);
-    let touched = finding.touched.bits();
-    let doc = Json(&finding.doc);
-    let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(hot.len() + 3);
-    params.push(&key_hash);
-    params.extend(hot.iter().map(Param::as_sql));
-    params.push(&touched);
-    params.push(&doc);
-    let stmt = tx.prepare_cached(sql).await?;
-    match tx.query_opt(&stmt, &params).await? {
-        Some(row) => Ok(Some(row.try_get(0)?)),
-        None => Ok(None),
+    let seqs: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let hashes: Vec<i64> = rows.iter().map(|r| r.1.key.hash64()).collect();
+    let mut hot: Vec<HotArray> = HOT_COLUMNS
+        .iter()
+        .map(|c| match c.ty {
+            ColumnType::Text => HotArray::Text(Vec::with_capacity(rows.len())),
+            ColumnType::Time => HotArray::Int(Vec::with_capacity(rows.len())),
+            ColumnType::Int => HotArray::Real(Vec::with_capacity(rows.len())),
+        })
+        .collect();
+    let mut touched = Vec::with_capacity(rows.len());
+    let mut docs = Vec::with_capacity(rows.len());
+    for (_, finding) in rows {
+        for (array, value) in hot.iter_mut().zip(hot_params(&finding.doc)) {
+            match (array, value) {
+                (HotArray::Text(v), Param::Text(s)) => v.push(s),
+                (HotArray::Int(v), Param::Int(i)) => v.push(i),
+                (HotArray::Real(v), Param::Real(r)) => v.push(r),
+                _ => return Err(StoreError::Backend("a hot column of an unexpected type".into()).into()),
+            }
+        }
+        touched.push(finding.touched.bits());
+        docs.push(serde_json::to_string(&finding.doc).map_err(crate::backend)?);
     }
+    let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(hot.len() + 4);
+    params.push(&seqs);
+    params.push(&hashes);
+    params.extend(hot.iter().map(HotArray::as_sql));
+    params.push(&touched);
+    params.push(&docs);
+    let stmt = tx.prepare_cached(sql).await?;
+    tx.query(&stmt, &params).await?.iter().map(|r| Ok(r.try_get(0)?)).collect()
 }
 
 async fn update_finding(
@@ -418,7 +492,19 @@ impl Pending {
     }
 }
 
+/// A finding as an import leaves it: where it is stored (`None`: created by this import), what it
+/// was before the import, and what it is now.
+struct Touched {
+    seq: Option<i64>,
+    before: Option<StoredFinding>,
+    now: StoredFinding,
+    changed: bool,
+}
+
 impl PostgresStore {
+    /// The rules run in memory over the locked stored versions, in the batch's order; then the
+    /// new findings go in with one statement (sequence numbers drawn ahead, in batch order), the
+    /// changed ones are updated, and attributes, history and events follow in bulk.
     async fn import_once(&self, batch: &ImportBatch) -> Result<ImportReport, Fail> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
@@ -428,8 +514,16 @@ impl PostgresStore {
             keys.iter().flatten().map(|k| (k.product_arn.as_str(), k.id.as_str())).collect();
         pairs.sort_unstable();
         pairs.dedup();
-        let mut known: HashMap<FindingKey, (i64, StoredFinding)> =
-            lock_identifiers(&tx, &pairs).await?.into_iter().map(|(seq, f)| (f.key.clone(), (seq, f))).collect();
+        let mut known: HashMap<FindingKey, Touched> = lock_identifiers(&tx, &pairs)
+            .await?
+            .into_iter()
+            .map(|(seq, f)| {
+                (f.key.clone(), Touched { seq: Some(seq), before: Some(f.clone()), now: f, changed: false })
+            })
+            .collect();
+        // The keys of created findings, in order of creation; history records with their key.
+        let mut created: Vec<FindingKey> = Vec::new();
+        let mut history: Vec<(FindingKey, HistoryEntry)> = Vec::new();
         let mut pending = Pending::default();
         let mut report = ImportReport::default();
         for (incoming, key) in batch.findings.iter().zip(keys) {
@@ -441,68 +535,72 @@ impl PostgresStore {
             };
             let ctx =
                 ImportContext { region: &batch.region, now: batch.now, product_names: incoming.product_names.as_ref() };
-            // At most twice: a second time when another instance created the finding meanwhile.
-            let mut status = None;
-            for _ in 0..2 {
-                if let Some((seq, old)) = known.get(&key) {
-                    let seq = *seq;
-                    status = Some(match apply_import(Some(old), incoming.doc.clone(), &ctx) {
-                        Ok(ImportOutcome::Updated { finding, history }) => {
-                            if doc_holds_nul(&finding.doc) {
-                                failed(NUL_MESSAGE.into())
-                            } else {
-                                update_finding(&tx, seq, &finding).await?;
-                                pending.changed(seq, Some(old), &finding);
-                                pending.history.push((seq, history));
-                                pending.events.push(imported_event(&finding, batch.now));
-                                report.changed.push(finding.clone());
-                                known.insert(key.clone(), (seq, finding));
-                                ImportStatus::Updated
-                            }
-                        }
-                        Ok(ImportOutcome::Stale) => ImportStatus::Stale,
-                        Ok(ImportOutcome::Created { .. }) => {
-                            return Err(StoreError::Backend("a creation over a stored finding".into()).into());
-                        }
-                        Err(e) => failed(e.to_string()),
-                    });
-                    break;
+            let stored = known.get(&key).map(|t| &t.now);
+            let status = match apply_import(stored, incoming.doc.clone(), &ctx) {
+                Ok(ImportOutcome::Updated { finding, .. } | ImportOutcome::Created { finding, .. })
+                    if doc_holds_nul(&finding.doc) =>
+                {
+                    failed(NUL_MESSAGE.into())
                 }
-                match apply_import(None, incoming.doc.clone(), &ctx) {
-                    Ok(ImportOutcome::Created { finding, history }) => {
-                        if doc_holds_nul(&finding.doc) {
-                            status = Some(failed(NUL_MESSAGE.into()));
-                            break;
-                        }
-                        if let Some(seq) = insert_finding(&tx, &finding).await? {
-                            pending.changed(seq, None, &finding);
-                            pending.history.push((seq, history));
-                            pending.events.push(imported_event(&finding, batch.now));
-                            report.changed.push(finding.clone());
-                            known.insert(key.clone(), (seq, finding));
-                            status = Some(ImportStatus::Created);
-                            break;
-                        }
-                        // Created by another instance since the lock: lock it, and import over it.
-                        for (seq, f) in lock_identifiers(&tx, &[(key.product_arn.as_str(), key.id.as_str())]).await? {
-                            known.insert(f.key.clone(), (seq, f));
-                        }
-                        if !known.contains_key(&key) {
-                            return Err(StoreError::Backend("a finding vanished during its import".into()).into());
-                        }
+                Ok(ImportOutcome::Updated { finding, history: h }) => match known.get_mut(&key) {
+                    Some(t) => {
+                        pending.events.push(imported_event(&finding, batch.now));
+                        report.changed.push(finding.clone());
+                        history.push((key, h));
+                        t.now = finding;
+                        t.changed = true;
+                        ImportStatus::Updated
                     }
-                    Ok(_) => {
-                        status = Some(failed("Internal service failure".into()));
-                        break;
-                    }
-                    Err(e) => {
-                        status = Some(failed(e.to_string()));
-                        break;
-                    }
+                    None => failed("Internal service failure".into()),
+                },
+                Ok(ImportOutcome::Created { finding, history: h }) if stored.is_none() => {
+                    pending.events.push(imported_event(&finding, batch.now));
+                    report.changed.push(finding.clone());
+                    history.push((key.clone(), h));
+                    created.push(key.clone());
+                    known.insert(key, Touched { seq: None, before: None, now: finding, changed: true });
+                    ImportStatus::Created
+                }
+                Ok(ImportOutcome::Created { .. }) => {
+                    return Err(StoreError::Backend("a creation over a stored finding".into()).into());
+                }
+                Ok(ImportOutcome::Stale) => ImportStatus::Stale,
+                Err(e) => failed(e.to_string()),
+            };
+            report.statuses.push(status);
+        }
+        if !created.is_empty() {
+            let n = created.len() as i64;
+            let stmt = tx
+                .prepare_cached(
+                    "SELECT nextval(pg_get_serial_sequence('findings', 'seq')) FROM generate_series(1::int8, $1::int8)",
+                )
+                .await?;
+            let seqs: Vec<i64> =
+                tx.query(&stmt, &[&n]).await?.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
+            for (key, seq) in created.iter().zip(&seqs) {
+                if let Some(t) = known.get_mut(key) {
+                    t.seq = Some(*seq);
                 }
             }
-            let status = status.ok_or_else(|| StoreError::Backend("an import did not settle".into()))?;
-            report.statuses.push(status);
+            let rows: Vec<(i64, &StoredFinding)> =
+                created.iter().filter_map(|k| known.get(k)).filter_map(|t| Some((t.seq?, &t.now))).collect();
+            if insert_findings_with_seqs(&tx, &rows).await?.len() != created.len() {
+                // Another instance created one of them since the lock (its transaction has
+                // committed: the insert waited for it). Everything is rolled back and run again.
+                return Err(Fail::CreatedMeanwhile);
+            }
+        }
+        for t in known.values().filter(|t| t.changed) {
+            let seq = t.seq.ok_or_else(|| StoreError::Backend("a finding without a sequence number".into()))?;
+            if t.before.is_some() {
+                update_finding(&tx, seq, &t.now).await?;
+            }
+            pending.changed(seq, t.before.as_ref(), &t.now);
+        }
+        for (key, h) in history {
+            let seq = known.get(&key).and_then(|t| t.seq);
+            pending.history.push((seq.ok_or_else(|| StoreError::Backend("history without a finding".into()))?, h));
         }
         pending.flush(&tx).await?;
         tx.commit().await?;

@@ -16,6 +16,7 @@
 //!   a partial unique index that is the dedup rule).
 //! - (migration 5) `findings_by_severity`, `findings_by_scope_severity`: the severity order
 //!   served by an index.
+//! - (migration 6) `copy_progress`: how far a copy into this store (`findinghub migrate`) has come.
 //!
 //! Migrations run at open, all in one transaction under an advisory lock keyed by the schema,
 //! so that several instances starting at once apply each migration exactly once.
@@ -200,6 +201,16 @@ CREATE INDEX work_items_by_created ON work_items (created_at, id);
 -- account's scope, as for the default order.
 CREATE INDEX findings_by_severity ON findings (severity_normalized, key_hash, seq);
 CREATE INDEX findings_by_scope_severity ON findings (account_id, region, severity_normalized, key_hash, seq);
+"#,
+    r#"
+-- How far a copy into this store (findinghub migrate) has come, per table.
+CREATE TABLE copy_progress (
+    tbl text COLLATE "C" PRIMARY KEY,
+    source text NOT NULL,
+    cursor text,
+    copied bigint NOT NULL,
+    done boolean NOT NULL
+);
 "#,
 ];
 

@@ -4,6 +4,7 @@
 //! of reader connections; every call runs on tokio's blocking pool.
 
 mod outbox;
+mod portable;
 mod query;
 mod schema;
 mod state;

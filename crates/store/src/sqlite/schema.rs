@@ -10,6 +10,7 @@
 //! - (migration 6) `action_targets` (custom actions) and `work_items` (OpsCenter work items, with
 //!   a partial unique index that is the dedup rule).
 //! - (migration 7) `findings_by_severity`: the severity order served by an index.
+//! - (migration 8) `copy_progress`: how far a copy into this store (`findinghub migrate`) has come.
 
 use rusqlite::Connection;
 
@@ -195,6 +196,16 @@ CREATE INDEX work_items_by_created ON work_items (created_at, id);
 -- scan instead of a sort of every matching row.
 CREATE INDEX findings_by_severity ON findings (
     severity_normalized, key_hash, account_id, region, record_state, workflow_status, severity_label, title
+);
+"#,
+    r#"
+-- How far a copy into this store (findinghub migrate) has come, per table.
+CREATE TABLE copy_progress (
+    tbl TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    cursor TEXT,
+    copied INTEGER NOT NULL,
+    done INTEGER NOT NULL
 );
 "#,
 ];
