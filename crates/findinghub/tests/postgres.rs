@@ -5,101 +5,38 @@
 //! The server is `FINDINGHUB_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/test`);
 //! without the variable and without a server there, the tests say so and do not run.
 
-use aws_credential_types::Credentials;
 use aws_sdk_securityhub::Client;
-use aws_sdk_securityhub::config::{BehaviorVersion, Region};
 use aws_sdk_securityhub::types::{
     AwsSecurityFinding, AwsSecurityFindingFilters, AwsSecurityFindingIdentifier, NoteUpdate, Resource, Severity,
     SeverityLabel, SortCriterion, SortOrder, StringFilter, StringFilterComparison, WorkflowStatus, WorkflowUpdate,
 };
 use findinghub_store::postgres::testing::TestSchema;
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const ACCOUNT: &str = "111111111111";
-const KEY_ID: &str = "AKIAFINDINGHUBPGTEST1";
-const SECRET: &str = "c2VjcmV0LWZvci10aGUtcG9zdGdyZXMtdGVzdA";
+mod support;
 
-struct Hub {
-    child: Child,
-    endpoint: String,
-}
+use support::hub::{ACCOUNT, Hub, HubData, KEY_ID, SECRET, sdk_client as client};
 
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// The data of a hub on `store` with the test's master key. Every hub of a test shares the master
+/// key file (instances of one database must: the database holds secrets sealed with it).
+fn on_store(store: &str, dir: &Path) -> HubData {
+    HubData {
+        data_dir: dir.join("unused"),
+        store: Some(store.to_owned()),
+        master_key_file: Some(dir.join("master.key")),
     }
-}
-
-fn http_get(endpoint: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let addr = endpoint.trim_start_matches("http://");
-    let Ok(mut s) = std::net::TcpStream::connect(addr) else { return String::new() };
-    let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    let mut answer = String::new();
-    let _ = s.read_to_string(&mut answer);
-    answer
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 /// `findinghub ARGS --store URL` with the test's master key, as a command.
 fn findinghub(store: &str, dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_findinghub"));
-    cmd.arg("--store")
-        .arg(store)
-        .arg("--master-key-file")
-        .arg(dir.join("master.key"))
-        .arg("--data-dir")
-        .arg(dir.join("unused"));
-    cmd
+    on_store(store, dir).command()
 }
 
-/// A hub on `store`. Every hub of a test shares the master key file (instances of one database
-/// must: the database holds secrets sealed with it).
-async fn start_hub(store: &str, dir: &Path) -> Hub {
-    let port = free_port();
-    let log = dir.join(format!("hub-{port}.log"));
-    let mut child = findinghub(store, dir)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        // The findings are dated 2024: keep them (retention runs at every start).
-        .args(["--retention-active-days", "36500"])
-        .env("FINDINGHUB_BOOTSTRAP_ACCESS_KEY_ID", KEY_ID)
-        .env("FINDINGHUB_BOOTSTRAP_SECRET_ACCESS_KEY", SECRET)
-        .env("FINDINGHUB_BOOTSTRAP_ACCOUNT_ID", ACCOUNT)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).map(Stdio::from).unwrap_or_else(|_| Stdio::null()))
-        .spawn()
-        .expect("start findinghub");
-    let endpoint = format!("http://127.0.0.1:{port}");
-    for _ in 0..400 {
-        if http_get(&endpoint, "/healthz").starts_with("HTTP/1.1 200") {
-            return Hub { child, endpoint };
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            let log = std::fs::read_to_string(&log).unwrap_or_default();
-            panic!("findinghub --store postgres exited: {status}\n{log}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("findinghub did not become ready");
-}
-
-fn client(endpoint: &str, key: &str, secret: &str) -> Client {
-    let config = aws_sdk_securityhub::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::from_keys(key, secret, None))
-        .build();
-    Client::from_conf(config)
+/// A hub on `store`; the findings are dated 2024, so retention (which runs at every start) keeps them.
+fn start_hub(store: &str, dir: &Path) -> Hub {
+    Hub::options().data(on_store(store, dir)).args(["--retention-active-days", "36500"]).start()
 }
 
 fn product() -> String {
@@ -164,8 +101,8 @@ async fn one_hub() {
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let store = schema.url();
-    let hub = start_hub(&store, dir.path()).await;
-    let sh = client(&hub.endpoint, KEY_ID, SECRET);
+    let hub = start_hub(&store, dir.path());
+    let sh = client(&hub.endpoint(), KEY_ID, SECRET);
     sh.enable_security_hub().send().await.expect("enable");
 
     // Import: 60 findings.
@@ -232,7 +169,7 @@ async fn one_hub() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let key: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     let member = client(
-        &hub.endpoint,
+        &hub.endpoint(),
         key["AccessKeyId"].as_str().unwrap_or_default(),
         key["SecretAccessKey"].as_str().unwrap_or_default(),
     );
@@ -268,8 +205,8 @@ async fn one_hub() {
     let hub_arn = format!("arn:aws:securityhub:us-east-1:{ACCOUNT}:hub/default");
     sh.tag_resource().resource_arn(&hub_arn).tags("team", "blue").send().await.expect("tag");
     drop(hub);
-    let again = start_hub(&store, dir.path()).await;
-    let sh = client(&again.endpoint, KEY_ID, SECRET);
+    let again = start_hub(&store, dir.path());
+    let sh = client(&again.endpoint(), KEY_ID, SECRET);
     let tags = sh.list_tags_for_resource().resource_arn(&hub_arn).send().await.expect("tags");
     assert_eq!(tags.tags().and_then(|t| t.get("team")).map(String::as_str), Some("blue"));
     let all = sh.get_findings().max_results(100).send().await.expect("get");
@@ -289,9 +226,9 @@ async fn two_hubs() {
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let store = schema.url();
-    let (a, b) = tokio::join!(start_hub(&store, dir.path()), start_hub(&store, dir.path()));
-    let ca = client(&a.endpoint, KEY_ID, SECRET);
-    let cb = client(&b.endpoint, KEY_ID, SECRET);
+    let (a, b) = (start_hub(&store, dir.path()), start_hub(&store, dir.path()));
+    let ca = client(&a.endpoint(), KEY_ID, SECRET);
+    let cb = client(&b.endpoint(), KEY_ID, SECRET);
     ca.enable_security_hub().send().await.expect("enable");
 
     // Versions 0..20 of one finding, through A in ascending order and through B in descending
@@ -439,8 +376,8 @@ async fn migrate_round_trip() {
 
     // An embedded hub with findings, history, action targets, tags, subscriptions, a key made by
     // the command line, delivery targets and rules.
-    let hub = start_hub(&embedded, dir.path()).await;
-    let sh = client(&hub.endpoint, KEY_ID, SECRET);
+    let hub = start_hub(&embedded, dir.path());
+    let sh = client(&hub.endpoint(), KEY_ID, SECRET);
     sh.enable_security_hub().send().await.expect("enable");
     for chunk in 0..3 {
         let batch: Vec<_> = (0..100)
@@ -553,11 +490,11 @@ async fn migrate_round_trip() {
     drop(watch);
 
     // Served from PostgreSQL: the same findings, history, actions, tags, subscriptions, keys.
-    let hub = start_hub(&pg, dir.path()).await;
-    let sh = client(&hub.endpoint, KEY_ID, SECRET);
+    let hub = start_hub(&pg, dir.path());
+    let sh = client(&hub.endpoint(), KEY_ID, SECRET);
     let after = seen(&sh, &pg, dir.path()).await;
     assert_eq!(after, before);
-    let member = client(&hub.endpoint, &member_key, &member_secret);
+    let member = client(&hub.endpoint(), &member_key, &member_secret);
     let mine = member.get_findings().max_results(5).send().await.expect("the member's key works on the copy");
     assert_eq!(mine.findings().len(), 5);
     // New writes on the copy: a finding, and a change with history after the copied records.
@@ -581,8 +518,8 @@ async fn migrate_round_trip() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("copied and verified"), "{stdout}");
-    let hub = start_hub(&back, dir.path()).await;
-    let sh = client(&hub.endpoint, KEY_ID, SECRET);
+    let hub = start_hub(&back, dir.path());
+    let sh = client(&hub.endpoint(), KEY_ID, SECRET);
     assert_eq!(seen(&sh, &back, dir.path()).await, on_pg);
     // A copy into a store that is not empty is refused.
     drop(hub);
