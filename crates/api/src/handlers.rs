@@ -42,6 +42,11 @@ pub async fn dispatch(app: &App, who: &Principal, op: &Operation, input: Input) 
         "DescribeActionTargets" => crate::actions::describe(app, who, input).await,
         "UpdateActionTarget" => crate::actions::update(app, who, input).await,
         "DeleteActionTarget" => crate::actions::delete(app, who, input).await,
+        "CreateInsight" => crate::custom_insights::create(app, who, input).await,
+        "GetInsights" => crate::custom_insights::get(app, who, input).await,
+        "UpdateInsight" => crate::custom_insights::update(app, who, input).await,
+        "DeleteInsight" => crate::custom_insights::delete(app, who, input).await,
+        "GetInsightResults" => crate::custom_insights::results(app, who, input).await,
         other => Err(ApiError::NotSupported(other)),
     }
 }

@@ -2,6 +2,7 @@
 //! operations on top of the store, and AWS-shaped errors.
 
 pub mod actions;
+pub mod custom_insights;
 pub mod error;
 pub mod events;
 pub mod extensions;

@@ -31,6 +31,11 @@ const SERVED: &[&str] = &[
     "DescribeActionTargets",
     "UpdateActionTarget",
     "DeleteActionTarget",
+    "CreateInsight",
+    "GetInsights",
+    "UpdateInsight",
+    "DeleteInsight",
+    "GetInsightResults",
 ];
 
 #[tokio::test]

@@ -6,6 +6,7 @@
 //! [`Principal`] made from the signed-in access key: the same scope, rules and history identity.
 
 pub mod filters;
+pub mod insights;
 pub mod receivers;
 pub mod session;
 mod views;
@@ -95,6 +96,7 @@ pub fn router(app: Arc<App>, settings: ConsoleSettings) -> Router {
         .route("/console/workitems/update", post(receivers::update_workitem))
         .route("/console/advisor", get(receivers::advisor_page))
         .route("/console/send", post(receivers::send))
+        .route("/console/insights", get(insights::insights_page).post(insights::save))
         .with_state(console)
 }
 

@@ -36,6 +36,7 @@ fn layout(user: Option<&User>, title: &str, active: &str, body: Markup) -> Marku
                         nav {
                             a.active[active == "overview"] href="/console/overview" { "Overview" }
                             a.active[active == "findings"] href="/console/findings" { "Findings" }
+                            a.active[active == "insights"] href="/console/insights" { "Insights" }
                             a.active[active == "integrations"] href="/console/integrations" { "Integrations" }
                             a.active[active == "deliveries"] href="/console/deliveries" { "Deliveries" }
                             a.active[active == "workitems"] href="/console/workitems" { "Work items" }
@@ -242,6 +243,7 @@ pub fn findings(
             h1 { "Findings" span.muted.small { " " (user.principal.region) } }
             @if let Some(n) = notice { p.notice role="status" { (n) } }
             (filter_bar(view))
+            (save_insight(user, view, &back))
             form method="post" action="/console/update" id="bulk" {
                 (action_controls(user, &back, "Apply to selected"))
                 (send_controls(actions))
@@ -287,6 +289,54 @@ pub fn findings(
                     " "
                 }
                 span.muted { "per page" }
+            }
+        },
+    )
+}
+
+/// "Save as insight": the view's filter rows, a name and what to group by.
+fn save_insight(user: &User, view: &View, back: &str) -> Markup {
+    html! {
+        details.save-insight {
+            summary { "Save as insight" }
+            form method="post" action="/console/insights" id="save-insight" {
+                input type="hidden" name="csrf" value=(user.csrf);
+                input type="hidden" name="back" value=(back);
+                @for r in &view.rows { input type="hidden" name="f" value=(r.encode()); }
+                label { "Name" input name="name" required maxlength="128" placeholder="e.g. Critical by resource"; }
+                label { "Group by" select name="group_by" {
+                    @for g in crate::insights::GROUP_BY { option value=(g) { (g) } }
+                } }
+                button.primary type="submit" { "Save" }
+            }
+        }
+    }
+}
+
+/// The user's insights and their results.
+pub fn insights(user: &User, shown: &[crate::insights::InsightView], notice: Option<&str>) -> Markup {
+    layout(
+        Some(user),
+        "Insights",
+        "insights",
+        html! {
+            h1 { "Insights" (scope_line(user)) }
+            @if let Some(n) = notice { p.notice role="status" { (n) } }
+            @if shown.is_empty() { p.muted { "No insights yet: filter the findings, then \"Save as insight\"." } }
+            @for i in shown {
+                section.insight {
+                    h2 { (i.name) span.muted.small { " grouped by " (i.group_by) } }
+                    @if let Some(e) = &i.error { p.error { (e) } }
+                    table.grid.insight-results {
+                        thead { tr { th { (i.group_by) } th { "Findings" } } }
+                        tbody {
+                            @if i.results.is_empty() { tr { td colspan="2" .muted { "No findings match." } } }
+                            @for (value, count, url) in &i.results {
+                                tr { td { a href=(url) { (value) } } td { (count) } }
+                            }
+                        }
+                    }
+                }
             }
         },
     )

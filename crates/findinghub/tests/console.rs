@@ -297,6 +297,56 @@ async fn console_flow() {
     browser.goto(url.as_str()).await.expect("the shared link");
     assert_eq!(browser.find_all(Locator::Css("#findings a.finding")).await.expect("links").len(), 2);
 
+    // Save the filtered view as an insight: its page counts the two findings by title, the SDK's
+    // GetInsights returns it, and a group links to its findings.
+    browser
+        .find(Locator::Css("details.save-insight summary"))
+        .await
+        .expect("save as insight")
+        .click()
+        .await
+        .expect("open");
+    browser
+        .find(Locator::Css("#save-insight input[name=name]"))
+        .await
+        .expect("name")
+        .send_keys("HIGH GuardDuty by title")
+        .await
+        .expect("type");
+    browser
+        .find(Locator::Css("#save-insight select[name=group_by]"))
+        .await
+        .expect("group by")
+        .select_by_value("Title")
+        .await
+        .expect("choose Title");
+    browser.find(Locator::Css("#save-insight button[type=submit]")).await.expect("save").click().await.expect("save");
+    let results = browser.wait().for_element(Locator::Css("table.insight-results")).await.expect("the insights page");
+    let text = results.text().await.expect("text");
+    assert!(text.contains("Port probe on i-1") && text.contains("SSH brute force on i-3"), "{text}");
+    assert!(!text.contains("Unusual API calls"), "a MEDIUM finding is not in the insight: {text}");
+    screenshot(&browser, "3b-insights").await;
+    let saved = admin.get_insights().send().await.expect("GetInsights");
+    assert_eq!(saved.insights().len(), 1);
+    let saved = &saved.insights()[0];
+    assert_eq!((saved.name(), saved.group_by_attribute()), (Some("HIGH GuardDuty by title"), Some("Title")));
+    let severity: Vec<&str> =
+        saved.filters().expect("filters").severity_label().iter().filter_map(|f| f.value()).collect();
+    assert_eq!(severity, ["HIGH"]);
+    browser.find(Locator::LinkText("Port probe on i-1")).await.expect("a group").click().await.expect("follow");
+    let mut group_url = browser.current_url().await.expect("url");
+    for _ in 0..100 {
+        if group_url.as_str().contains("Title%3AEQUALS") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        group_url = browser.current_url().await.expect("url");
+    }
+    assert!(group_url.as_str().contains("Title%3AEQUALS"), "the group is a filter: {group_url}");
+    browser.wait().for_element(Locator::Css("#findings")).await.expect("the findings");
+    assert_eq!(browser.find_all(Locator::Css("#findings a.finding")).await.expect("links").len(), 1);
+    browser.goto(url.as_str()).await.expect("back to the filtered view");
+
     // Open a finding: its sections, the Detective pivot and its history.
     browser
         .find(Locator::LinkText("SSH brute force on i-3"))
@@ -562,6 +612,7 @@ async fn console_flow() {
         ("/console/deliveries/replay", format!("sel={dead_id}")),
         ("/console/workitems/update", format!("id={item_id}&status=Open")),
         ("/console/send", format!("action_target={}&sel={own_sel}", enc(&action_arn))),
+        ("/console/insights", "name=unsigned&group_by=Title".to_owned()),
     ] {
         let (status, _) = http(&endpoint, "POST", path, &cookie, &body);
         assert_eq!(status, 403, "{path} without a token");

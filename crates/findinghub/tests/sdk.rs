@@ -226,3 +226,150 @@ async fn sdk_flow() {
     assert!(metrics.contains("findinghub_findings_stored 152"));
     assert!(metrics.contains(r#"findinghub_request_duration_seconds_count{operation="GetFindings"}"#));
 }
+
+/// Custom insights through the SDK: saved, listed, changed, their grouped counts, and deleted; an
+/// account sees only its own, and the counts only the findings it may see.
+#[test]
+fn insights_count_the_findings_that_the_caller_sees() {
+    let body = || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_stack_size(16 * 1024 * 1024)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(insights_flow());
+    };
+    let worker = std::thread::Builder::new().stack_size(32 * 1024 * 1024).spawn(body).expect("thread");
+    if let Err(panic) = worker.join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn insights_flow() {
+    const MEMBER: &str = "222222222222";
+    let hub = Hub::start();
+    let sh = client(&hub.endpoint(), KEY_ID, SECRET);
+    sh.enable_security_hub().send().await.expect("enable");
+    let findings = vec![
+        finding("i1", "CRITICAL", "2024-02-01T00:00:00Z", ACCOUNT),
+        finding("i2", "CRITICAL", "2024-02-01T00:00:00Z", ACCOUNT),
+        finding("i3", "HIGH", "2024-02-01T00:00:00Z", ACCOUNT),
+        finding("i4", "CRITICAL", "2024-02-01T00:00:00Z", MEMBER),
+        finding("i5", "LOW", "2024-02-01T00:00:00Z", MEMBER),
+    ];
+    let out = sh.batch_import_findings().set_findings(Some(findings)).send().await.expect("import");
+    assert_eq!(out.success_count(), Some(5));
+    let results = |arn: String, who: aws_sdk_securityhub::Client| async move {
+        let out = who.get_insight_results().insight_arn(arn).send().await.expect("results");
+        let r = out.insight_results().expect("results").clone();
+        let values: Vec<(String, i32)> = r
+            .result_values()
+            .iter()
+            .map(|v| (v.group_by_attribute_value().unwrap_or_default().to_owned(), v.count().unwrap_or_default()))
+            .collect();
+        (r.group_by_attribute().unwrap_or_default().to_owned(), values)
+    };
+
+    // Create: severe findings by account.
+    let severe = AwsSecurityFindingFilters::builder().severity_label(eq("CRITICAL")).severity_label(eq("HIGH")).build();
+    let created = sh
+        .create_insight()
+        .name("Severe by account")
+        .filters(severe)
+        .group_by_attribute("AwsAccountId")
+        .send()
+        .await
+        .expect("create");
+    let arn = created.insight_arn().expect("arn").to_owned();
+    let prefix = format!("arn:aws:securityhub:us-east-1:{ACCOUNT}:insight/{ACCOUNT}/custom/");
+    assert!(arn.starts_with(&prefix), "{arn}");
+    let got = sh.get_insights().send().await.expect("get");
+    assert_eq!(got.insights().len(), 1);
+    let insight = &got.insights()[0];
+    assert_eq!(
+        (insight.insight_arn(), insight.name(), insight.group_by_attribute()),
+        (Some(arn.as_str()), Some("Severe by account"), Some("AwsAccountId"))
+    );
+    let kept = insight.filters().expect("filters").severity_label();
+    assert_eq!(kept.iter().filter_map(|f| f.value()).collect::<Vec<_>>(), ["CRITICAL", "HIGH"]);
+    // The administrator counts every account's findings, largest group first.
+    assert_eq!(
+        results(arn.clone(), sh.clone()).await,
+        ("AwsAccountId".to_owned(), vec![(ACCOUNT.to_owned(), 3), (MEMBER.to_owned(), 1)])
+    );
+
+    // Update: every finding, by severity (ties by value).
+    sh.update_insight()
+        .insight_arn(&arn)
+        .name("All by severity")
+        .filters(AwsSecurityFindingFilters::builder().build())
+        .group_by_attribute("SeverityLabel")
+        .send()
+        .await
+        .expect("update");
+    let got = sh.get_insights().insight_arns(&arn).send().await.expect("get");
+    assert_eq!(got.insights()[0].name(), Some("All by severity"));
+    assert_eq!(
+        results(arn.clone(), sh.clone()).await.1,
+        [("CRITICAL".to_owned(), 3), ("HIGH".to_owned(), 1), ("LOW".to_owned(), 1)]
+    );
+
+    // Errors.
+    let err = sh
+        .create_insight()
+        .name("x")
+        .filters(AwsSecurityFindingFilters::builder().build())
+        .group_by_attribute("NotAnAttribute")
+        .send()
+        .await
+        .expect_err("bad group");
+    assert_eq!(error_code(&err.into_service_error()), "InvalidInputException");
+    let bad_filter = AwsSecurityFindingFilters::builder()
+        .severity_label(StringFilter::builder().value("HIGH").comparison(StringFilterComparison::from("NOPE")).build())
+        .build();
+    let err = sh
+        .create_insight()
+        .name("x")
+        .filters(bad_filter)
+        .group_by_attribute("ResourceId")
+        .send()
+        .await
+        .expect_err("bad filter");
+    assert_eq!(error_code(&err.into_service_error()), "InvalidInputException");
+    let unknown = format!("{prefix}4f7d5f38-0000-4000-8000-000000000001");
+    let err = sh.get_insight_results().insight_arn(&unknown).send().await.expect_err("unknown");
+    assert_eq!(error_code(&err.into_service_error()), "ResourceNotFoundException");
+    let err = sh.delete_insight().insight_arn(&unknown).send().await.expect_err("unknown");
+    assert_eq!(error_code(&err.into_service_error()), "ResourceNotFoundException");
+    let managed = "arn:aws:securityhub:::insight/securityhub/default/1";
+    let err = sh.delete_insight().insight_arn(managed).send().await.expect_err("managed");
+    assert_eq!(error_code(&err.into_service_error()), "AccessDeniedException");
+
+    // A member account sees neither the administrator's insight nor others' findings in its own.
+    let (member_id, member_secret) = hub.create_key(MEMBER);
+    let member = client(&hub.endpoint(), &member_id, &member_secret);
+    member.enable_security_hub().send().await.expect("enable");
+    assert!(member.get_insights().send().await.expect("get").insights().is_empty());
+    let err = member.get_insight_results().insight_arn(&arn).send().await.expect_err("not the member's");
+    assert_eq!(error_code(&err.into_service_error()), "ResourceNotFoundException");
+    let err = member.update_insight().insight_arn(&arn).name("mine").send().await.expect_err("not the member's");
+    assert_eq!(error_code(&err.into_service_error()), "ResourceNotFoundException");
+    let own = member
+        .create_insight()
+        .name("Mine")
+        .filters(AwsSecurityFindingFilters::builder().build())
+        .group_by_attribute("SeverityLabel")
+        .send()
+        .await
+        .expect("create");
+    let own = own.insight_arn().expect("arn").to_owned();
+    assert_eq!(results(own.clone(), member.clone()).await.1, [("CRITICAL".to_owned(), 1), ("LOW".to_owned(), 1)]);
+    assert_eq!(sh.get_insights().send().await.expect("get").insights().len(), 1, "the administrator sees its own");
+
+    // Delete.
+    let deleted = sh.delete_insight().insight_arn(&arn).send().await.expect("delete");
+    assert_eq!(deleted.insight_arn(), Some(arn.as_str()));
+    assert!(sh.get_insights().send().await.expect("get").insights().is_empty());
+    assert_eq!(member.get_insights().send().await.expect("get").insights().len(), 1);
+}

@@ -13,8 +13,8 @@ use crate::outbox::{
 };
 use crate::portable::{CopyProgress, FINDINGS, RecordStore, record_hash, table_names};
 use crate::state::{
-    AccessKey, ActionTarget, ApiKey, CustomProduct, Hub, HubStateStore, SealedKey, WorkItem, WorkItemCreated,
-    WorkItemQuery, WorkItemUpdated,
+    AccessKey, ActionTarget, ApiKey, CustomProduct, Hub, HubStateStore, Insight, InsightChange, SealedKey, WorkItem,
+    WorkItemCreated, WorkItemQuery, WorkItemUpdated,
 };
 use crate::{
     AccountScope, FindingQuery, FindingStore, HistoryQuery, ImportBatch, ImportStatus, IncomingFinding, LegacyUpdate,
@@ -75,6 +75,7 @@ macro_rules! conformance_suite {
             custom_products_are_kept_per_account,
             hubs_subscriptions_and_tags,
             action_targets_are_kept_per_account_and_region,
+            insights_are_kept_per_account_and_region,
             work_items_open_once_per_finding,
             changes_write_their_events,
             dispatch_needs_the_lease,
@@ -1226,6 +1227,49 @@ pub async fn action_targets_are_kept_per_account_and_region(store: &dyn HubState
     assert_eq!(ids(store.action_targets(OTHER_ACCOUNT, REGION).await.expect("list")), ["Slack"]);
 }
 
+fn insight(account: &str, region: &str, id: &str, created_at: Micros) -> Insight {
+    Insight {
+        account_id: account.into(),
+        region: region.into(),
+        id: id.into(),
+        name: format!("Insight {id}"),
+        filters: json!({"SeverityLabel": [{"Value": "HIGH", "Comparison": "EQUALS"}]}),
+        group_by: "ResourceType".into(),
+        created_at,
+    }
+}
+
+pub async fn insights_are_kept_per_account_and_region(store: &dyn HubStateStore) {
+    assert!(store.create_insight(insight(ACCOUNT, REGION, "b", T0)).await.expect("create"));
+    assert!(!store.create_insight(insight(ACCOUNT, REGION, "b", T0 + SEC)).await.expect("create"), "a duplicate id");
+    assert!(store.create_insight(insight(ACCOUNT, REGION, "a", T0 + SEC)).await.expect("create"));
+    assert!(store.create_insight(insight(ACCOUNT, "eu-west-1", "b", T0)).await.expect("create"), "per Region");
+    assert!(store.create_insight(insight(OTHER_ACCOUNT, REGION, "c", T0)).await.expect("create"));
+    let ids = |is: Vec<Insight>| is.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.insights(ACCOUNT, REGION).await.expect("list")), ["b", "a"], "oldest first");
+    assert_eq!(store.insights(ACCOUNT, REGION).await.expect("list")[0], insight(ACCOUNT, REGION, "b", T0));
+
+    let renamed = InsightChange { name: Some("Renamed".into()), ..InsightChange::default() };
+    assert!(store.update_insight(ACCOUNT, REGION, "b", renamed.clone()).await.expect("update"));
+    assert!(!store.update_insight(ACCOUNT, REGION, "nope", renamed).await.expect("update"));
+    let regrouped = InsightChange {
+        filters: Some(json!({"AwsAccountId": [{"Value": "1", "Comparison": "PREFIX"}]})),
+        group_by: Some("AwsAccountId".into()),
+        ..InsightChange::default()
+    };
+    assert!(store.update_insight(ACCOUNT, REGION, "b", regrouped).await.expect("update"));
+    let b = store.insights(ACCOUNT, REGION).await.expect("list").remove(0);
+    assert_eq!(b.name, "Renamed", "a change keeps what it does not name");
+    assert_eq!(b.group_by, "AwsAccountId");
+    assert_eq!(b.filters, json!({"AwsAccountId": [{"Value": "1", "Comparison": "PREFIX"}]}));
+    assert_eq!(store.insights(ACCOUNT, "eu-west-1").await.expect("list")[0].name, "Insight b");
+
+    assert!(store.delete_insight(ACCOUNT, REGION, "b").await.expect("delete"));
+    assert!(!store.delete_insight(ACCOUNT, REGION, "b").await.expect("delete"));
+    assert_eq!(ids(store.insights(ACCOUNT, REGION).await.expect("list")), ["a"]);
+    assert_eq!(ids(store.insights(OTHER_ACCOUNT, REGION).await.expect("list")), ["c"]);
+}
+
 fn work_item(id: &str, account: &str, finding: &str, created_at: Micros) -> WorkItem {
     WorkItem {
         id: id.into(),
@@ -1606,6 +1650,8 @@ where
         created_at: T0,
     };
     assert!(from.create_action_target(target.clone()).await.expect("action target"));
+    let saved = insight(ACCOUNT, REGION, "4f7d5f38-0000-4000-8000-000000000001", T0);
+    assert!(from.create_insight(saved.clone()).await.expect("insight"));
     assert_eq!(from.create_work_item(work_item("oi-1", ACCOUNT, "c1", T0)).await.expect("w"), WorkItemCreated::Created);
     // The outbox: targets, rules, dispatched events with deliveries (one failed), and an
     // undispatched event.
@@ -1670,6 +1716,7 @@ where
     );
     assert_eq!(to.tags(arn).await.expect("tags").len(), 3);
     assert_eq!(to.action_targets(ACCOUNT, REGION).await.expect("targets"), [target]);
+    assert_eq!(to.insights(ACCOUNT, REGION).await.expect("insights"), [saved]);
     assert_eq!(to.work_item("oi-1").await.expect("work item"), from.work_item("oi-1").await.expect("work item"));
     assert_eq!(to.targets().await.expect("targets"), [hook]);
     assert_eq!(to.rules().await.expect("rules"), [rule]);

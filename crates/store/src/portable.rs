@@ -139,6 +139,19 @@ pub static TABLES: &[Table] = &[
         key: &["account_id", "region", "id"],
     },
     Table {
+        name: "insights",
+        columns: &[
+            col("account_id", TEXT, "text"),
+            col("region", TEXT, "text"),
+            col("id", TEXT, "text"),
+            col("name", TEXT, "text"),
+            col("filters", Kind::Json, "jsonb"),
+            col("group_by", TEXT, "text"),
+            col("created_at", INT, "bigint"),
+        ],
+        key: &["account_id", "region", "id"],
+    },
+    Table {
         name: "work_items",
         columns: &[
             col("id", TEXT, "text"),

@@ -1,5 +1,5 @@
 //! What the hub keeps beside findings: access keys, which accounts have the hub enabled, product
-//! subscriptions, resource tags, custom action targets and OpsCenter work items. Behind one trait, so that every backend keeps them in the same
+//! subscriptions, resource tags, custom action targets, custom insights and OpsCenter work items. Behind one trait, so that every backend keeps them in the same
 //! database as the findings.
 
 use crate::{AccountScope, StoreError};
@@ -68,6 +68,30 @@ pub struct ActionTarget {
     pub name: String,
     pub description: String,
     pub created_at: Micros,
+}
+
+/// A custom insight (CreateInsight), kept per account and Region: its ARN is
+/// `arn:<partition>:securityhub:<region>:<account>:insight/<account>/custom/<id>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Insight {
+    pub account_id: String,
+    pub region: String,
+    /// A UUID.
+    pub id: String,
+    pub name: String,
+    /// The AwsSecurityFindingFilters, as sent (checked by the API before they are kept).
+    pub filters: Value,
+    /// The GroupByAttribute: the filter field whose values the results count.
+    pub group_by: String,
+    pub created_at: Micros,
+}
+
+/// What UpdateInsight changes; `None` keeps the value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InsightChange {
+    pub name: Option<String>,
+    pub filters: Option<Value>,
+    pub group_by: Option<String>,
 }
 
 /// An OpsCenter work item opened for a finding. The store keeps the fields it selects on as
@@ -180,6 +204,21 @@ pub trait HubStateStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Removes an action target; false when there was none.
     async fn delete_action_target(&self, account_id: &str, region: &str, id: &str) -> Result<bool, StoreError>;
+
+    /// Adds a custom insight; false when the account has one with that id in the Region.
+    async fn create_insight(&self, insight: Insight) -> Result<bool, StoreError>;
+    /// An account's custom insights in a Region, oldest first (ties by id).
+    async fn insights(&self, account_id: &str, region: &str) -> Result<Vec<Insight>, StoreError>;
+    /// Changes an insight; false when there is no such insight.
+    async fn update_insight(
+        &self,
+        account_id: &str,
+        region: &str,
+        id: &str,
+        change: InsightChange,
+    ) -> Result<bool, StoreError>;
+    /// Removes a custom insight; false when there was none.
+    async fn delete_insight(&self, account_id: &str, region: &str, id: &str) -> Result<bool, StoreError>;
 
     /// Adds a work item unless one of its account and dedup key is open (atomically: two callers
     /// racing for one finding make one item).

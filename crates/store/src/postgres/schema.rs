@@ -17,6 +17,7 @@
 //! - (migration 5) `findings_by_severity`, `findings_by_scope_severity`: the severity order
 //!   served by an index.
 //! - (migration 6) `copy_progress`: how far a copy into this store (`findinghub migrate`) has come.
+//! - (migration 7) `insights`: custom insights (their filters as jsonb).
 //!
 //! Migrations run at open, all in one transaction under an advisory lock keyed by the schema,
 //! so that several instances starting at once apply each migration exactly once.
@@ -210,6 +211,18 @@ CREATE TABLE copy_progress (
     cursor text,
     copied bigint NOT NULL,
     done boolean NOT NULL
+);
+"#,
+    r#"
+CREATE TABLE insights (
+    account_id text COLLATE "C" NOT NULL,
+    region text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    name text NOT NULL,
+    filters jsonb NOT NULL,
+    group_by text NOT NULL,
+    created_at bigint NOT NULL,
+    PRIMARY KEY (account_id, region, id)
 );
 "#,
 ];

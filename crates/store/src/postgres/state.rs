@@ -5,8 +5,8 @@ use super::{PostgresStore, pg_err};
 use crate::AccountScope;
 use crate::StoreError;
 use crate::state::{
-    AccessKey, ActionTarget, ApiKey, CustomProduct, Hub, HubStateStore, SealedKey, WORK_ITEM_RESOLVED, WorkItem,
-    WorkItemCreated, WorkItemQuery, WorkItemUpdated,
+    AccessKey, ActionTarget, ApiKey, CustomProduct, Hub, HubStateStore, Insight, InsightChange, SealedKey,
+    WORK_ITEM_RESOLVED, WorkItem, WorkItemCreated, WorkItemQuery, WorkItemUpdated,
 };
 use async_trait::async_trait;
 use findinghub_asff::timestamp::Micros;
@@ -91,6 +91,20 @@ fn action_target_row(r: &Row) -> Result<ActionTarget, StoreError> {
         name: r.try_get(3).map_err(err)?,
         description: r.try_get(4).map_err(err)?,
         created_at: r.try_get(5).map_err(err)?,
+    })
+}
+
+const INSIGHT_COLUMNS: &str = "account_id, region, id, name, filters, group_by, created_at";
+
+fn insight_row(r: &Row) -> Result<Insight, StoreError> {
+    Ok(Insight {
+        account_id: r.try_get(0).map_err(err)?,
+        region: r.try_get(1).map_err(err)?,
+        id: r.try_get(2).map_err(err)?,
+        name: r.try_get(3).map_err(err)?,
+        filters: r.try_get(4).map_err(err)?,
+        group_by: r.try_get(5).map_err(err)?,
+        created_at: r.try_get(6).map_err(err)?,
     })
 }
 
@@ -180,6 +194,53 @@ impl HubStateStore for PostgresStore {
 
     async fn delete_action_target(&self, account_id: &str, region: &str, id: &str) -> Result<bool, StoreError> {
         let sql = "DELETE FROM action_targets WHERE account_id = $1 AND region = $2 AND id = $3";
+        Ok(self.exec(sql, &[&account_id, &region, &id]).await? == 1)
+    }
+
+    async fn create_insight(&self, i: Insight) -> Result<bool, StoreError> {
+        let n = self
+            .exec(
+                &format!(
+                    "INSERT INTO insights ({INSIGHT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
+                ),
+                &[&i.account_id, &i.region, &i.id, &i.name, &i.filters, &i.group_by, &i.created_at],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn insights(&self, account_id: &str, region: &str) -> Result<Vec<Insight>, StoreError> {
+        self.rows(
+            &format!(
+                "SELECT {INSIGHT_COLUMNS} FROM insights WHERE account_id = $1 AND region = $2 ORDER BY created_at, id"
+            ),
+            &[&account_id, &region],
+        )
+        .await?
+        .iter()
+        .map(insight_row)
+        .collect()
+    }
+
+    async fn update_insight(
+        &self,
+        account_id: &str,
+        region: &str,
+        id: &str,
+        change: InsightChange,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .exec(
+                "UPDATE insights SET name = coalesce($1, name), filters = coalesce($2, filters), \
+                 group_by = coalesce($3, group_by) WHERE account_id = $4 AND region = $5 AND id = $6",
+                &[&change.name, &change.filters, &change.group_by, &account_id, &region, &id],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn delete_insight(&self, account_id: &str, region: &str, id: &str) -> Result<bool, StoreError> {
+        let sql = "DELETE FROM insights WHERE account_id = $1 AND region = $2 AND id = $3";
         Ok(self.exec(sql, &[&account_id, &region, &id]).await? == 1)
     }
 

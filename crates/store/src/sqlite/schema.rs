@@ -11,6 +11,7 @@
 //!   a partial unique index that is the dedup rule).
 //! - (migration 7) `findings_by_severity`: the severity order served by an index.
 //! - (migration 8) `copy_progress`: how far a copy into this store (`findinghub migrate`) has come.
+//! - (migration 9) `insights`: custom insights (their filters as JSON text).
 
 use rusqlite::Connection;
 
@@ -206,6 +207,18 @@ CREATE TABLE copy_progress (
     cursor TEXT,
     copied INTEGER NOT NULL,
     done INTEGER NOT NULL
+);
+"#,
+    r#"
+CREATE TABLE insights (
+    account_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    filters TEXT NOT NULL,
+    group_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, region, id)
 );
 "#,
 ];

@@ -5,8 +5,8 @@ use crate::AccountScope;
 use crate::StoreError;
 use crate::outbox::parse_json;
 use crate::state::{
-    AccessKey, ActionTarget, ApiKey, CustomProduct, Hub, HubStateStore, SealedKey, WORK_ITEM_RESOLVED, WorkItem,
-    WorkItemCreated, WorkItemQuery, WorkItemUpdated,
+    AccessKey, ActionTarget, ApiKey, CustomProduct, Hub, HubStateStore, Insight, InsightChange, SealedKey,
+    WORK_ITEM_RESOLVED, WorkItem, WorkItemCreated, WorkItemQuery, WorkItemUpdated,
 };
 use async_trait::async_trait;
 use findinghub_asff::timestamp::Micros;
@@ -53,6 +53,24 @@ fn action_target_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActionTarget> {
         description: r.get(4)?,
         created_at: r.get(5)?,
     })
+}
+
+const INSIGHT_COLUMNS: &str = "account_id, region, id, name, filters, group_by, created_at";
+
+/// An insight row, its filters still as text.
+fn insight_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Insight, String)> {
+    Ok((
+        Insight {
+            account_id: r.get(0)?,
+            region: r.get(1)?,
+            id: r.get(2)?,
+            name: r.get(3)?,
+            filters: serde_json::Value::Null,
+            group_by: r.get(5)?,
+            created_at: r.get(6)?,
+        },
+        r.get(4)?,
+    ))
 }
 
 const WORK_ITEM_COLUMNS: &str =
@@ -168,6 +186,73 @@ impl HubStateStore for SqliteStore {
         self.write(move |conn, _| {
             let n = conn
                 .execute("DELETE FROM action_targets WHERE account_id = ? AND region = ? AND id = ?", args)
+                .map_err(sql_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn create_insight(&self, i: Insight) -> Result<bool, StoreError> {
+        let filters = i.filters.to_string();
+        self.write(move |conn, _| {
+            let n = conn
+                .execute(
+                    &format!("INSERT OR IGNORE INTO insights ({INSIGHT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+                    params![i.account_id, i.region, i.id, i.name, filters, i.group_by, i.created_at],
+                )
+                .map_err(sql_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn insights(&self, account_id: &str, region: &str) -> Result<Vec<Insight>, StoreError> {
+        let args = [account_id.to_owned(), region.to_owned()];
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {INSIGHT_COLUMNS} FROM insights WHERE account_id = ? AND region = ? \
+                     ORDER BY created_at, id"
+                ))
+                .map_err(sql_err)?;
+            let rows = stmt.query_map(args, insight_row).map_err(sql_err)?;
+            rows.map(|r| {
+                let (mut insight, filters) = r.map_err(sql_err)?;
+                insight.filters = parse_json(&filters)?;
+                Ok(insight)
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn update_insight(
+        &self,
+        account_id: &str,
+        region: &str,
+        id: &str,
+        change: InsightChange,
+    ) -> Result<bool, StoreError> {
+        let (account_id, region, id) = (account_id.to_owned(), region.to_owned(), id.to_owned());
+        let filters = change.filters.map(|f| f.to_string());
+        self.write(move |conn, _| {
+            let n = conn
+                .execute(
+                    "UPDATE insights SET name = coalesce(?, name), filters = coalesce(?, filters), \
+                     group_by = coalesce(?, group_by) WHERE account_id = ? AND region = ? AND id = ?",
+                    params![change.name, filters, change.group_by, account_id, region, id],
+                )
+                .map_err(sql_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn delete_insight(&self, account_id: &str, region: &str, id: &str) -> Result<bool, StoreError> {
+        let args = [account_id.to_owned(), region.to_owned(), id.to_owned()];
+        self.write(move |conn, _| {
+            let n = conn
+                .execute("DELETE FROM insights WHERE account_id = ? AND region = ? AND id = ?", args)
                 .map_err(sql_err)?;
             Ok(n == 1)
         })
