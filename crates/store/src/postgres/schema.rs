@@ -14,6 +14,8 @@
 //! - `access_keys`, `api_keys`, `hubs`, `product_subscriptions`, `resource_tags`: the hub's state.
 //! - (migration 4) `action_targets` (custom actions) and `work_items` (OpsCenter work items, with
 //!   a partial unique index that is the dedup rule).
+//! - (migration 5) `target_cursors`: what a batch target (the lake) holds, as the highest delivery
+//!   id it wrote, committed with marking those deliveries delivered.
 //!
 //! Migrations run at open, all in one transaction under an advisory lock keyed by the schema,
 //! so that several instances starting at once apply each migration exactly once.
@@ -192,6 +194,13 @@ CREATE TABLE work_items (
 -- instance opens it.
 CREATE UNIQUE INDEX work_items_open_dedup ON work_items (account_id, dedup_key) WHERE status <> 'Resolved';
 CREATE INDEX work_items_by_created ON work_items (created_at, id);
+"#,
+    r#"
+CREATE TABLE target_cursors (
+    target text COLLATE "C" PRIMARY KEY,
+    up_to bigint NOT NULL,
+    updated_at bigint NOT NULL
+);
 "#,
 ];
 

@@ -9,6 +9,8 @@
 //! - (migration 2) `access_keys`, `hubs`, `product_subscriptions`, `resource_tags`: the hub's state.
 //! - (migration 6) `action_targets` (custom actions) and `work_items` (OpsCenter work items, with
 //!   a partial unique index that is the dedup rule).
+//! - (migration 7) `target_cursors`: what a batch target (the lake) holds, as the highest delivery
+//!   id it wrote, committed with marking those deliveries delivered.
 
 use rusqlite::Connection;
 
@@ -187,6 +189,13 @@ CREATE TABLE work_items (
 -- OpsCenter's dedup: one Open or InProgress work item per account and finding.
 CREATE UNIQUE INDEX work_items_open_dedup ON work_items (account_id, dedup_key) WHERE status <> 'Resolved';
 CREATE INDEX work_items_by_created ON work_items (created_at, id);
+"#,
+    r#"
+CREATE TABLE target_cursors (
+    target TEXT PRIMARY KEY,
+    up_to INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
 "#,
 ];
 
