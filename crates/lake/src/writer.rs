@@ -133,9 +133,8 @@ impl<S: LakeSink> LakeWriter<S> {
             }
             last = Some(*seq);
         }
-        let converted: Vec<Result<Vec<OcsfFinding>, LakeError>> = parallel_map(items, |(seq, findings)| {
-            convert(*seq, findings.iter().copied())
-        });
+        let converted: Vec<Result<Vec<OcsfFinding>, LakeError>> =
+            parallel_map(items, |(seq, findings)| convert(*seq, findings.iter().copied()));
         let mut refused = Vec::new();
         for ((seq, _), events) in items.iter().zip(converted) {
             self.accept_seq(*seq)?;
@@ -295,7 +294,10 @@ impl<S: LakeSink> LakeWriter<S> {
 }
 
 /// The OCSF events of one numbered event's findings, stamped with its sequence number.
-fn convert<'f>(seq: u64, findings: impl IntoIterator<Item = &'f Map<String, Value>>) -> Result<Vec<OcsfFinding>, LakeError> {
+fn convert<'f>(
+    seq: u64,
+    findings: impl IntoIterator<Item = &'f Map<String, Value>>,
+) -> Result<Vec<OcsfFinding>, LakeError> {
     findings
         .into_iter()
         .map(|finding| {
@@ -336,8 +338,10 @@ fn parallel_map_mut<T: Send, R: Send>(items: &mut [T], f: impl Fn(&mut T) -> R +
     let chunk = items.len().div_ceil(n);
     let f = &f;
     std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            items.chunks_mut(chunk).map(|part| scope.spawn(move || part.iter_mut().map(f).collect::<Vec<R>>())).collect();
+        let handles: Vec<_> = items
+            .chunks_mut(chunk)
+            .map(|part| scope.spawn(move || part.iter_mut().map(f).collect::<Vec<R>>()))
+            .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
     })
 }

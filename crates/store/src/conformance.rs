@@ -1437,10 +1437,7 @@ pub async fn target_cursors_commit_under_the_lease<S: FindingStore + OutboxStore
     assert_eq!(store.target_cursor("lake").await.expect("cursor"), 0, "none yet");
 
     assert!(store.try_lease(LAKE, "a", NOW, NOW + 10 * SEC).await.expect("lease"));
-    assert!(
-        !store.commit_target_cursor(LAKE, "b", "lake", ids[1], NOW).await.expect("commit"),
-        "b has no lease"
-    );
+    assert!(!store.commit_target_cursor(LAKE, "b", "lake", ids[1], NOW).await.expect("commit"), "b has no lease");
     assert_eq!(store.target_cursor("lake").await.expect("cursor"), 0, "nothing changed");
     assert!(store.commit_target_cursor(LAKE, "a", "lake", ids[1], NOW).await.expect("commit"));
     assert_eq!(store.target_cursor("lake").await.expect("cursor"), ids[1]);
