@@ -10,8 +10,11 @@
 //!   worker; deliveries of one finding to one target go in order (the store's claim sees to it).
 //!
 //! Delivery is at least once: a worker that dies between sending and recording sends again after
-//! its claim lapses. Receivers drop duplicates by the event id.
+//! its claim lapses. Receivers drop duplicates by the event id. The lake target is the exception:
+//! its worker (`lake`) writes batches of deliveries into Parquet files exactly once, with a cursor
+//! in the store.
 
+pub mod lake;
 pub mod retry;
 pub mod target;
 
@@ -24,7 +27,7 @@ use retry::{AfterFailure, RetryPolicy};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-use target::{SendOutcome, Sender, Target};
+use target::{SendOutcome, Sender, Target, TargetKind};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -254,7 +257,11 @@ impl DeliveryService {
                     });
                     for (name, target) in wanted {
                         if let std::collections::hash_map::Entry::Vacant(slot) = workers.entry(name) {
-                            let handle = tokio::spawn(self.clone().work(target.clone(), stop.clone()));
+                            let handle = if target.kind == TargetKind::Lake {
+                                tokio::spawn(self.clone().lake_work(target.clone(), stop.clone()))
+                            } else {
+                                tokio::spawn(self.clone().work(target.clone(), stop.clone()))
+                            };
                             slot.insert((target, handle));
                         }
                     }

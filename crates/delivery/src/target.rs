@@ -20,6 +20,53 @@ pub struct HttpTargetConfig {
     pub timeout_secs: Option<u64>,
 }
 
+/// A lake target's configuration: where its Parquet files go and how they roll.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LakeTargetConfig {
+    /// A directory, or `s3://BUCKET[/PREFIX]` (credentials from the hub's `AWS_ACCESS_KEY_ID` and
+    /// `AWS_SECRET_ACCESS_KEY`: the store keeps none).
+    pub to: String,
+    /// An S3-compatible server (`http://127.0.0.1:9000`) instead of AWS.
+    #[serde(default)]
+    pub s3_endpoint: Option<String>,
+    #[serde(default)]
+    pub s3_region: Option<String>,
+    /// Lay the lake out as a custom source (`ext/<source>/…`).
+    #[serde(default)]
+    pub custom_source: Option<String>,
+    /// A file is written when it reaches this many MiB [default: 128].
+    #[serde(default)]
+    pub max_file_mb: Option<u64>,
+    /// … or when its oldest finding change has waited this long [default: 300].
+    #[serde(default)]
+    pub max_file_age_secs: Option<u64>,
+}
+
+impl LakeTargetConfig {
+    /// The lake writer's settings.
+    pub fn writer_config(&self) -> findinghub_lake::LakeConfig {
+        let defaults = findinghub_lake::LakeConfig::default();
+        findinghub_lake::LakeConfig {
+            source: self
+                .custom_source
+                .as_ref()
+                .map_or(findinghub_lake::LakeSource::SecurityHub, |s| findinghub_lake::LakeSource::Custom(s.clone())),
+            max_file_bytes: self
+                .max_file_mb
+                .map_or(defaults.max_file_bytes, |mb| usize::try_from(mb.max(1) << 20).unwrap_or(usize::MAX)),
+            max_file_age: self.max_file_age_secs.map_or(defaults.max_file_age, Duration::from_secs),
+            sequenced_names: true,
+            ..defaults
+        }
+    }
+
+    /// The lake it names.
+    pub fn sink(&self) -> Result<findinghub_lake::ObjectStoreSink, findinghub_lake::LakeError> {
+        findinghub_lake::ObjectStoreSink::at(&self.to, self.s3_endpoint.as_deref(), self.s3_region.as_deref())
+    }
+}
+
 /// What a target does with an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetKind {
@@ -30,11 +77,19 @@ pub enum TargetKind {
     Chime,
     /// The hub's own work-item tracker (a [`LocalTarget`] that the binary provides).
     OpsCenter,
+    /// The Security Lake: findings as OCSF in Parquet files, exactly once (`crate::lake`).
+    Lake,
 }
 
 impl TargetKind {
-    pub const ALL: [TargetKind; 5] =
-        [TargetKind::Webhook, TargetKind::Slack, TargetKind::Teams, TargetKind::Chime, TargetKind::OpsCenter];
+    pub const ALL: [TargetKind; 6] = [
+        TargetKind::Webhook,
+        TargetKind::Slack,
+        TargetKind::Teams,
+        TargetKind::Chime,
+        TargetKind::OpsCenter,
+        TargetKind::Lake,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -43,12 +98,13 @@ impl TargetKind {
             TargetKind::Teams => "teams",
             TargetKind::Chime => "chime",
             TargetKind::OpsCenter => "opscenter",
+            TargetKind::Lake => "lake",
         }
     }
 
     /// Whether it sends over HTTP (and so needs a URL).
     pub fn is_http(self) -> bool {
-        self != TargetKind::OpsCenter
+        !matches!(self, TargetKind::OpsCenter | TargetKind::Lake)
     }
 
     pub fn parse(name: &str) -> Option<TargetKind> {
@@ -59,7 +115,7 @@ impl TargetKind {
 /// Why a target's configuration is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("unknown target kind {0:?} (known: webhook, slack, teams, chime, opscenter)")]
+    #[error("unknown target kind {0:?} (known: webhook, slack, teams, chime, opscenter, lake)")]
     UnknownKind(String),
     #[error("the configuration of a {kind} target is not valid: {message}")]
     Invalid { kind: &'static str, message: String },
@@ -72,16 +128,30 @@ pub struct Target {
     pub kind: TargetKind,
     /// For HTTP kinds; `None` for local ones.
     pub config: Option<HttpTargetConfig>,
+    /// For the lake.
+    pub lake: Option<LakeTargetConfig>,
 }
 
 impl Target {
     pub fn from_record(name: &str, kind: &str, config: &Value) -> Result<Target, ConfigError> {
         let kind = TargetKind::parse(kind).ok_or_else(|| ConfigError::UnknownKind(kind.to_owned()))?;
+        if kind == TargetKind::Lake {
+            let lake: LakeTargetConfig = serde_json::from_value(config.clone())
+                .map_err(|e| ConfigError::Invalid { kind: kind.name(), message: e.to_string() })?;
+            let bucketless = lake.to.strip_prefix("s3://").is_some_and(|rest| rest.split('/').next() == Some(""));
+            if lake.to.is_empty() || bucketless {
+                return Err(ConfigError::Invalid {
+                    kind: kind.name(),
+                    message: format!("to must be a directory or s3://BUCKET[/PREFIX], not {:?}", lake.to),
+                });
+            }
+            return Ok(Target { name: name.to_owned(), kind, config: None, lake: Some(lake) });
+        }
         if !kind.is_http() {
             if config.as_object().is_some_and(|m| !m.is_empty()) {
                 return Err(ConfigError::Invalid { kind: kind.name(), message: "it takes no settings".into() });
             }
-            return Ok(Target { name: name.to_owned(), kind, config: None });
+            return Ok(Target { name: name.to_owned(), kind, config: None, lake: None });
         }
         let config: HttpTargetConfig = serde_json::from_value(config.clone())
             .map_err(|e| ConfigError::Invalid { kind: kind.name(), message: e.to_string() })?;
@@ -94,7 +164,7 @@ impl Target {
                 });
             }
         }
-        Ok(Target { name: name.to_owned(), kind, config: Some(config) })
+        Ok(Target { name: name.to_owned(), kind, config: Some(config), lake: None })
     }
 
     /// How long one attempt may take.
@@ -148,7 +218,7 @@ impl Sender {
     /// The request body for this target.
     pub fn body(&self, kind: TargetKind, envelope: &Value) -> Value {
         match kind {
-            TargetKind::Webhook | TargetKind::OpsCenter => envelope.clone(),
+            TargetKind::Webhook | TargetKind::OpsCenter | TargetKind::Lake => envelope.clone(),
             TargetKind::Slack => chat::slack(envelope, &self.chat),
             TargetKind::Teams => chat::teams(envelope, &self.chat),
             TargetKind::Chime => chat::chime(envelope, &self.chat),
@@ -228,5 +298,11 @@ mod tests {
         let local = Target::from_record("items", "opscenter", &json!({}));
         assert_eq!(local.map(|t| t.config).ok(), Some(None));
         assert!(Target::from_record("items", "opscenter", &json!({"url": "https://example.com"})).is_err());
+        let lake = Target::from_record("lake", "lake", &json!({"to": "s3://b/p", "max_file_age_secs": 1}));
+        let lake = lake.ok().and_then(|t| t.lake);
+        assert_eq!(lake.as_ref().map(|l| l.writer_config().max_file_age), Some(Duration::from_secs(1)));
+        assert!(Target::from_record("lake", "lake", &json!({"to": "s3:///p"})).is_err());
+        assert!(Target::from_record("lake", "lake", &json!({})).is_err());
+        assert!(Target::from_record("lake", "lake", &json!({"to": "/d", "url": "x"})).is_err());
     }
 }

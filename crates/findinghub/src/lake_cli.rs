@@ -7,11 +7,10 @@ use clap::Subcommand;
 use findinghub_asff::timestamp::{now_micros, parse_timestamp};
 use findinghub_hub::filter::{Filters, parse_filters};
 use findinghub_lake::writer::LakeConfig;
-use findinghub_lake::{LakeSource, LakeWriter, ObjectStoreSink, S3Settings, to_ocsf};
+use findinghub_lake::{LakeSource, LakeWriter, ObjectStoreSink, to_ocsf};
 use findinghub_store::{AccountScope, FindingQuery, FindingStore, Scope};
 use serde_json::{Value, json};
 use std::io::Write;
-use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Subcommand)]
@@ -89,31 +88,6 @@ pub struct ExportArgs<'a> {
     pub custom_source: Option<&'a str>,
 }
 
-/// The sink that `--to` names.
-fn sink_for(to: &str, endpoint: Option<&str>, region: Option<&str>) -> Result<ObjectStoreSink> {
-    if let Some(rest) = to.strip_prefix("s3://") {
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            bail!("--to s3://BUCKET[/PREFIX] names no bucket");
-        }
-        let settings = S3Settings {
-            bucket: bucket.to_owned(),
-            prefix: prefix.trim_matches('/').to_owned(),
-            endpoint: endpoint.map(str::to_owned),
-            region: region
-                .map(str::to_owned)
-                .or_else(|| std::env::var("AWS_REGION").ok())
-                .unwrap_or_else(|| "us-east-1".to_owned()),
-            access_key_id: std::env::var("AWS_ACCESS_KEY_ID").ok(),
-            secret_access_key: std::env::var("AWS_SECRET_ACCESS_KEY").ok(),
-            allow_http: endpoint.is_some_and(|e| e.starts_with("http://")),
-        };
-        Ok(ObjectStoreSink::s3(&settings)?)
-    } else {
-        Ok(ObjectStoreSink::local(&PathBuf::from(to))?)
-    }
-}
-
 /// The `UpdatedAt` window of `--since`/`--until`.
 fn window(since: Option<&str>, until: Option<&str>) -> Result<Filters> {
     if since.is_none() && until.is_none() {
@@ -137,7 +111,7 @@ pub async fn export(store: &dyn FindingStore, args: ExportArgs<'_>) -> Result<()
     let filters = window(args.since, args.until)?;
     let mut writer = match args.to {
         Some(to) => {
-            let sink = sink_for(to, args.s3_endpoint, args.s3_region)?;
+            let sink = ObjectStoreSink::at(to, args.s3_endpoint, args.s3_region)?;
             let config = LakeConfig {
                 source: args.custom_source.map_or(LakeSource::SecurityHub, |s| LakeSource::Custom(s.to_owned())),
                 sequenced_names: false,
@@ -184,7 +158,7 @@ pub async fn export(store: &dyn FindingStore, args: ExportArgs<'_>) -> Result<()
                 writeln!(out, "{}", event.to_json())?;
             }
             if let Some(writer) = writer.as_mut() {
-                writer.append_ocsf(exported, &event)?;
+                writer.append_ocsf(exported, event)?;
                 if writer.due_for_flush(Instant::now()) {
                     writer.flush().await?;
                     files += writer.last_flush().files.len();

@@ -1,6 +1,7 @@
-//! One Parquet file in memory: events of one class are serialised straight from their typed
-//! structures into Arrow arrays of the class's explicit schema (`arrow_json`'s serde decoder, no
-//! JSON text in between), a batch at a time, and encoded with ZSTD.
+//! One Parquet file in memory: events of one class are buffered, then serialised a chunk at a time
+//! straight from their typed structures into Arrow arrays of the class's explicit schema
+//! (`arrow_json`'s serde decoder, no JSON text in between), and encoded with ZSTD. Buffering a
+//! chunk lets the writer encode the chunks of several files at once, one per core.
 
 use crate::LakeError;
 use crate::ocsf::{FindingClass, OcsfFinding};
@@ -11,7 +12,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 /// Events decoded into one Arrow batch before it goes to the Parquet writer.
-const BATCH_ROWS: usize = 1024;
+pub const BATCH_ROWS: usize = 4096;
 
 /// Settings of the files.
 #[derive(Debug, Clone)]
@@ -34,6 +35,8 @@ pub struct ParquetFileBuilder {
     class: FindingClass,
     decoder: Decoder,
     writer: ArrowWriter<Vec<u8>>,
+    /// Events not yet encoded.
+    pending: Vec<OcsfFinding>,
     rows: usize,
 }
 
@@ -56,7 +59,7 @@ impl ParquetFileBuilder {
             .set_created_by(format!("findinghub {}", env!("CARGO_PKG_VERSION")))
             .build();
         let writer = ArrowWriter::try_new(Vec::new(), schema, Some(properties))?;
-        Ok(ParquetFileBuilder { class, decoder, writer, rows: 0 })
+        Ok(ParquetFileBuilder { class, decoder, writer, pending: Vec::new(), rows: 0 })
     }
 
     pub fn class(&self) -> FindingClass {
@@ -67,33 +70,46 @@ impl ParquetFileBuilder {
         self.rows
     }
 
-    /// Adds one event, which must be of this file's class.
-    pub fn push(&mut self, event: &OcsfFinding) -> Result<(), LakeError> {
+    /// Adds one event, which must be of this file's class. It is encoded by `encode` (which
+    /// the writer calls once `encode_due` says so) or `finish`.
+    pub fn push(&mut self, event: OcsfFinding) {
         debug_assert_eq!(event.class(), self.class);
-        self.decoder.serialize(std::slice::from_ref(event))?;
+        self.pending.push(event);
         self.rows += 1;
-        if self.decoder.len() >= BATCH_ROWS {
-            self.write_pending()?;
-        }
-        Ok(())
+    }
+
+    /// A chunk of events is waiting to be encoded.
+    pub fn encode_due(&self) -> bool {
+        self.pending.len() >= BATCH_ROWS
     }
 
     /// The bytes that the file would have now, near enough: encoded row groups, the row group in
     /// progress, and the events not yet encoded (counted at 400 bytes each).
     pub fn estimated_size(&self) -> usize {
-        self.writer.bytes_written() + self.writer.in_progress_size() + self.decoder.len() * 400
+        self.writer.bytes_written() + self.writer.in_progress_size() + self.pending.len() * 400
     }
 
-    fn write_pending(&mut self) -> Result<(), LakeError> {
-        if let Some(batch) = self.decoder.flush()? {
-            self.writer.write(&batch)?;
+    /// Encodes the events buffered so far into the file.
+    pub fn encode(&mut self) -> Result<(), LakeError> {
+        if self.pending.is_empty() {
+            return Ok(());
         }
+        let pending = std::mem::take(&mut self.pending);
+        for chunk in pending.chunks(BATCH_ROWS) {
+            self.decoder.serialize(chunk)?;
+            if let Some(batch) = self.decoder.flush()? {
+                self.writer.write(&batch)?;
+            }
+        }
+        // Keep the allocation for the next chunk.
+        self.pending = pending;
+        self.pending.clear();
         Ok(())
     }
 
     /// The finished file.
     pub fn finish(mut self) -> Result<Vec<u8>, LakeError> {
-        self.write_pending()?;
+        self.encode()?;
         Ok(self.writer.into_inner()?)
     }
 }

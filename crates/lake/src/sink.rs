@@ -77,6 +77,38 @@ impl ObjectStoreSink {
         Ok(ObjectStoreSink::new(Arc::new(builder.build()?), &settings.prefix))
     }
 
+    /// The lake at `location`: a directory, or `s3://BUCKET[/PREFIX]` on AWS or at `endpoint` (an
+    /// S3-compatible server; plain HTTP when it says `http://`), in `region` (else `AWS_REGION`,
+    /// else us-east-1), with the credentials of `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
+    pub fn at(location: &str, endpoint: Option<&str>, region: Option<&str>) -> Result<ObjectStoreSink, LakeError> {
+        let Some(rest) = location.strip_prefix("s3://") else {
+            if location.is_empty() {
+                return Err(LakeError::BadLocation { location: String::new(), reason: "it is empty".into() });
+            }
+            return ObjectStoreSink::local(std::path::Path::new(location));
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(LakeError::BadLocation {
+                location: location.to_owned(),
+                reason: "s3://BUCKET[/PREFIX] names no bucket".into(),
+            });
+        }
+        let settings = S3Settings {
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+            endpoint: endpoint.map(str::to_owned),
+            region: region
+                .map(str::to_owned)
+                .or_else(|| std::env::var("AWS_REGION").ok())
+                .unwrap_or_else(|| "us-east-1".to_owned()),
+            access_key_id: std::env::var("AWS_ACCESS_KEY_ID").ok(),
+            secret_access_key: std::env::var("AWS_SECRET_ACCESS_KEY").ok(),
+            allow_http: endpoint.is_some_and(|e| e.starts_with("http://")),
+        };
+        ObjectStoreSink::s3(&settings)
+    }
+
     /// The store under the sink, for readers.
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
         &self.store

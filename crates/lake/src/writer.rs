@@ -100,16 +100,62 @@ impl<S: LakeSink> LakeWriter<S> {
     /// and its sequence number still counts as handled: the cursor moves past it (the lake cannot
     /// ever hold it, and the outbox must not stall on it).
     pub fn append(&mut self, seq: u64, finding: &Map<String, Value>) -> Result<(), LakeError> {
+        self.append_findings(seq, [finding])
+    }
+
+    /// Buffers the findings of one numbered event (an EventBridge event carries one or more), all
+    /// or none: when one cannot be converted, none is buffered and the error says why, and the
+    /// sequence number still counts as handled (see `append`).
+    pub fn append_findings<'f>(
+        &mut self,
+        seq: u64,
+        findings: impl IntoIterator<Item = &'f Map<String, Value>>,
+    ) -> Result<(), LakeError> {
         self.accept_seq(seq)?;
-        let mut event = to_ocsf(finding)?;
-        event.base_mut().metadata.sequence = i64::try_from(seq).ok();
-        self.append_event(seq, &event)
+        let events = convert(seq, findings)?;
+        for event in events {
+            self.append_event(seq, event)?;
+        }
+        self.encode_due()
+    }
+
+    /// Buffers many numbered events at once, converting them on every core: what
+    /// `append_findings` does for each, in order. Returns the events refused (their sequence
+    /// numbers with why); an error is one of the writer's own (an order, a failed encoding).
+    pub fn append_many(
+        &mut self,
+        items: &[(u64, Vec<&Map<String, Value>>)],
+    ) -> Result<Vec<(u64, LakeError)>, LakeError> {
+        let mut last = self.last_seq;
+        for (seq, _) in items {
+            if let Some(l) = last.filter(|l| seq <= l) {
+                return Err(LakeError::SequenceNotIncreasing { seq: *seq, last: l });
+            }
+            last = Some(*seq);
+        }
+        let converted: Vec<Result<Vec<OcsfFinding>, LakeError>> =
+            parallel_map(items, |(seq, findings)| convert(*seq, findings.iter().copied()));
+        let mut refused = Vec::new();
+        for ((seq, _), events) in items.iter().zip(converted) {
+            self.accept_seq(*seq)?;
+            match events {
+                Ok(events) => {
+                    for event in events {
+                        self.append_event(*seq, event)?;
+                    }
+                }
+                Err(e) => refused.push((*seq, e)),
+            }
+        }
+        self.encode_due()?;
+        Ok(refused)
     }
 
     /// Buffers an event already converted (its `metadata.sequence` is left as it is).
-    pub fn append_ocsf(&mut self, seq: u64, event: &OcsfFinding) -> Result<(), LakeError> {
+    pub fn append_ocsf(&mut self, seq: u64, event: OcsfFinding) -> Result<(), LakeError> {
         self.accept_seq(seq)?;
-        self.append_event(seq, event)
+        self.append_event(seq, event)?;
+        self.encode_due()
     }
 
     fn accept_seq(&mut self, seq: u64) -> Result<(), LakeError> {
@@ -125,8 +171,8 @@ impl<S: LakeSink> LakeWriter<S> {
         Ok(())
     }
 
-    fn append_event(&mut self, seq: u64, event: &OcsfFinding) -> Result<(), LakeError> {
-        let key = PartitionKey::of(event);
+    fn append_event(&mut self, seq: u64, event: OcsfFinding) -> Result<(), LakeError> {
+        let key = PartitionKey::of(&event);
         let file = match self.open.entry(key) {
             std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::btree_map::Entry::Vacant(v) => v.insert(OpenFile {
@@ -135,8 +181,23 @@ impl<S: LakeSink> LakeWriter<S> {
                 last_seq: seq,
             }),
         };
-        file.builder.push(event)?;
+        file.builder.push(event);
         file.last_seq = seq;
+        Ok(())
+    }
+
+    /// Encodes the chunks that are full, those of several files at once.
+    fn encode_due(&mut self) -> Result<(), LakeError> {
+        let mut due: Vec<&mut ParquetFileBuilder> =
+            self.open.values_mut().map(|f| &mut f.builder).filter(|b| b.encode_due()).collect();
+        if due.is_empty() {
+            return Ok(());
+        }
+        let results = parallel_map_mut(&mut due, |b| b.encode());
+        if let Some(e) = results.into_iter().find_map(Result::err) {
+            self.poisoned = true;
+            return Err(e);
+        }
         Ok(())
     }
 
@@ -158,26 +219,34 @@ impl<S: LakeSink> LakeWriter<S> {
         if self.poisoned {
             return Err(LakeError::NeedsRecovery);
         }
-        let files = std::mem::take(&mut self.open);
+        // Encoding and compressing the files is the work: on every core.
+        let mut finishing: Vec<Option<(PartitionKey, OpenFile)>> =
+            std::mem::take(&mut self.open).into_iter().map(Some).collect();
+        let finished = parallel_map_mut(&mut finishing, |slot| match slot.take() {
+            Some((key, file)) => {
+                let (rows, class) = (file.builder.rows(), file.builder.class());
+                file.builder.finish().map(|bytes| Some((key, file.first_seq, file.last_seq, rows, class, bytes)))
+            }
+            None => Ok(None),
+        });
         let mut report = FlushReport::default();
-        for (key, file) in files {
-            let rows = file.builder.rows();
-            let class = file.builder.class();
-            let written = match file.builder.finish() {
-                Ok(bytes) => {
+        for result in finished {
+            let written = match result {
+                Ok(Some((key, first_seq, last_seq, rows, class, bytes))) => {
                     let unique = uuid::Uuid::new_v4().simple().to_string();
                     let name = if self.config.sequenced_names {
-                        file_name(file.first_seq, file.last_seq, class, &unique)
+                        file_name(first_seq, last_seq, class, &unique)
                     } else {
                         export_file_name(class, &unique)
                     };
                     let path = format!("{}/{}/{name}", self.config.source.prefix(), key.directory());
-                    self.sink.put(&path, bytes.into()).await.map(|()| path)
+                    self.sink.put(&path, bytes.into()).await.map(|()| (path, rows))
                 }
+                Ok(None) => continue,
                 Err(e) => Err(e),
             };
             match written {
-                Ok(path) => {
+                Ok((path, rows)) => {
                     tracing::debug!(%path, rows, "lake file written");
                     report.files.push(path);
                     report.rows += rows;
@@ -222,4 +291,57 @@ impl<S: LakeSink> LakeWriter<S> {
         self.poisoned = false;
         Ok(deleted)
     }
+}
+
+/// The OCSF events of one numbered event's findings, stamped with its sequence number.
+fn convert<'f>(
+    seq: u64,
+    findings: impl IntoIterator<Item = &'f Map<String, Value>>,
+) -> Result<Vec<OcsfFinding>, LakeError> {
+    findings
+        .into_iter()
+        .map(|finding| {
+            let mut event = to_ocsf(finding)?;
+            event.base_mut().metadata.sequence = i64::try_from(seq).ok();
+            Ok(event)
+        })
+        .collect()
+}
+
+/// Threads to spread CPU work over: the cores, at most 8.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}
+
+/// `f` over `items`, in order, on up to `threads()` scoped threads (contiguous chunks).
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let n = threads().min(items.len());
+    if n <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(n);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            items.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>())).collect();
+        // A panic in `f` is a bug: it resumes here.
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    })
+}
+
+/// `f` over `items` by mutable reference, in order, on up to `threads()` scoped threads.
+fn parallel_map_mut<T: Send, R: Send>(items: &mut [T], f: impl Fn(&mut T) -> R + Sync) -> Vec<R> {
+    let n = threads().min(items.len());
+    if n <= 1 {
+        return items.iter_mut().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(n);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks_mut(chunk)
+            .map(|part| scope.spawn(move || part.iter_mut().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    })
 }

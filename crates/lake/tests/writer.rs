@@ -244,6 +244,34 @@ async fn sequence_numbers_must_increase() {
     assert_eq!(writer.flush().await.expect("flush"), Some(12));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn append_many_converts_in_parallel_and_refuses_only_the_bad_events() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut writer = LakeWriter::new(config(), ObjectStoreSink::local(dir.path()).expect("sink"));
+    writer.recover(0).await.expect("recover");
+    let findings: Vec<Map<String, Value>> = (1..=10_000).map(finding).collect();
+    let mut bad = finding(10_001);
+    bad.remove("Title");
+    let mut items: Vec<(u64, Vec<&Map<String, Value>>)> =
+        findings.iter().enumerate().map(|(i, f)| (i as u64 + 1, vec![f])).collect();
+    // One event with two findings (two rows of one sequence number), one with a bad finding.
+    items.push((10_001, vec![&findings[0], &findings[1]]));
+    items.push((10_002, vec![&findings[2], &bad]));
+    let refused = writer.append_many(&items).expect("append");
+    assert_eq!(refused.len(), 1);
+    assert!(matches!(refused[0], (10_002, LakeError::MissingField("Title"))), "{refused:?}");
+    assert_eq!(writer.buffered_rows(), 10_002);
+    assert!(matches!(
+        writer.append_many(&[(10_002, vec![&findings[0]])]),
+        Err(LakeError::SequenceNotIncreasing { seq: 10_002, last: 10_002 })
+    ));
+    assert_eq!(writer.flush().await.expect("flush"), Some(10_002), "the refused event still counts");
+    let seen = sequences(dir.path());
+    assert_eq!(seen.len(), 10_001);
+    assert!((1..=10_000).all(|s| seen.get(&s) == Some(&1)));
+    assert_eq!(seen.get(&10_001), Some(&2));
+}
+
 /// The outbox's side, in miniature: a durable cursor, replay from it after each crash.
 #[tokio::test]
 async fn crashes_during_and_after_a_flush_leave_every_event_exactly_once() {

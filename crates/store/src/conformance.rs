@@ -81,6 +81,7 @@ macro_rules! conformance_suite {
             dispatch_needs_the_lease,
             deliveries_keep_order_per_finding,
             dead_deliveries_replay,
+            target_cursors_commit_under_the_lease,
             rules_and_targets_are_kept
         );
         $crate::conformance_suite!(@pairs $mode $make; records_copy_to_another_store);
@@ -1490,6 +1491,58 @@ pub async fn deliveries_keep_order_per_finding<S: FindingStore + OutboxStore>(st
     assert_eq!(counts, [TargetCounts { target: "hook".into(), pending: 1, delivered: 2, dead: 0 }]);
 }
 
+pub async fn target_cursors_commit_under_the_lease<S: FindingStore + OutboxStore>(store: &S) {
+    const LAKE: &str = "lake:lake";
+    import(store, vec![finding("c1", T0), finding("c2", T0), finding("c3", T0)]).await;
+    dispatch_all(store, "lake").await;
+    import(store, vec![finding("c4", T0)]).await;
+    dispatch_all(store, "hook").await;
+    let all = store.deliveries(DeliveryQuery { limit: 10, ..Default::default() }).await.expect("list");
+    let ids: Vec<i64> = all.iter().filter(|d| d.target == "lake").map(|d| d.id).collect();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(store.target_cursor("lake").await.expect("cursor"), 0, "none yet");
+
+    assert!(store.try_lease(LAKE, "a", NOW, NOW + 10 * SEC).await.expect("lease"));
+    assert!(!store.commit_target_cursor(LAKE, "b", "lake", ids[1], NOW).await.expect("commit"), "b has no lease");
+    assert_eq!(store.target_cursor("lake").await.expect("cursor"), 0, "nothing changed");
+    assert!(store.commit_target_cursor(LAKE, "a", "lake", ids[1], NOW).await.expect("commit"));
+    assert_eq!(store.target_cursor("lake").await.expect("cursor"), ids[1]);
+    let states = |list: Vec<Delivery>| list.iter().map(|d| (d.target.clone(), d.state)).collect::<Vec<_>>();
+    let now = store.deliveries(DeliveryQuery { limit: 10, ..Default::default() }).await.expect("list");
+    assert_eq!(
+        states(now),
+        [
+            ("lake".to_owned(), DeliveryState::Delivered),
+            ("lake".to_owned(), DeliveryState::Delivered),
+            ("lake".to_owned(), DeliveryState::Pending),
+            ("hook".to_owned(), DeliveryState::Pending),
+        ],
+        "only the lake's, up to the cursor"
+    );
+    let after = store
+        .deliveries(DeliveryQuery {
+            target: Some("lake".into()),
+            state: Some(DeliveryState::Pending),
+            after_id: Some(ids[1]),
+            limit: 10,
+        })
+        .await
+        .expect("list");
+    assert_eq!(after.iter().map(|d| d.id).collect::<Vec<_>>(), [ids[2]]);
+
+    // Never lowered; the lease lapses and a lapsed holder commits nothing.
+    assert!(store.commit_target_cursor(LAKE, "a", "lake", ids[0], NOW + SEC).await.expect("commit"));
+    assert_eq!(store.target_cursor("lake").await.expect("cursor"), ids[1]);
+    assert!(!store.commit_target_cursor(LAKE, "a", "lake", ids[2], NOW + 11 * SEC).await.expect("commit"));
+    assert_eq!(store.target_cursor("lake").await.expect("cursor"), ids[1]);
+    assert!(store.try_lease(LAKE, "b", NOW + 11 * SEC, NOW + 20 * SEC).await.expect("lease"));
+    assert!(store.commit_target_cursor(LAKE, "b", "lake", ids[2], NOW + 12 * SEC).await.expect("commit"));
+    assert_eq!(store.target_cursor("lake").await.expect("cursor"), ids[2]);
+    assert_eq!(store.target_cursor("other").await.expect("cursor"), 0);
+    let counts = store.delivery_counts().await.expect("counts");
+    assert!(counts.contains(&TargetCounts { target: "lake".into(), pending: 0, delivered: 3, dead: 0 }), "{counts:?}");
+}
+
 pub async fn dead_deliveries_replay<S: FindingStore + OutboxStore>(store: &S) {
     import(store, vec![finding("x", T0), finding("y", T0)]).await;
     dispatch_all(store, "hook").await;
@@ -1670,9 +1723,13 @@ where
     let claimed = from.claim_deliveries("hook", NOW, NOW + SEC, 10).await.expect("claim");
     assert!(!claimed.is_empty());
     from.mark_failed(claimed[0].id, 1, Some(NOW + 60 * SEC), "503").await.expect("failed");
+    // A batch target's cursor, committed under its lease.
+    assert!(from.try_lease("lake:hook", "a", NOW, NOW + 15 * SEC).await.expect("lease"));
+    assert!(from.commit_target_cursor("lake:hook", "a", "hook", claimed[0].id, NOW).await.expect("commit"));
     import(from, vec![finding("c-late", T0)]).await;
 
     copy_all(from, to).await;
+    assert_eq!(to.target_cursor("hook").await.expect("cursor"), claimed[0].id, "the cursor is copied");
 
     for table in table_names() {
         assert_eq!(

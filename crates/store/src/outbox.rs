@@ -184,6 +184,23 @@ pub trait OutboxStore: Send + Sync {
     /// refers to any more; returns how many rows went.
     async fn purge_outbox(&self, before: Micros, limit: usize) -> Result<u64, StoreError>;
 
+    /// A batch target's cursor (the lake): the highest delivery id of `target` whose event it
+    /// holds, 0 when none.
+    async fn target_cursor(&self, target: &str) -> Result<i64, StoreError>;
+
+    /// Records that a batch target holds every delivery of `target` up to `cursor`: sets its
+    /// cursor (never lowering it) and marks its pending deliveries with ids up to `cursor`
+    /// delivered, in one transaction, if `holder` still holds the lease `lease`; returns false
+    /// (and changes nothing) when it does not.
+    async fn commit_target_cursor(
+        &self,
+        lease: &str,
+        holder: &str,
+        target: &str,
+        cursor: i64,
+        now: Micros,
+    ) -> Result<bool, StoreError>;
+
     async fn put_target(&self, target: TargetRecord) -> Result<(), StoreError>;
     async fn targets(&self) -> Result<Vec<TargetRecord>, StoreError>;
     /// False when no such target. (Callers check that no rule names it first.)

@@ -219,6 +219,12 @@ pub static TABLES: &[Table] = &[
         ],
         key: &["id"],
     },
+    Table {
+        // A batch target's (the lake's) cursor: copied with the deliveries it marks delivered.
+        name: "target_cursors",
+        columns: &[col("target", TEXT, "text"), col("up_to", INT, "bigint"), col("updated_at", INT, "bigint")],
+        key: &["target"],
+    },
 ];
 
 /// The names of every copied table, in copy order.

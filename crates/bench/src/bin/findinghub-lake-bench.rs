@@ -1,8 +1,11 @@
-//! `findinghub-lake-bench`: findings into the Security Lake, as the outbox will feed it: parsed
-//! findings (the benchmark's synthetic ones of about 2 kB, a third each made Vulnerability,
-//! Compliance and Detection findings) appended to a `LakeWriter` over a local directory and
-//! flushed; prints findings/s and the bytes each finding takes on disk (medians of several runs),
-//! and writes them to a file.
+//! `findinghub-lake-bench`: findings into the Security Lake, as the outbox's lake target feeds it:
+//! parsed findings (the benchmark's synthetic ones of about 2 kB, a third each made Vulnerability,
+//! Compliance and Detection findings) appended to a `LakeWriter` over a local directory in batches
+//! of 2,000 (`append_many`, as the target reads its deliveries), and flushed; ASFF → OCSF → Arrow →
+//! ZSTD Parquet files on disk. Two streams: live changes (updated today: the partitions of four
+//! accounts and one day) and a backfill (the pool's UpdatedAt spread over many days, hundreds of
+//! partitions). Prints findings/s and the bytes each finding takes on disk (medians of several
+//! runs), and writes them to a file.
 //!
 //! ```text
 //! cargo build --release -p findinghub-bench
@@ -11,7 +14,7 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use findinghub_asff::timestamp::now_micros;
+use findinghub_asff::timestamp::{MICROS_PER_DAY, format_timestamp, now_micros};
 use findinghub_bench::finding_json;
 use findinghub_lake::writer::LakeConfig;
 use findinghub_lake::{LakeWriter, ObjectStoreSink, to_ocsf};
@@ -36,9 +39,15 @@ struct Args {
     out: PathBuf,
 }
 
-/// The i-th synthetic finding, parsed, made one of the three classes.
-fn finding(i: u64, now: i64) -> Result<Map<String, Value>> {
+/// The i-th synthetic finding, parsed, made one of the three classes; with `live`, updated today
+/// (between midnight and noon UTC).
+fn finding(i: u64, now: i64, live: bool) -> Result<Map<String, Value>> {
     let mut f: Map<String, Value> = serde_json::from_str(&finding_json(i, now)).context("a synthetic finding")?;
+    if live {
+        let midnight = now - now.rem_euclid(MICROS_PER_DAY);
+        let updated = midnight + (i as i64 * 1_000_000) % (MICROS_PER_DAY / 2);
+        f.insert("UpdatedAt".into(), json!(format_timestamp(updated)));
+    }
     match i % 3 {
         0 => {}
         1 => {
@@ -75,35 +84,45 @@ fn dir_bytes(dir: &Path) -> Result<(u64, usize)> {
     Ok((bytes, files))
 }
 
+/// Findings per `append_many`, as the lake target reads its deliveries.
+const BATCH: usize = 2000;
+
 struct Run {
-    convert_per_s: f64,
-    lake_per_s: f64,
+    per_s: f64,
     bytes_per_finding: f64,
     files: usize,
 }
 
-async fn run(findings: &[Map<String, Value>]) -> Result<Run> {
+fn convert_per_s(findings: &[Map<String, Value>]) -> f64 {
     let started = Instant::now();
-    let mut converted = 0usize;
-    for f in findings {
-        converted += usize::from(to_ocsf(f).is_ok());
-    }
-    let convert_per_s = converted as f64 / started.elapsed().as_secs_f64();
+    let converted = findings.iter().filter(|f| to_ocsf(f).is_ok()).count();
+    converted as f64 / started.elapsed().as_secs_f64()
+}
 
+async fn run(findings: &[Map<String, Value>]) -> Result<Run> {
     let dir = tempfile::tempdir()?;
     let mut writer = LakeWriter::new(LakeConfig::default(), ObjectStoreSink::local(dir.path())?);
     writer.recover(0).await?;
     let started = Instant::now();
-    for (i, f) in findings.iter().enumerate() {
-        writer.append(i as u64 + 1, f)?;
+    let mut seq = 0u64;
+    for chunk in findings.chunks(BATCH) {
+        let items: Vec<(u64, Vec<&Map<String, Value>>)> = chunk
+            .iter()
+            .map(|f| {
+                seq += 1;
+                (seq, vec![f])
+            })
+            .collect();
+        let refused = writer.append_many(&items)?;
+        anyhow::ensure!(refused.is_empty(), "findings refused: {:?}", refused.first());
         if writer.due_for_flush(Instant::now()) {
             writer.flush().await?;
         }
     }
     writer.flush().await?;
-    let lake_per_s = findings.len() as f64 / started.elapsed().as_secs_f64();
+    let per_s = findings.len() as f64 / started.elapsed().as_secs_f64();
     let (bytes, files) = dir_bytes(dir.path())?;
-    Ok(Run { convert_per_s, lake_per_s, bytes_per_finding: bytes as f64 / findings.len() as f64, files })
+    Ok(Run { per_s, bytes_per_finding: bytes as f64 / findings.len() as f64, files })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -111,29 +130,40 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// Medians of `runs` runs: (findings/s, bytes per finding, files).
+async fn measure(name: &str, findings: &[Map<String, Value>], runs: usize) -> Result<(f64, f64, usize)> {
+    let mut all = Vec::new();
+    for r in 0..runs.max(1) {
+        let run = run(findings).await?;
+        println!(
+            "{name} run {}: {:.0} findings/s into Parquet, {:.0} bytes per finding, {} files",
+            r + 1,
+            run.per_s,
+            run.bytes_per_finding,
+            run.files
+        );
+        all.push(run);
+    }
+    Ok((
+        median(all.iter().map(|r| r.per_s).collect()),
+        median(all.iter().map(|r| r.bytes_per_finding).collect()),
+        all.last().map_or(0, |r| r.files),
+    ))
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let args = Args::parse();
     let now = now_micros();
-    let findings: Vec<Map<String, Value>> = (0..args.findings).map(|i| finding(i, now)).collect::<Result<_>>()?;
-    let json_bytes: usize = findings.iter().map(|f| Value::Object(f.clone()).to_string().len()).sum();
-    let mut runs = Vec::new();
-    for r in 0..args.runs.max(1) {
-        let run = run(&findings).await?;
-        println!(
-            "run {}: to_ocsf {:.0}/s; into Parquet {:.0} findings/s, {:.0} bytes per finding, {} files",
-            r + 1,
-            run.convert_per_s,
-            run.lake_per_s,
-            run.bytes_per_finding,
-            run.files
-        );
-        runs.push(run);
-    }
-    let convert = median(runs.iter().map(|r| r.convert_per_s).collect());
-    let lake = median(runs.iter().map(|r| r.lake_per_s).collect());
-    let bytes = median(runs.iter().map(|r| r.bytes_per_finding).collect());
-    let files = runs.last().map_or(0, |r| r.files);
+    let live: Vec<Map<String, Value>> = (0..args.findings).map(|i| finding(i, now, true)).collect::<Result<_>>()?;
+    let backfill: Vec<Map<String, Value>> =
+        (0..args.findings).map(|i| finding(i, now, false)).collect::<Result<_>>()?;
+    let json_bytes: usize = live.iter().map(|f| Value::Object(f.clone()).to_string().len()).sum();
+    let convert = median((0..args.runs.max(1)).map(|_| convert_per_s(&live)).collect());
+    println!("to_ocsf alone, one thread: {convert:.0} findings/s");
+    let (live_per_s, live_bytes, live_files) = measure("live", &live, args.runs).await?;
+    let (back_per_s, back_bytes, back_files) = measure("backfill", &backfill, args.runs).await?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     let mut md = String::new();
     writeln!(md, "# Findings into the Security Lake\n")?;
@@ -143,18 +173,24 @@ async fn main() -> Result<()> {
     writeln!(
         md,
         "{} synthetic findings ({:.0} bytes of ASFF JSON each on average; a third each Vulnerability, Compliance \
-         and Detection findings; 4 accounts, 60 days, so about 720 partitions), already parsed, appended to a \
-         `LakeWriter` (OCSF conversion, Arrow, Parquet with ZSTD) over a local directory and flushed, on one \
-         thread. Medians of {} runs on a 2-core machine shared with other builds.\n",
+         and Detection findings; 4 accounts), already parsed (as the outbox hands them over), appended to a \
+         `LakeWriter` over a local directory in batches of {BATCH} (`append_many`: the OCSF conversion and the \
+         encoding run on every core, {cores} here) and flushed: ASFF → OCSF 1.1.0 → Arrow → ZSTD Parquet files on \
+         disk, in Security Lake's layout. *Live*: changes updated today, so 12 partitions (4 accounts × 1 day × 3 \
+         classes), as the lake target gets them. *Backfill*: UpdatedAt spread over hundreds of days (as `lake \
+         export` of an old store), so thousands of partitions and small files. Medians of {} runs on a {cores}-core \
+         machine shared with other builds (their load was not controlled).\n",
         args.findings,
-        json_bytes as f64 / findings.len().max(1) as f64,
+        json_bytes as f64 / live.len().max(1) as f64,
         args.runs
     )?;
     writeln!(md, "| measure | median |")?;
     writeln!(md, "| --- | ---: |")?;
-    writeln!(md, "| ASFF → OCSF (`to_ocsf`) alone | {convert:.0} findings/s |")?;
-    writeln!(md, "| into Parquet files on disk (conversion included) | {lake:.0} findings/s |")?;
-    writeln!(md, "| on disk | {bytes:.0} bytes per finding ({files} files) |")?;
+    writeln!(md, "| ASFF → OCSF (`to_ocsf`) alone, one thread | {convert:.0} findings/s |")?;
+    writeln!(md, "| live: into Parquet files on disk (conversion included) | {live_per_s:.0} findings/s |")?;
+    writeln!(md, "| live: on disk | {live_bytes:.0} bytes per finding ({live_files} files) |")?;
+    writeln!(md, "| backfill: into Parquet files on disk (conversion included) | {back_per_s:.0} findings/s |")?;
+    writeln!(md, "| backfill: on disk | {back_bytes:.0} bytes per finding ({back_files} files) |")?;
     std::fs::write(&args.out, md).with_context(|| format!("writing {}", args.out.display()))?;
     println!("wrote {}", args.out.display());
     Ok(())

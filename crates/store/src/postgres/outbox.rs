@@ -291,6 +291,55 @@ impl OutboxStore for PostgresStore {
         Ok(deliveries + events)
     }
 
+    async fn target_cursor(&self, target: &str) -> Result<i64, StoreError> {
+        let rows = self.rows("SELECT up_to FROM target_cursors WHERE target = $1", &[&target]).await?;
+        match rows.first() {
+            Some(r) => r.try_get(0).map_err(err),
+            None => Ok(0),
+        }
+    }
+
+    async fn commit_target_cursor(
+        &self,
+        lease: &str,
+        holder: &str,
+        target: &str,
+        cursor: i64,
+        now: Micros,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(err)?;
+        // The lease row stays locked until commit, as in `dispatch`.
+        let held = tx
+            .query_opt(
+                "SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND until > $3 FOR UPDATE",
+                &[&lease, &holder, &now],
+            )
+            .await
+            .map_err(err)?
+            .is_some();
+        if !held {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO target_cursors (target, up_to, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (target) DO UPDATE SET up_to = greatest(target_cursors.up_to, excluded.up_to), \
+                 updated_at = excluded.updated_at",
+            &[&target, &cursor, &now],
+        )
+        .await
+        .map_err(err)?;
+        tx.execute(
+            "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, finished_at = $3, last_error = NULL \
+             WHERE target = $1 AND state = 'pending' AND id <= $2",
+            &[&target, &cursor, &now],
+        )
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(true)
+    }
+
     async fn put_target(&self, target: TargetRecord) -> Result<(), StoreError> {
         self.exec(
             "INSERT INTO delivery_targets (name, kind, config, created_at) VALUES ($1, $2, $3, $4) \

@@ -18,6 +18,8 @@
 //!   served by an index.
 //! - (migration 6) `copy_progress`: how far a copy into this store (`findinghub migrate`) has come.
 //! - (migration 7) `insights`: custom insights (their filters as jsonb).
+//! - (migration 8) `target_cursors`: what a batch target (the lake) holds, as the highest delivery
+//!   id it wrote, committed with marking those deliveries delivered.
 //!
 //! Migrations run at open, all in one transaction under an advisory lock keyed by the schema,
 //! so that several instances starting at once apply each migration exactly once.
@@ -223,6 +225,13 @@ CREATE TABLE insights (
     group_by text NOT NULL,
     created_at bigint NOT NULL,
     PRIMARY KEY (account_id, region, id)
+);
+"#,
+    r#"
+CREATE TABLE target_cursors (
+    target text COLLATE "C" PRIMARY KEY,
+    up_to bigint NOT NULL,
+    updated_at bigint NOT NULL
 );
 "#,
 ];

@@ -65,9 +65,11 @@ fn select_deliveries(
     conn: &rusqlite::Connection,
     clause: &str,
     args: Vec<rusqlite::types::Value>,
+    limit: Option<usize>,
 ) -> Result<Vec<Delivery>, StoreError> {
+    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
     let sql = format!(
-        "SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN outbox_events e ON e.seq = d.seq {clause} ORDER BY d.id"
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN outbox_events e ON e.seq = d.seq {clause} ORDER BY d.id{limit}"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
     let rows = stmt.query_map(params_from_iter(args), delivery_row).map_err(sql_err)?;
@@ -229,6 +231,7 @@ impl OutboxStore for SqliteStore {
                 &tx,
                 &format!("WHERE d.id IN ({placeholders})"),
                 ids.iter().map(|i| rusqlite::types::Value::Integer(*i)).collect(),
+                None,
             )?;
             tx.commit().map_err(sql_err)?;
             Ok(claimed)
@@ -294,9 +297,7 @@ impl OutboxStore for SqliteStore {
                 args.push(rusqlite::types::Value::Text(s.as_str().into()));
             }
             let limit = query.limit.clamp(1, 10_000);
-            let mut found = select_deliveries(conn, &format!("WHERE {}", clause.join(" AND ")), args)?;
-            found.truncate(limit);
-            Ok(found)
+            select_deliveries(conn, &format!("WHERE {}", clause.join(" AND ")), args, Some(limit))
         })
         .await
     }
@@ -366,6 +367,50 @@ impl OutboxStore for SqliteStore {
                 .map_err(sql_err)?;
             tx.commit().map_err(sql_err)?;
             Ok((deliveries + events) as u64)
+        })
+        .await
+    }
+
+    async fn target_cursor(&self, target: &str) -> Result<i64, StoreError> {
+        let target = target.to_owned();
+        self.read(move |conn| {
+            let cursor: Option<i64> = conn
+                .query_row("SELECT up_to FROM target_cursors WHERE target = ?", [target], |r| r.get(0))
+                .optional()
+                .map_err(sql_err)?;
+            Ok(cursor.unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn commit_target_cursor(
+        &self,
+        lease: &str,
+        holder: &str,
+        target: &str,
+        cursor: i64,
+        now: Micros,
+    ) -> Result<bool, StoreError> {
+        let (lease, holder, target) = (lease.to_owned(), holder.to_owned(), target.to_owned());
+        self.write(move |conn, _| {
+            let tx = conn.transaction().map_err(sql_err)?;
+            if !lease_held(&tx, &lease, &holder, now)? {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO target_cursors (target, up_to, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (target) DO UPDATE SET up_to = max(up_to, excluded.up_to), updated_at = excluded.updated_at",
+                params![target, cursor, now],
+            )
+            .map_err(sql_err)?;
+            tx.execute(
+                "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, finished_at = ?3, last_error = NULL
+                 WHERE target = ?1 AND state = 'pending' AND id <= ?2",
+                params![target, cursor, now],
+            )
+            .map_err(sql_err)?;
+            tx.commit().map_err(sql_err)?;
+            Ok(true)
         })
         .await
     }

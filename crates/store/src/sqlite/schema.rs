@@ -12,6 +12,8 @@
 //! - (migration 7) `findings_by_severity`: the severity order served by an index.
 //! - (migration 8) `copy_progress`: how far a copy into this store (`findinghub migrate`) has come.
 //! - (migration 9) `insights`: custom insights (their filters as JSON text).
+//! - (migration 10) `target_cursors`: what a batch target (the lake) holds, as the highest delivery
+//!   id it wrote, committed with marking those deliveries delivered.
 
 use rusqlite::Connection;
 
@@ -219,6 +221,13 @@ CREATE TABLE insights (
     group_by TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     PRIMARY KEY (account_id, region, id)
+);
+"#,
+    r#"
+CREATE TABLE target_cursors (
+    target TEXT PRIMARY KEY,
+    up_to INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
 );
 "#,
 ];
