@@ -3,6 +3,12 @@ events that were meant (the JSON lines that `findinghub lake export --jsonl` wro
 
     check_lake.py --jsonl EVENTS.jsonl --dir LAKE_ROOT [--readme README.md]
     check_lake.py --jsonl EVENTS.jsonl --s3-endpoint URL --bucket B --prefix P --download-to DIR [--readme …]
+    check_lake.py --changes CHANGES.json --dir LAKE_ROOT
+
+With --changes (the crash test of the lake target), CHANGES.json is {"acknowledged": [titles],
+"sent": [titles]}, each title naming one finding change: pyarrow counts the rows of every Parquet
+file by `finding_info.title`, and every acknowledged change must be there exactly once, no change
+twice, and none that was never sent; DuckDB must count the same rows over the whole lake.
 
 pyarrow reads every Parquet file on its own; each row, with nulls dropped, timestamps written back as
 RFC 3339 and the `unmapped` map as an object, must equal the event with the same finding uid, and lie
@@ -102,6 +108,34 @@ def check_duckdb(root, readme, expected):
     return len(rows)
 
 
+def check_changes(root, path):
+    import duckdb
+
+    with open(path, encoding="utf-8") as f:
+        want = json.load(f)
+    acknowledged, sent = set(want["acknowledged"]), set(want["sent"])
+    files = []
+    for dirpath, _, names in os.walk(root):
+        files += [os.path.join(dirpath, n) for n in names if n.endswith(".parquet")]
+    counts = Counter()
+    for name in sorted(files):
+        for info in pq.read_table(name, columns=["finding_info"]).column("finding_info").to_pylist():
+            counts[info["title"]] += 1
+    doubled = sorted(t for t, n in counts.items() if n > 1)
+    missing = sorted(acknowledged - counts.keys())
+    unknown = sorted(counts.keys() - sent)
+    if doubled or missing or unknown:
+        fail(f"{len(missing)} acknowledged changes missing {missing[:5]}, {len(doubled)} doubled {doubled[:5]}, "
+             f"{len(unknown)} never sent {unknown[:5]}")
+    pattern = os.path.join(root, "**", "*.parquet")
+    total, distinct = duckdb.sql(
+        f"SELECT count(*), count(DISTINCT finding_info.title) FROM read_parquet('{pattern}', union_by_name = true)"
+    ).fetchall()[0]
+    if (total, distinct) != (sum(counts.values()), len(counts)):
+        fail(f"DuckDB counts {total} rows ({distinct} distinct), pyarrow {sum(counts.values())} ({len(counts)})")
+    print(f"changes ok: {len(files)} files, {total} rows, each of {len(acknowledged)} acknowledged changes exactly once")
+
+
 def download(endpoint, bucket, prefix, target):
     import boto3
 
@@ -119,7 +153,8 @@ def download(endpoint, bucket, prefix, target):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--jsonl", required=True)
+    p.add_argument("--jsonl")
+    p.add_argument("--changes")
     p.add_argument("--dir")
     p.add_argument("--readme")
     p.add_argument("--s3-endpoint")
@@ -127,6 +162,9 @@ def main():
     p.add_argument("--prefix", default="")
     p.add_argument("--download-to")
     args = p.parse_args()
+    if args.changes:
+        check_changes(args.dir, args.changes)
+        return
     expected = {}
     with open(args.jsonl, encoding="utf-8") as f:
         for line in f:

@@ -15,10 +15,11 @@ pub enum Targets {
     /// Add a target, or change the one of that name.
     Add {
         name: String,
-        /// webhook (the event as JSON, signed when it has a secret), slack, teams or chime.
+        /// webhook (the event as JSON, signed when it has a secret), slack, teams, chime,
+        /// opscenter, or lake (the findings as OCSF in Parquet, in Security Lake's layout).
         #[arg(long)]
         kind: String,
-        /// Where to POST (for chat: the channel's incoming-webhook URL); opscenter takes none.
+        /// Where to POST (for chat: the channel's incoming-webhook URL); opscenter and lake take none.
         #[arg(long)]
         url: Option<String>,
         /// The environment variable that holds the webhook's HMAC secret.
@@ -27,12 +28,62 @@ pub enum Targets {
         /// Seconds before an attempt is abandoned [default: 10].
         #[arg(long)]
         timeout_secs: Option<u64>,
+        #[command(flatten)]
+        lake: Box<LakeTargetArgs>,
     },
     List,
     /// Remove a target that no rule names.
     Remove {
         name: String,
     },
+}
+
+/// The settings of a lake target (`--kind lake`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LakeTargetArgs {
+    /// The lake: a directory (kept as an absolute path), or s3://BUCKET[/PREFIX] (credentials
+    /// from the hub's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+    #[arg(long)]
+    to: Option<String>,
+    /// An S3-compatible server (http://127.0.0.1:9000) instead of AWS.
+    #[arg(long)]
+    s3_endpoint: Option<String>,
+    /// The bucket's Region [default: AWS_REGION, else us-east-1].
+    #[arg(long)]
+    s3_region: Option<String>,
+    /// Lay the lake out as a custom source: ext/<SOURCE>/… instead of aws/SH_FINDINGS/2.0/….
+    #[arg(long)]
+    custom_source: Option<String>,
+    /// A file is written when it reaches this many MiB [default: 128].
+    #[arg(long)]
+    max_file_mb: Option<u64>,
+    /// … or when its oldest finding change has waited this many seconds [default: 300].
+    #[arg(long)]
+    max_file_age_secs: Option<u64>,
+}
+
+impl LakeTargetArgs {
+    fn apply(&self, config: &mut Value) {
+        let set = |config: &mut Value, key: &str, value: Option<Value>| {
+            if let Some(v) = value {
+                config[key] = v;
+            }
+        };
+        // A directory as an absolute path: the hub that writes it may run elsewhere.
+        let to = self.to.as_ref().map(|t| {
+            if t.starts_with("s3://") {
+                t.clone()
+            } else {
+                std::path::absolute(t).map_or_else(|_| t.clone(), |p| p.display().to_string())
+            }
+        });
+        set(config, "to", to.map(|v| json!(v)));
+        set(config, "s3_endpoint", self.s3_endpoint.as_ref().map(|v| json!(v)));
+        set(config, "s3_region", self.s3_region.as_ref().map(|v| json!(v)));
+        set(config, "custom_source", self.custom_source.as_ref().map(|v| json!(v)));
+        set(config, "max_file_mb", self.max_file_mb.map(|v| json!(v)));
+        set(config, "max_file_age_secs", self.max_file_age_secs.map(|v| json!(v)));
+    }
 }
 
 #[derive(Subcommand)]
@@ -88,6 +139,26 @@ pub struct TargetConfig {
     /// The environment variable that holds the webhook's secret (the file holds no secret).
     secret_env: Option<String>,
     timeout_secs: Option<u64>,
+    /// A lake target's settings.
+    to: Option<String>,
+    s3_endpoint: Option<String>,
+    s3_region: Option<String>,
+    custom_source: Option<String>,
+    max_file_mb: Option<u64>,
+    max_file_age_secs: Option<u64>,
+}
+
+impl TargetConfig {
+    fn lake(&self) -> LakeTargetArgs {
+        LakeTargetArgs {
+            to: self.to.clone(),
+            s3_endpoint: self.s3_endpoint.clone(),
+            s3_region: self.s3_region.clone(),
+            custom_source: self.custom_source.clone(),
+            max_file_mb: self.max_file_mb,
+            max_file_age_secs: self.max_file_age_secs,
+        }
+    }
 }
 
 /// A rule of the configuration file (`[[rules]]`): the pattern as a TOML table or a JSON string.
@@ -131,8 +202,10 @@ fn target_record(
     url: Option<&str>,
     secret_env: Option<&str>,
     timeout_secs: Option<u64>,
+    lake: &LakeTargetArgs,
 ) -> Result<TargetRecord> {
     let mut config = json!({});
+    lake.apply(&mut config);
     if let Some(url) = url {
         config["url"] = json!(url);
     }
@@ -169,8 +242,9 @@ async fn rule_record(
 /// CLI set under the same names).
 pub async fn apply_config(outbox: &dyn OutboxStore, targets: &[TargetConfig], rules: &[RuleConfig]) -> Result<()> {
     for t in targets {
-        let record = target_record(&t.name, &t.kind, t.url.as_deref(), t.secret_env.as_deref(), t.timeout_secs)
-            .with_context(|| format!("target {} of the configuration file", t.name))?;
+        let record =
+            target_record(&t.name, &t.kind, t.url.as_deref(), t.secret_env.as_deref(), t.timeout_secs, &t.lake())
+                .with_context(|| format!("target {} of the configuration file", t.name))?;
         outbox.put_target(record).await?;
     }
     for r in rules {
@@ -188,15 +262,21 @@ pub async fn apply_config(outbox: &dyn OutboxStore, targets: &[TargetConfig], ru
 
 pub async fn targets(outbox: &dyn OutboxStore, action: &Targets) -> Result<()> {
     match action {
-        Targets::Add { name, kind, url, secret_env, timeout_secs } => {
-            outbox.put_target(target_record(name, kind, url.as_deref(), secret_env.as_deref(), *timeout_secs)?).await?;
-            println!("{}", json!({"Name": name, "Kind": kind, "Url": url}));
+        Targets::Add { name, kind, url, secret_env, timeout_secs, lake } => {
+            let record = target_record(name, kind, url.as_deref(), secret_env.as_deref(), *timeout_secs, lake)?;
+            outbox.put_target(record).await?;
+            println!("{}", json!({"Name": name, "Kind": kind, "Url": url, "To": lake.to}));
         }
         Targets::List => {
             for t in outbox.targets().await? {
                 let url = t.config.get("url").cloned().unwrap_or(Value::Null);
                 let signed = t.config.get("secret").is_some();
-                println!("{}", json!({"Name": t.name, "Kind": t.kind, "Url": url, "Signed": signed}));
+                let mut line = json!({"Name": t.name, "Kind": t.kind, "Url": url, "Signed": signed});
+                if let Some(to) = t.config.get("to") {
+                    line["To"] = to.clone();
+                    line["Cursor"] = json!(outbox.target_cursor(&t.name).await?);
+                }
+                println!("{line}");
             }
         }
         Targets::Remove { name } => {

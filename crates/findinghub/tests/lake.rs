@@ -6,6 +6,10 @@
 //! partition, and that the README's DuckDB query answers what the events say. The S3 test exports
 //! to moto's S3 server on a loopback port and fetches the objects back with boto3.
 //!
+//! The lake as a target of the outbox: a hub importing through the API is killed with SIGKILL while
+//! it writes the lake, three times, and restarted; pyarrow and DuckDB then find every acknowledged
+//! finding change in the lake exactly once.
+//!
 //! `FINDINGHUB_SKIP_PYTHON_CLIENT_TESTS=1` skips the Python part, with a note.
 
 use serde_json::{Value, json};
@@ -13,14 +17,16 @@ use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-#[path = "support/python.rs"]
-mod python_support;
-use python_support::{make_venv, python_dir, repo_root, shown};
+mod support;
 
-const ACCOUNTS: [&str; 3] = ["111111111111", "222222222222", "012345678901"];
+use support::hub::{ACCOUNT, Hub, HubData, KEY_ID, SECRET, succeed as run, wait_for};
+use support::python::{make_venv, python_dir, repo_root, shown};
+
+const ACCOUNTS: [&str; 3] = [ACCOUNT, "222222222222", "012345678901"];
 
 fn skipped() -> bool {
     let skip = std::env::var("FINDINGHUB_SKIP_PYTHON_CLIENT_TESTS").is_ok_and(|v| !v.is_empty() && v != "0");
@@ -260,4 +266,227 @@ fn lake_export_writes_to_an_s3_compatible_server() {
         ],
         &credentials,
     );
+}
+
+// ---- the lake as a target of the outbox: a hub killed while it writes ----
+
+/// A hub on `data` (kept across kills) that keeps the 2026 findings of the test.
+fn lake_hub(data: &Path) -> Hub {
+    Hub::options().data(HubData::dir(data)).args(["--retention-active-days", "36500"]).start()
+}
+
+/// The titles of the changes that a background importer sent through the API, and of those the
+/// API acknowledged.
+#[derive(Default)]
+struct Sent {
+    sent: Vec<String>,
+    acknowledged: Vec<String>,
+}
+
+/// Imports rounds of changes to `FINDINGS` findings through BatchImportFindings, each change titled
+/// `change <round>-<i>` with a later UpdatedAt, to whichever hub `addr` names, until `stop`.
+fn importer(addr: Arc<Mutex<String>>, sent: Arc<Mutex<Sent>>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    use aws_credential_types::Credentials;
+    use aws_sdk_securityhub::config::{BehaviorVersion, Region};
+    use aws_sdk_securityhub::types::{AwsSecurityFinding, Resource, Severity, SeverityLabel};
+    const FINDINGS: u32 = 60;
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let product = format!("arn:aws:securityhub:us-east-1:{ACCOUNT}:product/{ACCOUNT}/default");
+        let mut round = 0u32;
+        while !stop.load(Ordering::SeqCst) {
+            let endpoint = format!("http://{}", addr.lock().expect("lock"));
+            let config = aws_sdk_securityhub::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .endpoint_url(endpoint)
+                .credentials_provider(Credentials::from_keys(KEY_ID, SECRET, None))
+                .build();
+            let client = aws_sdk_securityhub::Client::from_conf(config);
+            round += 1;
+            let updated = format!("2026-11-28T{:02}:{:02}:{:02}.000Z", round / 3600, round / 60 % 60, round % 60);
+            let titles: Vec<String> = (0..FINDINGS).map(|i| format!("change {round}-{i}")).collect();
+            let findings: Vec<AwsSecurityFinding> = (0..FINDINGS)
+                .map(|i| {
+                    AwsSecurityFinding::builder()
+                        .schema_version("2018-10-08")
+                        .id(format!("crash-{i}"))
+                        .product_arn(&product)
+                        .generator_id("lake-crash-test")
+                        .aws_account_id(ACCOUNT)
+                        .types("TTPs/Discovery/Recon")
+                        .created_at("2026-11-28T00:00:00.000Z")
+                        .updated_at(&updated)
+                        .severity(Severity::builder().label(SeverityLabel::High).build())
+                        .title(&titles[i as usize])
+                        .description("A change for the lake's crash test")
+                        .resources(Resource::builder().r#type("AwsEc2Instance").id(format!("i-{i}")).build())
+                        .build()
+                })
+                .collect();
+            sent.lock().expect("lock").sent.extend(titles.iter().cloned());
+            let answer = runtime.block_on(client.batch_import_findings().set_findings(Some(findings)).send());
+            match answer {
+                Ok(out) if out.failed_count() == Some(0) => sent.lock().expect("lock").acknowledged.extend(titles),
+                Ok(out) => panic!("the hub refused changes: {:?}", out.failed_findings()),
+                // The hub is down (killed): the next round goes to the restarted one.
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    })
+}
+
+/// The lake's files: the visible ones (`*.parquet`) and the staging ones of a write in progress.
+fn lake_files(root: &Path) -> (Vec<PathBuf>, usize) {
+    let (mut visible, mut staging) = (Vec::new(), 0);
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                visible.push(path);
+            } else if path.to_string_lossy().contains('#') {
+                staging += 1;
+            }
+        }
+    }
+    (visible, staging)
+}
+
+#[test]
+fn a_hub_killed_while_writing_the_lake_leaves_every_acknowledged_change_in_it_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let lake = dir.path().join("lake");
+    let lake_arg = lake.to_str().expect("utf-8");
+    run(HubData::dir(&data).command().args([
+        "targets",
+        "add",
+        "lake",
+        "--kind",
+        "lake",
+        "--to",
+        lake_arg,
+        "--max-file-age-secs",
+        "1",
+    ]));
+    run(HubData::dir(&data).command().args([
+        "rules",
+        "add",
+        "all",
+        "--pattern",
+        r#"{"source": ["aws.securityhub"]}"#,
+        "--target",
+        "lake",
+    ]));
+    let listed = run(HubData::dir(&data).command().args(["targets", "list"]));
+    assert!(listed.contains(r#""Kind":"lake""#) && listed.contains(r#""Cursor":0"#), "{listed}");
+
+    let hub = lake_hub(&data);
+    let (status, _) = hub.call("POST", "/accounts", None, Some(json!({})));
+    assert_eq!(status, 200, "EnableSecurityHub");
+    let addr = Arc::new(Mutex::new(hub.addr.clone()));
+    let sent = Arc::new(Mutex::new(Sent::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let importing = importer(addr.clone(), sent.clone(), stop.clone());
+
+    // Three kills: the first while a file is being written (a staging file exists), the second
+    // as soon as a new file is visible (before its flush can have committed), the third at once.
+    let mut hub = hub;
+    let mut landed = Vec::new();
+    for kill in 0..3 {
+        let (before, _) = lake_files(&lake);
+        let started = Instant::now();
+        let how = loop {
+            let (visible, staging) = lake_files(&lake);
+            if kill == 0 && staging > 0 {
+                break "while a file was being written";
+            }
+            if kill == 1 && visible.len() > before.len() {
+                break "as a new file became visible";
+            }
+            if kill == 2 && visible.len() > before.len() + 2 {
+                break "after a few flushes";
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                break "after 20 s";
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        hub.kill();
+        landed.push(how);
+        hub = lake_hub(&data);
+        *addr.lock().expect("lock") = hub.addr.clone();
+        wait_for("the importer to reach the restarted hub", Duration::from_secs(30), || {
+            let n = sent.lock().expect("lock").acknowledged.len();
+            std::thread::sleep(Duration::from_millis(200));
+            sent.lock().expect("lock").acknowledged.len() > n
+        });
+    }
+    stop.store(true, Ordering::SeqCst);
+    importing.join().expect("the importer");
+
+    // Every change dispatched to the lake and written: nothing pending, and the cursor (the last
+    // delivery id written; the only target, so ids 1..=cursor) still for two seconds.
+    let acknowledged = sent.lock().expect("lock").acknowledged.len();
+    let pending = || {
+        run(HubData::dir(&data).command().args([
+            "deliveries",
+            "list",
+            "--target",
+            "lake",
+            "--state",
+            "pending",
+            "--limit",
+            "10",
+        ]))
+        .lines()
+        .count()
+    };
+    let cursor = || {
+        let listed = run(HubData::dir(&data).command().args(["targets", "list"]));
+        let line: Value = serde_json::from_str(listed.trim()).expect("one target as JSON");
+        line["Cursor"].as_u64().expect("a cursor")
+    };
+    wait_for("the lake to hold every change", Duration::from_secs(120), || {
+        let before = cursor();
+        if before == 0 || pending() > 0 {
+            return false;
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        pending() == 0 && cursor() == before
+    });
+    hub.kill();
+    let written = cursor();
+    let dead = run(HubData::dir(&data).command().args(["deliveries", "list", "--target", "lake", "--state", "dead"]));
+    assert!(dead.is_empty(), "no dead letters: {dead}");
+    eprintln!("kills: {landed:?}; {acknowledged} acknowledged changes, {written} written");
+    assert!(written >= acknowledged as u64);
+
+    if skipped() {
+        return;
+    }
+    let changes = dir.path().join("changes.json");
+    {
+        let sent = sent.lock().expect("lock");
+        let body = json!({"acknowledged": sent.acknowledged, "sent": sent.sent});
+        std::fs::write(&changes, body.to_string()).expect("write the changes");
+    }
+    let out = Command::new(lake_python())
+        .arg(python_dir().join("check_lake.py"))
+        .args(["--changes", changes.to_str().expect("utf-8"), "--dir", lake_arg])
+        .env_remove("PYTHONPATH")
+        .output()
+        .expect("run check_lake.py");
+    eprintln!("{}", shown(&out));
+    assert!(out.status.success(), "the lake does not hold each change once:\n{}", shown(&out));
+    let rows = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .skip_while(|w| *w != "files,")
+        .nth(1)
+        .and_then(|n| n.parse::<usize>().ok());
+    assert_eq!(rows, Some(written as usize), "one row per delivery:\n{}", shown(&out));
 }
