@@ -50,8 +50,10 @@ impl ParquetFileBuilder {
     pub fn new(class: FindingClass, options: &ParquetOptions) -> Result<ParquetFileBuilder, LakeError> {
         let schema = arrow_schema(class);
         // Strict: a member of the structures that the schema lacks is an error, not a lost column.
-        let decoder =
-            ReaderBuilder::new(schema.clone()).with_strict_mode(true).with_batch_size(BATCH_ROWS).build_decoder()?;
+        // The batch size only sizes the decoder's first allocation (`serialize` takes any number of
+        // rows, and the buffers it grows are kept for the next chunk): sized for a full chunk, that
+        // is tens of MB per file, which a backfill of thousands of small files pays for each.
+        let decoder = ReaderBuilder::new(schema.clone()).with_strict_mode(true).with_batch_size(1).build_decoder()?;
         let level = ZstdLevel::try_new(options.zstd_level)?;
         let properties = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
