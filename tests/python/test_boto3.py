@@ -380,8 +380,8 @@ class Boto3AgainstTheHub(unittest.TestCase):
         self.assertIn("not yet current", msg)
 
     def test_26_an_operation_not_supported_yet(self):
-        msg = self.assertClientError("UnsupportedOperation", self.admin.get_insights, status=400)
-        self.assertIn("GetInsights", msg)
+        msg = self.assertClientError("UnsupportedOperation", self.admin.list_members, status=400)
+        self.assertIn("ListMembers", msg)
 
     # -- last: disabling the hub ----------------------------------------------------------------
 

@@ -317,8 +317,8 @@ class AwsCliAgainstTheHub(unittest.TestCase):
         self.assertIn("signature", msg.lower())
 
     def test_27_an_operation_not_supported_yet(self):
-        msg = self.admin.fails("UnsupportedOperation", "get-insights")
-        self.assertIn("GetInsights", msg)
+        msg = self.admin.fails("UnsupportedOperation", "list-members")
+        self.assertIn("ListMembers", msg)
 
     # -- a member account ----------------------------------------------------------------------
 
