@@ -100,9 +100,13 @@ fn a_hub_killed_mid_delivery_delivers_everything_committed_after_its_restart() {
         "delivery figures in /metrics"
     );
     assert!(metrics.contains("findinghub_delivery_latency_seconds_bucket"));
+    // The receiver has every event; the hub records the last answers just after.
+    let delivered = || {
+        run(findinghub(&data).args(["deliveries", "list", "--state", "delivered", "--limit", "1000"])).lines().count()
+    };
+    wait_for("every delivery recorded as delivered", Duration::from_secs(30), || delivered() == N);
     drop(hub);
-    let delivered = run(findinghub(&data).args(["deliveries", "list", "--state", "delivered", "--limit", "1000"]));
-    assert_eq!(delivered.lines().count(), N);
+    assert_eq!(delivered(), N);
 }
 
 #[test]
