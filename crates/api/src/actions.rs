@@ -5,7 +5,7 @@
 //! the console's "Actions" menu makes Security Hub do.
 
 use crate::error::{ApiError, ApiResult};
-use crate::handlers::{Input, findings_by_identifiers, max_results, next_token, require_hub, str_member};
+use crate::handlers::{Input, findings_by_identifiers, offset_page, require_hub, str_member};
 use crate::server::{App, Principal};
 use findinghub_asff::timestamp::now_micros;
 use findinghub_hub::catalog::partition_of;
@@ -113,17 +113,7 @@ pub async fn describe(app: &App, who: &Principal, input: Input) -> ApiResult<Val
         }
         _ => all,
     };
-    let start = match next_token(&input) {
-        None => 0,
-        Some(t) => t.parse::<usize>().map_err(|_| ApiError::InvalidInput("The NextToken is not valid".into()))?,
-    };
-    let max = max_results(&input, 100)?;
-    let total = targets.len();
-    let mut out = json!({"ActionTargets": targets.into_iter().skip(start).take(max).collect::<Vec<_>>()});
-    if start + max < total {
-        out["NextToken"] = json!((start + max).to_string());
-    }
-    Ok(out)
+    offset_page(targets, &input, "ActionTargets")
 }
 
 pub async fn update(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {

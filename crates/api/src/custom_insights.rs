@@ -7,7 +7,7 @@
 //! are not served: naming one is not found, and changing one is refused.
 
 use crate::error::{ApiError, ApiResult};
-use crate::handlers::{Input, filters_of, max_results, next_token, require_hub, scope, str_member};
+use crate::handlers::{Input, filters_of, offset_page, require_hub, scope, str_member};
 use crate::server::{App, Principal};
 use findinghub_asff::timestamp::now_micros;
 use findinghub_hub::catalog::partition_of;
@@ -162,17 +162,7 @@ pub async fn get(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
         }
         _ => all,
     };
-    let start = match next_token(&input) {
-        None => 0,
-        Some(t) => t.parse::<usize>().map_err(|_| ApiError::InvalidInput("The NextToken is not valid".into()))?,
-    };
-    let max = max_results(&input, 100)?;
-    let total = insights.len();
-    let mut out = json!({"Insights": insights.into_iter().skip(start).take(max).collect::<Vec<_>>()});
-    if start + max < total {
-        out["NextToken"] = json!((start + max).to_string());
-    }
-    Ok(out)
+    offset_page(insights, &input, "Insights")
 }
 
 pub async fn update(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {

@@ -77,6 +77,22 @@ pub(crate) fn next_token(input: &Input) -> Option<String> {
     input.get("NextToken").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
+/// One page of a small list kept whole in memory (action targets, insights): `{member: [...]}`,
+/// with the offset of the next page as its NextToken.
+pub(crate) fn offset_page(items: Vec<Value>, input: &Input, member: &str) -> ApiResult<Value> {
+    let start = match next_token(input) {
+        None => 0,
+        Some(t) => t.parse::<usize>().map_err(|_| ApiError::InvalidInput("The NextToken is not valid".into()))?,
+    };
+    let max = max_results(input, 100)?;
+    let total = items.len();
+    let mut out = json!({ (member): items.into_iter().skip(start).take(max).collect::<Vec<_>>() });
+    if start + max < total {
+        out["NextToken"] = json!((start + max).to_string());
+    }
+    Ok(out)
+}
+
 /// Finding operations need the caller's hub enabled, as on AWS.
 pub(crate) async fn require_hub(app: &App, who: &Principal) -> ApiResult<()> {
     match app.state.hub(&who.account_id, &who.region).await? {
