@@ -129,14 +129,7 @@ impl OutboxStore for PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(err)?;
         // The lease row stays locked until commit: nobody takes the lease over mid-dispatch.
-        let held = tx
-            .query_opt(
-                "SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND until > $3 FOR UPDATE",
-                &[&lease, &holder, &now],
-            )
-            .await
-            .map_err(err)?
-            .is_some();
+        let held = lease_held(&tx, lease, holder, now).await?;
         if !held {
             return Ok(false);
         }
@@ -310,14 +303,7 @@ impl OutboxStore for PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(err)?;
         // The lease row stays locked until commit, as in `dispatch`.
-        let held = tx
-            .query_opt(
-                "SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND until > $3 FOR UPDATE",
-                &[&lease, &holder, &now],
-            )
-            .await
-            .map_err(err)?
-            .is_some();
+        let held = lease_held(&tx, lease, holder, now).await?;
         if !held {
             return Ok(false);
         }
@@ -404,4 +390,22 @@ impl OutboxStore for PostgresStore {
     async fn delete_rule(&self, name: &str) -> Result<bool, StoreError> {
         Ok(self.exec("DELETE FROM delivery_rules WHERE name = $1", &[&name]).await? > 0)
     }
+}
+
+/// Whether `holder` still holds `lease`, locking its row until the transaction ends so that nobody
+/// takes the lease over meanwhile.
+async fn lease_held(
+    tx: &tokio_postgres::Transaction<'_>,
+    lease: &str,
+    holder: &str,
+    now: Micros,
+) -> Result<bool, StoreError> {
+    let row = tx
+        .query_opt(
+            "SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND until > $3 FOR UPDATE",
+            &[&lease, &holder, &now],
+        )
+        .await
+        .map_err(err)?;
+    Ok(row.is_some())
 }
