@@ -154,3 +154,52 @@ async fn each_delivery_lands_in_the_lake_once_across_restarts_and_leases() {
     let counts = store.delivery_counts().await.expect("counts");
     assert_eq!((counts[0].pending, counts[0].delivered, counts[0].dead), (0, 5, 0));
 }
+
+async fn wait_for_state(store: &SqliteStore, state: DeliveryState, n: usize) -> Vec<i64> {
+    let started = Instant::now();
+    loop {
+        let ids = lake_ids(store, Some(state)).await;
+        if ids.len() >= n {
+            return ids;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no {n} {state:?} lake deliveries: {ids:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A finding that cannot become OCSF is a dead letter; replaying it tries it again behind the
+/// cursor (it dies again here, since it still cannot be converted), and is never counted as
+/// delivered without a row in the lake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_dead_letter_is_tried_again_never_passed_by() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lake = dir.path().join("lake");
+    let store = Arc::new(SqliteStore::open(&dir.path().join("data")).expect("store"));
+    let config = json!({"to": lake.to_str().expect("utf-8"), "max_file_age_secs": 0});
+    store
+        .put_target(TargetRecord { name: "lake".into(), kind: "lake".into(), config, created_at: 0 })
+        .await
+        .expect("target");
+    let pattern = json!({"source": ["aws.securityhub"]});
+    let rule = RuleRecord { name: "all".into(), pattern, targets: vec!["lake".into()], enabled: true, created_at: 0 };
+    store.put_rule(rule).await.expect("rule");
+
+    let mut untitled = finding("untitled", T);
+    untitled.remove("Title");
+    store.import(batch(vec![finding("a", T), untitled])).await.expect("import");
+    let running = start(&store);
+    let dead = wait_for_state(&store, DeliveryState::Dead, 1).await;
+    wait_until_delivered(&store, 1).await;
+
+    assert_eq!(store.replay(Some("lake"), &dead, now_micros()).await.expect("replay"), 1);
+    store.import(batch(vec![finding("b", T)])).await.expect("import");
+    wait_until_delivered(&store, 2).await;
+    let dead_again = wait_for_state(&store, DeliveryState::Dead, 1).await;
+    running.stop().await;
+
+    assert!(dead_again[0] > dead[0], "replayed under a new id: {dead_again:?} after {dead:?}");
+    let delivered = lake_ids(&store, Some(DeliveryState::Delivered)).await;
+    assert_eq!(sequences(&lake), delivered, "every delivered delivery has its row, and only those");
+    let counts = store.delivery_counts().await.expect("counts");
+    assert_eq!((counts[0].pending, counts[0].delivered, counts[0].dead), (0, 2, 1));
+}

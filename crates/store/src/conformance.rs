@@ -1561,13 +1561,21 @@ pub async fn dead_deliveries_replay<S: FindingStore + OutboxStore>(store: &S) {
     assert_eq!(dead[0].attempts, 185);
     assert_eq!(store.replay(Some("hook"), &[dead[1].id], NOW + SEC).await.expect("replay"), 1);
     assert_eq!(store.replay(Some("other"), &[], NOW + SEC).await.expect("replay"), 0);
+    // Dispatched anew: the same event under a new id, above every other (a lake target reads
+    // its deliveries in id order behind a cursor).
     let replayed = store.claim_deliveries("hook", NOW + SEC, NOW + 30 * SEC, 10).await.expect("claim");
     assert_eq!(
-        replayed.iter().map(|d| (d.id, d.attempts, d.created_at)).collect::<Vec<_>>(),
-        [(dead[1].id, 0, NOW + SEC)]
+        replayed.iter().map(|d| (d.event.seq, d.attempts, d.created_at)).collect::<Vec<_>>(),
+        [(dead[1].event.seq, 0, NOW + SEC)]
     );
+    assert!(replayed[0].id > dead[0].id.max(dead[1].id), "{} is not a new id", replayed[0].id);
+    let all = store.deliveries(DeliveryQuery { limit: 10, ..Default::default() }).await.expect("list");
+    assert_eq!(all.len(), 2, "the dead row was replaced, not copied: {all:?}");
     assert_eq!(store.replay(None, &[], NOW + 2 * SEC).await.expect("replay"), 1);
-    store.mark_delivered(&[dead[0].id, dead[1].id], NOW + 2 * SEC).await.expect("delivered");
+    let again = store.claim_deliveries("hook", NOW + 2 * SEC, NOW + 30 * SEC, 10).await.expect("claim");
+    assert_eq!(again.iter().map(|d| d.event.seq).collect::<Vec<_>>(), [dead[0].event.seq]);
+    assert!(again[0].id > replayed[0].id);
+    store.mark_delivered(&[replayed[0].id, again[0].id], NOW + 2 * SEC).await.expect("delivered");
     assert_eq!(store.delivery_counts().await.expect("counts")[0].delivered, 2);
 
     // Purging takes delivered rows and the events that nothing refers to.

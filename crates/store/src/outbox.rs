@@ -174,7 +174,9 @@ pub trait OutboxStore: Send + Sync {
     async fn deliveries(&self, query: DeliveryQuery) -> Result<Vec<Delivery>, StoreError>;
 
     /// Makes dead deliveries pending again (a fresh budget): these ids, or every dead delivery of
-    /// `target` when `ids` is empty. Returns how many.
+    /// `target` when `ids` is empty. Returns how many. A replayed delivery is dispatched anew: it
+    /// gets a new id, above every other, so that a target that reads its deliveries in id order
+    /// behind a cursor (the lake) reads it again rather than passing it by.
     async fn replay(&self, target: Option<&str>, ids: &[i64], now: Micros) -> Result<u64, StoreError>;
 
     /// How many deliveries each target has in each state.

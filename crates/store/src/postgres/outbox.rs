@@ -243,13 +243,26 @@ impl OutboxStore for PostgresStore {
 
     async fn replay(&self, target: Option<&str>, ids: &[i64], now: Micros) -> Result<u64, StoreError> {
         let all = ids.is_empty();
-        self.exec(
-            "UPDATE deliveries SET state = 'pending', attempts = 0, created_at = $1, next_attempt_at = $1, \
-                 claimed_until = 0, finished_at = NULL \
-             WHERE state = 'dead' AND ($2::text IS NULL OR target = $2) AND ($3 OR id = ANY($4))",
-            &[&now, &target, &all, &ids],
-        )
-        .await
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(err)?;
+        // The new ids must commit in id order with the dispatcher's (a reader behind a cursor
+        // must never see an id commit below one that it has read): this lock waits for a
+        // dispatch in progress and holds the next one back until the replay commits.
+        tx.batch_execute("LOCK TABLE deliveries IN SHARE ROW EXCLUSIVE MODE").await.map_err(err)?;
+        let n = tx
+            .execute(
+                "WITH old AS (DELETE FROM deliveries \
+                     WHERE state = 'dead' AND ($2::text IS NULL OR target = $2) AND ($3 OR id = ANY($4)) \
+                     RETURNING id, seq, target, rule, ordering_key) \
+                 INSERT INTO deliveries (seq, target, rule, ordering_key, state, attempts, created_at, \
+                     next_attempt_at, claimed_until) \
+                 SELECT seq, target, rule, ordering_key, 'pending', 0, $1, $1, 0 FROM old ORDER BY id",
+                &[&now, &target, &all, &ids],
+            )
+            .await
+            .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(n)
     }
 
     async fn delivery_counts(&self) -> Result<Vec<TargetCounts>, StoreError> {

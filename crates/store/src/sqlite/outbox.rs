@@ -308,22 +308,18 @@ impl OutboxStore for SqliteStore {
             let tx = conn.transaction().map_err(sql_err)?;
             let mut n = 0;
             {
-                const RESET: &str = "UPDATE deliveries SET state = 'pending', attempts = 0, created_at = ?,
-                     next_attempt_at = ?, claimed_until = 0, finished_at = NULL";
-                if ids.is_empty() {
-                    let mut stmt = tx
-                        .prepare_cached(&format!("{RESET} WHERE state = 'dead' AND (?3 IS NULL OR target = ?3)"))
-                        .map_err(sql_err)?;
-                    n += stmt.execute(params![now, now, target]).map_err(sql_err)?;
-                } else {
-                    let mut stmt = tx
-                        .prepare_cached(&format!(
-                            "{RESET} WHERE id = ?3 AND state = 'dead' AND (?4 IS NULL OR target = ?4)"
-                        ))
-                        .map_err(sql_err)?;
-                    for id in &ids {
-                        n += stmt.execute(params![now, now, id, target]).map_err(sql_err)?;
-                    }
+                // A copy under a new id, then the dead row goes (see the trait).
+                const COPY: &str = "INSERT INTO deliveries (seq, target, rule, ordering_key, state, attempts,
+                         created_at, next_attempt_at, claimed_until)
+                     SELECT seq, target, rule, ordering_key, 'pending', 0, ?1, ?1, 0 FROM deliveries";
+                const WHERE: &str = "WHERE state = 'dead' AND (?2 IS NULL OR target = ?2) AND (?3 IS NULL OR id = ?3)";
+                let mut copy = tx.prepare_cached(&format!("{COPY} {WHERE} ORDER BY id")).map_err(sql_err)?;
+                let mut delete = tx.prepare_cached(&format!("DELETE FROM deliveries {WHERE}")).map_err(sql_err)?;
+                let each: Vec<Option<i64>> =
+                    if ids.is_empty() { vec![None] } else { ids.iter().copied().map(Some).collect() };
+                for id in each {
+                    n += copy.execute(params![now, target, id]).map_err(sql_err)?;
+                    delete.execute(params![now, target, id]).map_err(sql_err)?;
                 }
             }
             tx.commit().map_err(sql_err)?;
