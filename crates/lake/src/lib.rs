@@ -32,6 +32,8 @@ pub enum LakeError {
     NeedsRecovery,
     #[error("arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
+    #[error("arrow arrays from the OCSF structures: {0}")]
+    Columns(#[from] serde_arrow::Error),
     #[error("parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
     #[error("object store: {0}")]

@@ -1,15 +1,16 @@
 //! One Parquet file in memory: events of one class are buffered, then serialised a chunk at a time
 //! straight from their typed structures into Arrow arrays of the class's explicit schema
-//! (`arrow_json`'s serde decoder, no JSON text in between), and encoded with ZSTD. Buffering a
+//! (`serde_arrow`'s builders: serde calls straight into the arrays, no JSON text or tape in
+//! between), and encoded with ZSTD. Buffering a
 //! chunk lets the writer encode the chunks of several files at once, one per core.
 
 use crate::LakeError;
 use crate::ocsf::{FindingClass, OcsfFinding};
 use crate::schema::arrow_schema;
-use arrow_json::reader::{Decoder, ReaderBuilder};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use serde_arrow::ArrayBuilder;
 
 /// Events decoded into one Arrow batch before it goes to the Parquet writer.
 pub const BATCH_ROWS: usize = 4096;
@@ -33,7 +34,7 @@ impl Default for ParquetOptions {
 /// A Parquet file being filled with the events of one class.
 pub struct ParquetFileBuilder {
     class: FindingClass,
-    decoder: Decoder,
+    columns: ArrayBuilder,
     writer: ArrowWriter<Vec<u8>>,
     /// Events not yet encoded.
     pending: Vec<OcsfFinding>,
@@ -49,11 +50,7 @@ impl std::fmt::Debug for ParquetFileBuilder {
 impl ParquetFileBuilder {
     pub fn new(class: FindingClass, options: &ParquetOptions) -> Result<ParquetFileBuilder, LakeError> {
         let schema = arrow_schema(class);
-        // Strict: a member of the structures that the schema lacks is an error, not a lost column.
-        // The batch size only sizes the decoder's first allocation (`serialize` takes any number of
-        // rows, and the buffers it grows are kept for the next chunk): sized for a full chunk, that
-        // is tens of MB per file, which a backfill of thousands of small files pays for each.
-        let decoder = ReaderBuilder::new(schema.clone()).with_strict_mode(true).with_batch_size(1).build_decoder()?;
+        let columns = ArrayBuilder::from_arrow(schema.fields())?;
         let level = ZstdLevel::try_new(options.zstd_level)?;
         let properties = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
@@ -61,7 +58,7 @@ impl ParquetFileBuilder {
             .set_created_by(format!("findinghub {}", env!("CARGO_PKG_VERSION")))
             .build();
         let writer = ArrowWriter::try_new(Vec::new(), schema, Some(properties))?;
-        Ok(ParquetFileBuilder { class, decoder, writer, pending: Vec::new(), rows: 0 })
+        Ok(ParquetFileBuilder { class, columns, writer, pending: Vec::new(), rows: 0 })
     }
 
     pub fn class(&self) -> FindingClass {
@@ -98,10 +95,9 @@ impl ParquetFileBuilder {
         }
         let pending = std::mem::take(&mut self.pending);
         for chunk in pending.chunks(BATCH_ROWS) {
-            self.decoder.serialize(chunk)?;
-            if let Some(batch) = self.decoder.flush()? {
-                self.writer.write(&batch)?;
-            }
+            self.columns.extend(chunk)?;
+            let batch = self.columns.to_record_batch()?;
+            self.writer.write(&batch)?;
         }
         // Keep the allocation for the next chunk.
         self.pending = pending;

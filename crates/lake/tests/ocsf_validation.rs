@@ -131,6 +131,7 @@ fn every_shared_asff_sample_converts_and_validates() {
     for (name, finding) in &samples {
         let event = to_ocsf(finding).unwrap_or_else(|e| panic!("{name}: {e}"));
         let json = assert_valid(&event, name);
+        assert_has_columns(&json, &findinghub_lake::schema::arrow_schema(event.class()).fields(), name);
         *classes.entry(event.class().uid()).or_insert(0) += 1;
         assert_eq!(json["finding_info"]["uid"], finding["Id"], "{name}");
         assert_eq!(json["finding_info"]["title"], finding["Title"], "{name}");
@@ -154,6 +155,30 @@ fn every_shared_asff_sample_converts_and_validates() {
         }
     }
     assert_eq!(classes.len(), 3, "the samples reach every class: {classes:?}");
+}
+
+/// Every member of the event is a column of its class's Arrow schema: the Parquet encoder skips
+/// members that it has no column for, so a member added to the structures but not to the schema
+/// would be lost without this.
+fn assert_has_columns(event: &Value, fields: &arrow_schema::Fields, what: &str) {
+    use arrow_schema::DataType;
+    let Value::Object(members) = event else { return };
+    for (name, value) in members {
+        let Some((_, field)) = fields.find(name) else {
+            panic!("{what}: `{name}` has no column");
+        };
+        let mut data_type = field.data_type();
+        let mut values = vec![value];
+        if let (DataType::List(item), Value::Array(items)) = (data_type, value) {
+            data_type = item.data_type();
+            values = items.iter().collect();
+        }
+        if let DataType::Struct(inner) = data_type {
+            for v in values {
+                assert_has_columns(v, inner, &format!("{what}: {name}"));
+            }
+        }
+    }
 }
 
 /// A full Inspector package vulnerability, every mapped member present.
@@ -198,6 +223,8 @@ fn inspector_finding() -> Map<String, Value> {
 #[test]
 fn a_vulnerability_finding_maps_every_member() {
     let event = to_ocsf(&inspector_finding()).expect("converts");
+    let json = event.to_json();
+    assert_has_columns(&json, &findinghub_lake::schema::arrow_schema(event.class()).fields(), "inspector");
     assert_eq!(event.class(), FindingClass::Vulnerability);
     let json = assert_valid(&event, "inspector");
     assert_eq!(json["type_uid"], 200201);
