@@ -94,6 +94,8 @@ struct Run {
     per_s: f64,
     bytes_per_finding: f64,
     files: usize,
+    /// CPU time over wall time: how many cores the run kept busy on average.
+    cores_busy: f64,
 }
 
 fn convert_per_s(findings: &[Map<String, Value>]) -> f64 {
@@ -102,11 +104,23 @@ fn convert_per_s(findings: &[Map<String, Value>]) -> f64 {
     converted as f64 / started.elapsed().as_secs_f64()
 }
 
+/// CPU seconds this process has used (user and system), from /proc (Linux); 0 elsewhere.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name and state.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 async fn run(findings: &[Map<String, Value>]) -> Result<Run> {
     let dir = tempfile::tempdir()?;
     let mut writer = LakeWriter::new(LakeConfig::default(), ObjectStoreSink::local(dir.path())?);
     writer.recover(0).await?;
     let started = Instant::now();
+    let cpu_before = cpu_seconds();
     let mut seq = 0u64;
     for chunk in findings.chunks(BATCH) {
         let items: Vec<(u64, Vec<&Map<String, Value>>)> = chunk
@@ -123,9 +137,11 @@ async fn run(findings: &[Map<String, Value>]) -> Result<Run> {
         }
     }
     writer.flush().await?;
-    let per_s = findings.len() as f64 / started.elapsed().as_secs_f64();
+    let wall = started.elapsed().as_secs_f64();
+    let per_s = findings.len() as f64 / wall;
+    let cores_busy = (cpu_seconds() - cpu_before) / wall;
     let (bytes, files) = dir_bytes(dir.path())?;
-    Ok(Run { per_s, bytes_per_finding: bytes as f64 / findings.len() as f64, files })
+    Ok(Run { per_s, bytes_per_finding: bytes as f64 / findings.len() as f64, files, cores_busy })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -133,17 +149,18 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// Medians of `runs` runs: (findings/s, bytes per finding, files).
-async fn measure(name: &str, findings: &[Map<String, Value>], runs: usize) -> Result<(f64, f64, usize)> {
+/// Medians of `runs` runs: (findings/s, bytes per finding, files, cores busy).
+async fn measure(name: &str, findings: &[Map<String, Value>], runs: usize) -> Result<(f64, f64, usize, f64)> {
     let mut all = Vec::new();
     for r in 0..runs.max(1) {
         let run = run(findings).await?;
         println!(
-            "{name} run {}: {:.0} findings/s into Parquet, {:.0} bytes per finding, {} files",
+            "{name} run {}: {:.0} findings/s into Parquet, {:.0} bytes per finding, {} files, {:.2} cores busy",
             r + 1,
             run.per_s,
             run.bytes_per_finding,
-            run.files
+            run.files,
+            run.cores_busy
         );
         all.push(run);
     }
@@ -151,6 +168,7 @@ async fn measure(name: &str, findings: &[Map<String, Value>], runs: usize) -> Re
         median(all.iter().map(|r| r.per_s).collect()),
         median(all.iter().map(|r| r.bytes_per_finding).collect()),
         all.last().map_or(0, |r| r.files),
+        median(all.iter().map(|r| r.cores_busy).collect()),
     ))
 }
 
@@ -162,13 +180,13 @@ async fn main() -> Result<()> {
     let json_bytes: usize = live.iter().map(|f| Value::Object(f.clone()).to_string().len()).sum();
     let convert = median((0..args.runs.max(1)).map(|_| convert_per_s(&live)).collect());
     println!("to_ocsf alone, one thread: {convert:.0} findings/s");
-    let (live_per_s, live_bytes, live_files) = measure("live", &live, args.runs).await?;
+    let (live_per_s, live_bytes, live_files, live_busy) = measure("live", &live, args.runs).await?;
     if args.live_only {
         return Ok(());
     }
     let backfill: Vec<Map<String, Value>> =
         (0..args.findings).map(|i| finding(i, now, false)).collect::<Result<_>>()?;
-    let (back_per_s, back_bytes, back_files) = measure("backfill", &backfill, args.runs).await?;
+    let (back_per_s, back_bytes, back_files, back_busy) = measure("backfill", &backfill, args.runs).await?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     let mut md = String::new();
@@ -194,8 +212,10 @@ async fn main() -> Result<()> {
     writeln!(md, "| --- | ---: |")?;
     writeln!(md, "| ASFF → OCSF (`to_ocsf`) alone, one thread | {convert:.0} findings/s |")?;
     writeln!(md, "| live: into Parquet files on disk (conversion included) | {live_per_s:.0} findings/s |")?;
+    writeln!(md, "| live: cores kept busy (CPU time / wall time) | {live_busy:.2} of {cores} |")?;
     writeln!(md, "| live: on disk | {live_bytes:.0} bytes per finding ({live_files} files) |")?;
     writeln!(md, "| backfill: into Parquet files on disk (conversion included) | {back_per_s:.0} findings/s |")?;
+    writeln!(md, "| backfill: cores kept busy | {back_busy:.2} of {cores} |")?;
     writeln!(md, "| backfill: on disk | {back_bytes:.0} bytes per finding ({back_files} files) |")?;
     std::fs::write(&args.out, md).with_context(|| format!("writing {}", args.out.display()))?;
     println!("wrote {}", args.out.display());
