@@ -95,8 +95,9 @@ impl Running {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_delivery_lands_in_the_lake_once_across_restarts_and_leases() {
+/// A store in a temporary directory with a lake target `lake` (files under `<dir>/lake`, flushed
+/// at once) that a rule sends every finding event to.
+async fn lake_store() -> (tempfile::TempDir, Arc<SqliteStore>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let lake = dir.path().join("lake");
     let store = Arc::new(SqliteStore::open(&dir.path().join("data")).expect("store"));
@@ -105,16 +106,16 @@ async fn each_delivery_lands_in_the_lake_once_across_restarts_and_leases() {
         .put_target(TargetRecord { name: "lake".into(), kind: "lake".into(), config, created_at: 0 })
         .await
         .expect("target");
-    store
-        .put_rule(RuleRecord {
-            name: "all".into(),
-            pattern: json!({"source": ["aws.securityhub"]}),
-            targets: vec!["lake".into()],
-            enabled: true,
-            created_at: 0,
-        })
-        .await
-        .expect("rule");
+    let pattern = json!({"source": ["aws.securityhub"]});
+    let rule = RuleRecord { name: "all".into(), pattern, targets: vec!["lake".into()], enabled: true, created_at: 0 };
+    store.put_rule(rule).await.expect("rule");
+    (dir, store)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_delivery_lands_in_the_lake_once_across_restarts_and_leases() {
+    let (dir, store) = lake_store().await;
+    let lake = dir.path().join("lake");
 
     // What a crash left: the file of a flush whose cursor was never committed (deleted), a
     // backfill's file (kept) and a staging file (ignored).
@@ -172,17 +173,8 @@ async fn wait_for_state(store: &SqliteStore, state: DeliveryState, n: usize) -> 
 /// delivered without a row in the lake.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_dead_letter_is_tried_again_never_passed_by() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let (dir, store) = lake_store().await;
     let lake = dir.path().join("lake");
-    let store = Arc::new(SqliteStore::open(&dir.path().join("data")).expect("store"));
-    let config = json!({"to": lake.to_str().expect("utf-8"), "max_file_age_secs": 0});
-    store
-        .put_target(TargetRecord { name: "lake".into(), kind: "lake".into(), config, created_at: 0 })
-        .await
-        .expect("target");
-    let pattern = json!({"source": ["aws.securityhub"]});
-    let rule = RuleRecord { name: "all".into(), pattern, targets: vec!["lake".into()], enabled: true, created_at: 0 };
-    store.put_rule(rule).await.expect("rule");
 
     let mut untitled = finding("untitled", T);
     untitled.remove("Title");
