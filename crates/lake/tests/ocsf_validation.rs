@@ -131,7 +131,7 @@ fn every_shared_asff_sample_converts_and_validates() {
     for (name, finding) in &samples {
         let event = to_ocsf(finding).unwrap_or_else(|e| panic!("{name}: {e}"));
         let json = assert_valid(&event, name);
-        assert_has_columns(&json, &findinghub_lake::schema::arrow_schema(event.class()).fields(), name);
+        assert_has_columns(&json, findinghub_lake::schema::arrow_schema(event.class()).fields(), name);
         *classes.entry(event.class().uid()).or_insert(0) += 1;
         assert_eq!(json["finding_info"]["uid"], finding["Id"], "{name}");
         assert_eq!(json["finding_info"]["title"], finding["Title"], "{name}");
@@ -224,7 +224,7 @@ fn inspector_finding() -> Map<String, Value> {
 fn a_vulnerability_finding_maps_every_member() {
     let event = to_ocsf(&inspector_finding()).expect("converts");
     let json = event.to_json();
-    assert_has_columns(&json, &findinghub_lake::schema::arrow_schema(event.class()).fields(), "inspector");
+    assert_has_columns(&json, findinghub_lake::schema::arrow_schema(event.class()).fields(), "inspector");
     assert_eq!(event.class(), FindingClass::Vulnerability);
     let json = assert_valid(&event, "inspector");
     assert_eq!(json["type_uid"], 200201);
