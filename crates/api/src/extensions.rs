@@ -17,7 +17,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::Input;
 use crate::server::{App, Principal};
-use crate::{actions, insights, wire, workitems};
+use crate::{actions, receiver_reports, wire, workitems};
 use serde_json::Value;
 
 /// The path prefix of findinghub's own routes.
@@ -85,15 +85,15 @@ pub async fn dispatch(
         }
         ("GET", ["findings", "pivots"]) => {
             *operation = "GetFindingPivots";
-            insights::pivots(app, who, input).await
+            receiver_reports::pivots(app, who, input).await
         }
         ("GET", ["findings", "related"]) => {
             *operation = "GetRelatedFindings";
-            insights::related(app, who, input).await
+            receiver_reports::related(app, who, input).await
         }
         ("GET", ["advisor"]) => {
             *operation = "GetAdvisorChecks";
-            insights::advisor(app, who).await
+            receiver_reports::advisor(app, who).await
         }
         _ => Err(unknown()),
     }

@@ -6,7 +6,7 @@
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use findinghub_api::actions::{MAX_SENT_FINDINGS, send_as_operator};
-use findinghub_api::insights::{advisor_checks, evidence};
+use findinghub_api::receiver_reports::{advisor_checks, evidence};
 use findinghub_api::server::App;
 use findinghub_api::workitems::{parse_change, to_json, update_work_item};
 use findinghub_asff::timestamp::{MICROS_PER_DAY, Micros, parse_timestamp};
