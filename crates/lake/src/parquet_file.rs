@@ -1,8 +1,8 @@
 //! One Parquet file in memory: events of one class are buffered, then serialised a chunk at a time
 //! straight from their typed structures into Arrow arrays of the class's explicit schema
 //! (`serde_arrow`'s builders: serde calls straight into the arrays, no JSON text or tape in
-//! between), and encoded with ZSTD. Buffering a
-//! chunk lets the writer encode the chunks of several files at once, one per core.
+//! between), and encoded with ZSTD. Buffering a chunk lets the writer encode the chunks of several
+//! files at once, one per core.
 
 use crate::LakeError;
 use crate::ocsf::{FindingClass, OcsfFinding};

@@ -311,15 +311,15 @@ impl OutboxStore for SqliteStore {
                 // A copy under a new id, then the dead row goes (see the trait).
                 const COPY: &str = "INSERT INTO deliveries (seq, target, rule, ordering_key, state, attempts,
                          created_at, next_attempt_at, claimed_until)
-                     SELECT seq, target, rule, ordering_key, 'pending', 0, ?1, ?1, 0 FROM deliveries";
-                const WHERE: &str = "WHERE state = 'dead' AND (?2 IS NULL OR target = ?2) AND (?3 IS NULL OR id = ?3)";
+                     SELECT seq, target, rule, ordering_key, 'pending', 0, ?3, ?3, 0 FROM deliveries";
+                const WHERE: &str = "WHERE state = 'dead' AND (?1 IS NULL OR target = ?1) AND (?2 IS NULL OR id = ?2)";
                 let mut copy = tx.prepare_cached(&format!("{COPY} {WHERE} ORDER BY id")).map_err(sql_err)?;
                 let mut delete = tx.prepare_cached(&format!("DELETE FROM deliveries {WHERE}")).map_err(sql_err)?;
                 let each: Vec<Option<i64>> =
                     if ids.is_empty() { vec![None] } else { ids.iter().copied().map(Some).collect() };
                 for id in each {
-                    n += copy.execute(params![now, target, id]).map_err(sql_err)?;
-                    delete.execute(params![now, target, id]).map_err(sql_err)?;
+                    n += copy.execute(params![target, id, now]).map_err(sql_err)?;
+                    delete.execute(params![target, id]).map_err(sql_err)?;
                 }
             }
             tx.commit().map_err(sql_err)?;
