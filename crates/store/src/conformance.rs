@@ -61,6 +61,7 @@ macro_rules! conformance_suite {
             batch_update_respects_account_scope,
             history_records_every_change,
             history_pages_and_windows,
+            history_reads_in_the_order_of_changes,
             get_findings_filters,
             get_findings_scope,
             pagination_default_order,
@@ -746,6 +747,51 @@ pub async fn history_pages_and_windows(store: &dyn FindingStore) {
     assert_eq!(times, [NOW + 4_000_000, NOW + 3_000_000, NOW + 2_000_000]);
     let bad = store.finding_history(q(None, None, Some("not-a-token".into()))).await;
     assert!(matches!(bad, Err(StoreError::InvalidToken)));
+}
+
+/// A request stamps its time before it waits for the writer (or, on a shared database, for the
+/// row lock), so a change committed later can carry an earlier time. Its record must still read as
+/// the newest: the history is the order in which the changes were made.
+pub async fn history_reads_in_the_order_of_changes(store: &dyn FindingStore) {
+    let at = |micros: Micros, doc: Map<String, Value>| {
+        let mut b = batch(vec![doc]);
+        b.now = micros;
+        b
+    };
+    store.import(at(NOW, finding("ho", T0))).await.expect("create");
+    store.import(at(NOW + 5 * SEC, with(finding("ho", T0 + SEC), json!({"Title": "v1"})))).await.expect("v1");
+    store.import(at(NOW + 2 * SEC, with(finding("ho", T0 + 2 * SEC), json!({"Title": "v2"})))).await.expect("v2");
+    let request = json!({"FindingIdentifiers": [ident("ho")], "Workflow": {"Status": "NOTIFIED"}});
+    let request = parse_batch_update(&request).expect("valid BatchUpdateFindings request");
+    let identity = format!("arn:aws:iam::{ACCOUNT}:user/analyst");
+    store.batch_update(UpdateBatch { scope: scope(), now: NOW + SEC, identity, request }).await.expect("update");
+    let page = store
+        .finding_history(HistoryQuery {
+            scope: scope(),
+            identifier: FindingIdentifier { id: "ho".into(), product_arn: PRODUCT.into() },
+            start: None,
+            end: None,
+            max_results: 100,
+            next_token: None,
+        })
+        .await
+        .expect("history");
+    let read: Vec<(Micros, Option<&str>)> = page
+        .records
+        .iter()
+        .map(|r| {
+            let title = r.entry.updates.iter().find(|u| u.field == "Title").and_then(|u| u.new_value.as_deref());
+            (r.entry.update_time, title)
+        })
+        .collect();
+    assert_eq!(read.len(), 4, "{read:?}");
+    assert_eq!(page.records[0].entry.source, UpdateSourceType::BatchUpdateFindings, "{read:?}");
+    assert_eq!(read[1].1, Some("v2"), "{read:?}");
+    assert_eq!(read[2].1, Some("v1"), "{read:?}");
+    assert!(page.records[3].entry.finding_created);
+    assert!(read.windows(2).all(|w| w[0].0 >= w[1].0), "times never go back: {read:?}");
+    assert_eq!(read[0].0, NOW + 5 * SEC, "a record takes the time of the latest before it: {read:?}");
+    assert_eq!(read[3].0, NOW);
 }
 
 /// A fixed corpus for the filter cases.

@@ -347,8 +347,13 @@ fn insert_history(tx: &Transaction<'_>, ids: &AtomicI64, seq: i64, h: &HistoryEn
         .iter()
         .map(|c| json!({"UpdatedField": c.field, "OldValue": c.old_value, "NewValue": c.new_value}))
         .collect();
+    // A record is never older than the finding's latest: requests stamp their time before they
+    // queue for the writer, so a later commit can carry an earlier time, and the history (newest
+    // first) must read in the order the changes were made.
     tx.prepare_cached(
-        "INSERT INTO finding_history (seq, update_time, id, created, source, identity, updates) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO finding_history (seq, update_time, id, created, source, identity, updates) \
+         VALUES (?1, max(?2, coalesce((SELECT max(update_time) FROM finding_history WHERE seq = ?1), ?2)), \
+         ?3, ?4, ?5, ?6, ?7)",
     )
     .map_err(sql_err)?
     .execute(params![
