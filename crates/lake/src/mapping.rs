@@ -18,7 +18,7 @@
 use crate::LakeError;
 use crate::ocsf::*;
 use findinghub_asff::severity::label_from_normalized;
-use findinghub_asff::timestamp::{format_timestamp, parse_timestamp};
+use findinghub_asff::timestamp::parse_timestamp;
 use findinghub_hub::products::{ProductArn, builtin_names};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -197,7 +197,7 @@ fn map_base(finding: &Finding, class: FindingClass, remote: Option<&Remote<'_>>)
         status_id,
         status,
         time: updated.div_euclid(1000),
-        time_dt: format_timestamp(updated),
+        time_dt: OcsfTime::from_micros(updated),
         confidence_score: finding.get("Confidence").and_then(Value::as_i64),
         message: finding.get("Note").and_then(|n| n.get("Text")).and_then(Value::as_str).map(str::to_owned),
         metadata: Metadata {
@@ -219,8 +219,8 @@ fn map_base(finding: &Finding, class: FindingClass, remote: Option<&Remote<'_>>)
             desc: str_of(finding, "Description").map(str::to_owned),
             src_url: str_of(finding, "SourceUrl").map(str::to_owned),
             types: finding.get("Types").and_then(Value::as_array).map(|t| strings(t)),
-            created_time_dt: Some(format_timestamp(created)),
-            modified_time_dt: Some(format_timestamp(updated)),
+            created_time_dt: Some(OcsfTime::from_micros(created)),
+            modified_time_dt: Some(OcsfTime::from_micros(updated)),
             first_seen_time_dt: optional_time(finding, "FirstObservedAt"),
             last_seen_time_dt: optional_time(finding, "LastObservedAt"),
             related_events: (!related_events.is_empty()).then_some(related_events),
@@ -659,8 +659,8 @@ fn scalar_text(v: &Value) -> String {
     }
 }
 
-/// A value as compact JSON text. Through serde_json's byte writer: `Value`'s `Display` goes
-/// through `fmt::Write` a fragment at a time, which made half of the conversion's time.
+/// A value as compact JSON text, through serde_json's byte writer (`Value`'s `Display` goes
+/// through `fmt::Write` a fragment at a time).
 fn json_text(v: &Value) -> String {
     // A `Value` always serialises (its map keys are strings).
     serde_json::to_string(v).unwrap_or_default()
@@ -687,6 +687,6 @@ fn required_time(finding: &Finding, key: &'static str) -> Result<i64, LakeError>
     parse_timestamp(text).ok_or_else(|| LakeError::BadTimestamp { field: key, value: text.to_owned() })
 }
 
-fn optional_time(m: &Map<String, Value>, key: &str) -> Option<String> {
-    str_of(m, key).and_then(parse_timestamp).map(format_timestamp)
+fn optional_time(m: &Map<String, Value>, key: &str) -> Option<OcsfTime> {
+    str_of(m, key).and_then(parse_timestamp).map(OcsfTime::from_micros)
 }

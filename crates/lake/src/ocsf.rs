@@ -3,12 +3,56 @@
 //! that the Arrow schema (`arrow_schema.rs`) can mirror them one to one.
 //!
 //! Every optional attribute is left out of the JSON when absent: the OCSF JSON Schemas reject
-//! `null`. Timestamps ending in `_dt` are RFC 3339 strings in UTC with milliseconds (the
-//! `datetime` profile); `time` is epoch milliseconds.
+//! `null`. Timestamps ending in `_dt` are RFC 3339 strings in UTC with milliseconds in the JSON
+//! (the `datetime` profile) and millisecond timestamps in Arrow (`OcsfTime`); `time` is epoch
+//! milliseconds.
 
+use findinghub_asff::timestamp::{format_timestamp, parse_timestamp};
 use serde::ser::SerializeStruct;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
+
+/// An instant of a `*_dt` attribute, in milliseconds since the epoch (UTC). It serialises as
+/// that integer, which is what the Arrow timestamp column holds (a string would be formatted here
+/// and parsed again by the column builder); `OcsfFinding::to_json` writes it as RFC 3339 text,
+/// and it reads back from either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OcsfTime(pub i64);
+
+impl OcsfTime {
+    /// From microseconds since the epoch (ASFF's precision), truncated to the millisecond.
+    pub fn from_micros(micros: i64) -> OcsfTime {
+        OcsfTime(micros.div_euclid(1000))
+    }
+
+    /// RFC 3339 in UTC with milliseconds, as the `datetime` profile writes it.
+    pub fn to_rfc3339(self) -> String {
+        format_timestamp(self.0.saturating_mul(1000))
+    }
+}
+
+impl Serialize for OcsfTime {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for OcsfTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<OcsfTime, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Text {
+            Rfc3339(String),
+            Millis(i64),
+        }
+        match Text::deserialize(deserializer)? {
+            Text::Millis(ms) => Ok(OcsfTime(ms)),
+            Text::Rfc3339(text) => parse_timestamp(&text)
+                .map(OcsfTime::from_micros)
+                .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 timestamp: {text}"))),
+        }
+    }
+}
 
 pub const OCSF_VERSION: &str = "1.1.0";
 pub const PROFILES: [&str; 2] = ["cloud", "datetime"];
@@ -140,7 +184,7 @@ impl OcsfFinding {
     pub fn to_json(&self) -> serde_json::Value {
         // Serialising plain structs with string keys cannot fail.
         let mut json = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
-        drop_nulls(&mut json);
+        json_form(&mut json);
         json
     }
 
@@ -177,7 +221,7 @@ pub struct FindingBase {
     pub status: Option<String>,
     /// Epoch milliseconds of ASFF `UpdatedAt`.
     pub time: i64,
-    pub time_dt: String,
+    pub time_dt: OcsfTime,
     #[serde(default)]
     pub confidence_score: Option<i64>,
     #[serde(default)]
@@ -295,16 +339,22 @@ impl Serialize for DetectionFinding {
     }
 }
 
-/// Removes every `null` member and element, at any depth.
-fn drop_nulls(value: &mut serde_json::Value) {
+/// The serialised event as OCSF JSON: every `null` member and element removed, at any depth, and
+/// every `*_dt` member (an `OcsfTime`'s milliseconds) as RFC 3339 text.
+fn json_form(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(members) => {
             members.retain(|_, v| !v.is_null());
-            members.values_mut().for_each(drop_nulls);
+            for (key, v) in members.iter_mut() {
+                match v.as_i64() {
+                    Some(ms) if key.ends_with("_dt") => *v = serde_json::Value::String(OcsfTime(ms).to_rfc3339()),
+                    _ => json_form(v),
+                }
+            }
         }
         serde_json::Value::Array(items) => {
             items.retain(|v| !v.is_null());
-            items.iter_mut().for_each(drop_nulls);
+            items.iter_mut().for_each(json_form);
         }
         _ => {}
     }
@@ -317,7 +367,7 @@ pub struct Metadata {
     #[serde(default)]
     pub log_version: Option<String>,
     #[serde(default)]
-    pub processed_time_dt: Option<String>,
+    pub processed_time_dt: Option<OcsfTime>,
     /// The lake's sequence number of the event (the outbox's), set by the writer.
     #[serde(default)]
     pub sequence: Option<i64>,
@@ -368,13 +418,13 @@ pub struct FindingInfo {
     #[serde(default)]
     pub types: Option<Vec<String>>,
     #[serde(default)]
-    pub created_time_dt: Option<String>,
+    pub created_time_dt: Option<OcsfTime>,
     #[serde(default)]
-    pub modified_time_dt: Option<String>,
+    pub modified_time_dt: Option<OcsfTime>,
     #[serde(default)]
-    pub first_seen_time_dt: Option<String>,
+    pub first_seen_time_dt: Option<OcsfTime>,
     #[serde(default)]
-    pub last_seen_time_dt: Option<String>,
+    pub last_seen_time_dt: Option<OcsfTime>,
     #[serde(default)]
     pub related_events: Option<Vec<RelatedEvent>>,
 }
@@ -466,9 +516,9 @@ pub struct Cve {
     #[serde(default)]
     pub cvss: Option<Vec<Cvss>>,
     #[serde(default)]
-    pub created_time_dt: Option<String>,
+    pub created_time_dt: Option<OcsfTime>,
     #[serde(default)]
-    pub modified_time_dt: Option<String>,
+    pub modified_time_dt: Option<OcsfTime>,
     #[serde(default)]
     pub references: Option<Vec<String>>,
     #[serde(default)]
