@@ -247,16 +247,31 @@ fn ids(findings: &[Map<String, Value>]) -> Vec<String> {
 }
 
 async fn update(store: &dyn FindingStore, request: Value, scope: Scope) -> crate::UpdateReport {
+    update_at(store, request, scope, NOW).await
+}
+
+/// BatchUpdateFindings by the suite's analyst, at `now`.
+async fn update_at(store: &dyn FindingStore, request: Value, scope: Scope, now: Micros) -> crate::UpdateReport {
     let request = parse_batch_update(&request).expect("valid BatchUpdateFindings request");
     store
-        .batch_update(UpdateBatch {
-            scope,
-            now: NOW,
-            identity: format!("arn:aws:iam::{ACCOUNT}:user/analyst"),
-            request,
-        })
+        .batch_update(UpdateBatch { scope, now, identity: format!("arn:aws:iam::{ACCOUNT}:user/analyst"), request })
         .await
         .expect("batch_update")
+}
+
+/// A finding's whole history in the suite's scope, newest first.
+async fn whole_history(store: &dyn FindingStore, id: &str) -> crate::HistoryPage {
+    store
+        .finding_history(HistoryQuery {
+            scope: scope(),
+            identifier: FindingIdentifier { id: id.into(), product_arn: PRODUCT.into() },
+            start: None,
+            end: None,
+            max_results: 100,
+            next_token: None,
+        })
+        .await
+        .expect("history")
 }
 
 fn ident(id: &str) -> Value {
@@ -671,17 +686,7 @@ pub async fn history_records_every_change(store: &dyn FindingStore) {
     import(store, vec![with(finding("h", T0 + SEC), json!({"Title": "new title"}))]).await;
     update(store, json!({"FindingIdentifiers": [ident("h")], "Workflow": {"Status": "NOTIFIED"}}), scope()).await;
     import(store, vec![finding("h", T0)]).await; // stale: no record
-    let page = store
-        .finding_history(HistoryQuery {
-            scope: scope(),
-            identifier: FindingIdentifier { id: "h".into(), product_arn: PRODUCT.into() },
-            start: None,
-            end: None,
-            max_results: 100,
-            next_token: None,
-        })
-        .await
-        .expect("history");
+    let page = whole_history(store, "h").await;
     assert_eq!(page.records.len(), 3);
     assert!(page.next_token.is_none());
     // Newest first: the customer's update, the provider's update, the creation.
@@ -762,20 +767,8 @@ pub async fn history_reads_in_the_order_of_changes(store: &dyn FindingStore) {
     store.import(at(NOW + 5 * SEC, with(finding("ho", T0 + SEC), json!({"Title": "v1"})))).await.expect("v1");
     store.import(at(NOW + 2 * SEC, with(finding("ho", T0 + 2 * SEC), json!({"Title": "v2"})))).await.expect("v2");
     let request = json!({"FindingIdentifiers": [ident("ho")], "Workflow": {"Status": "NOTIFIED"}});
-    let request = parse_batch_update(&request).expect("valid BatchUpdateFindings request");
-    let identity = format!("arn:aws:iam::{ACCOUNT}:user/analyst");
-    store.batch_update(UpdateBatch { scope: scope(), now: NOW + SEC, identity, request }).await.expect("update");
-    let page = store
-        .finding_history(HistoryQuery {
-            scope: scope(),
-            identifier: FindingIdentifier { id: "ho".into(), product_arn: PRODUCT.into() },
-            start: None,
-            end: None,
-            max_results: 100,
-            next_token: None,
-        })
-        .await
-        .expect("history");
+    update_at(store, request, scope(), NOW + SEC).await;
+    let page = whole_history(store, "ho").await;
     let read: Vec<(Micros, Option<&str>)> = page
         .records
         .iter()
