@@ -479,12 +479,14 @@ impl Pending {
             }
             // A record is never older than the finding's latest (whose row this transaction
             // holds locked): a request stamps its time before it waits for the lock, so a later
-            // commit can carry an earlier time, and the history must read in commit order.
+            // commit can carry an earlier time, and the history must read in commit order. A
+            // creation has no record before it: no lookup.
             let stmt = tx
                 .prepare_cached(
                     "INSERT INTO finding_history (seq, update_time, created, source, identity, updates) \
                      SELECT h.seq, \
-                            GREATEST(h.t, (SELECT max(f.update_time) FROM finding_history f WHERE f.seq = h.seq)), \
+                            CASE WHEN h.c THEN h.t ELSE \
+                            GREATEST(h.t, (SELECT max(f.update_time) FROM finding_history f WHERE f.seq = h.seq)) END, \
                             h.c, h.s, h.i, h.u::jsonb \
                      FROM unnest($1::int8[], $2::int8[], $3::bool[], $4::text[], $5::text[], $6::text[]) \
                      WITH ORDINALITY AS h(seq, t, c, s, i, u, n) ORDER BY h.n",

@@ -349,23 +349,28 @@ fn insert_history(tx: &Transaction<'_>, ids: &AtomicI64, seq: i64, h: &HistoryEn
         .collect();
     // A record is never older than the finding's latest: requests stamp their time before they
     // queue for the writer, so a later commit can carry an earlier time, and the history (newest
-    // first) must read in the order the changes were made.
-    tx.prepare_cached(
+    // first) must read in the order the changes were made. A creation has no record before it,
+    // so the import path's common case skips the lookup.
+    let sql = if h.finding_created {
+        "INSERT INTO finding_history (seq, update_time, id, created, source, identity, updates) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    } else {
         "INSERT INTO finding_history (seq, update_time, id, created, source, identity, updates) \
          VALUES (?1, max(?2, coalesce((SELECT max(update_time) FROM finding_history WHERE seq = ?1), ?2)), \
-         ?3, ?4, ?5, ?6, ?7)",
-    )
-    .map_err(sql_err)?
-    .execute(params![
-        seq,
-        h.update_time,
-        ids.fetch_add(1, Ordering::Relaxed) + 1,
-        h.finding_created,
-        h.source.as_str(),
-        h.identity,
-        Value::Array(updates).to_string()
-    ])
-    .map_err(sql_err)?;
+         ?3, ?4, ?5, ?6, ?7)"
+    };
+    tx.prepare_cached(sql)
+        .map_err(sql_err)?
+        .execute(params![
+            seq,
+            h.update_time,
+            ids.fetch_add(1, Ordering::Relaxed) + 1,
+            h.finding_created,
+            h.source.as_str(),
+            h.identity,
+            Value::Array(updates).to_string()
+        ])
+        .map_err(sql_err)?;
     Ok(())
 }
 
