@@ -158,7 +158,7 @@ pub async fn export(store: &dyn FindingStore, args: ExportArgs<'_>) -> Result<()
                 writeln!(out, "{}", event.to_json())?;
             }
             if let Some(writer) = writer.as_mut() {
-                writer.append_ocsf(exported, event)?;
+                writer.append_ocsf(exported, &event)?;
                 if writer.due_for_flush(Instant::now()) {
                     writer.flush().await?;
                     files += writer.last_flush().files.len();

@@ -41,8 +41,8 @@ impl PartitionKey {
         let base = event.base();
         let day = format_timestamp(base.time.saturating_mul(1000));
         PartitionKey {
-            region: base.cloud.region.clone().unwrap_or_else(|| "unknown".to_owned()),
-            account: base.cloud.account.as_ref().map(|a| a.uid.clone()).unwrap_or_else(|| "unknown".to_owned()),
+            region: base.cloud.region.as_deref().unwrap_or("unknown").to_owned(),
+            account: base.cloud.account.as_ref().map_or("unknown", |a| &a.uid).to_owned(),
             event_day: day.get(..10).unwrap_or("19700101").replace('-', ""),
             class: event.class(),
         }

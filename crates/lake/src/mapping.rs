@@ -25,37 +25,44 @@ use std::collections::BTreeMap;
 
 type Finding = Map<String, Value>;
 
+/// `unmapped` as it is filled: keys are dotted ASFF paths, values borrowed where the ASFF value
+/// is a string.
+type Unmapped<'a> = BTreeMap<Text<'a>, Text<'a>>;
+
 /// Top-level ASFF members that the common mapping consumes (the class-specific ones are consumed
-/// by their class).
-const COMMON_MEMBERS: &[&str] = &[
-    "SchemaVersion",
-    "Id",
-    "ProductArn",
-    "ProductName",
-    "CompanyName",
-    "Region",
-    "GeneratorId",
-    "AwsAccountId",
-    "Types",
-    "FirstObservedAt",
-    "LastObservedAt",
-    "CreatedAt",
-    "UpdatedAt",
-    "ProcessedAt",
-    "Severity",
-    "Confidence",
-    "Criticality",
-    "Title",
-    "Description",
-    "SourceUrl",
-    "RelatedFindings",
-    "Note",
-    "Workflow",
-    "Resources",
-    "ProductFields",
-    "FindingProviderFields",
-    "Remediation",
-];
+/// by their class). A `match`, not a list to search: every member of every finding is checked.
+fn is_common_member(key: &str) -> bool {
+    matches!(
+        key,
+        "SchemaVersion"
+            | "Id"
+            | "ProductArn"
+            | "ProductName"
+            | "CompanyName"
+            | "Region"
+            | "GeneratorId"
+            | "AwsAccountId"
+            | "Types"
+            | "FirstObservedAt"
+            | "LastObservedAt"
+            | "CreatedAt"
+            | "UpdatedAt"
+            | "ProcessedAt"
+            | "Severity"
+            | "Confidence"
+            | "Criticality"
+            | "Title"
+            | "Description"
+            | "SourceUrl"
+            | "RelatedFindings"
+            | "Note"
+            | "Workflow"
+            | "Resources"
+            | "ProductFields"
+            | "FindingProviderFields"
+            | "Remediation"
+    )
+}
 
 /// The class of a finding *(ours: the notes' predicate)*: vulnerabilities → 2002; Security Hub's
 /// controls or a `Compliance` object → 2003; everything else (GuardDuty, Macie, Access Analyzer,
@@ -73,7 +80,7 @@ pub fn select_class(finding: &Finding) -> FindingClass {
 }
 
 /// One ASFF finding as the OCSF event of its class.
-pub fn to_ocsf(finding: &Finding) -> Result<OcsfFinding, LakeError> {
+pub fn to_ocsf(finding: &Finding) -> Result<OcsfFinding<'_>, LakeError> {
     let class = select_class(finding);
     let mut unmapped = BTreeMap::new();
     // GuardDuty's remote end feeds the observables, the evidence and what `unmapped` leaves out.
@@ -85,7 +92,7 @@ pub fn to_ocsf(finding: &Finding) -> Result<OcsfFinding, LakeError> {
     let criticality = finding.get("Criticality").map(scalar_text);
     let mut event = match class {
         FindingClass::Vulnerability => {
-            let resource = single_resource(resources, criticality.as_deref(), &mut unmapped);
+            let resource = single_resource(resources, criticality.as_ref(), &mut unmapped);
             let vulnerabilities = finding
                 .get("Vulnerabilities")
                 .and_then(Value::as_array)
@@ -96,13 +103,13 @@ pub fn to_ocsf(finding: &Finding) -> Result<OcsfFinding, LakeError> {
             OcsfFinding::Vulnerability(VulnerabilityFinding { base, resource, vulnerabilities })
         }
         FindingClass::Compliance => {
-            let resource = single_resource(resources, criticality.as_deref(), &mut unmapped);
+            let resource = single_resource(resources, criticality.as_ref(), &mut unmapped);
             let compliance = compliance(finding.get("Compliance").and_then(Value::as_object));
             OcsfFinding::Compliance(ComplianceFinding { base, resource, compliance, remediation })
         }
         FindingClass::Detection => {
             let list: Vec<ResourceDetails> =
-                resources.iter().filter_map(Value::as_object).map(|r| resource(r, criticality.as_deref())).collect();
+                resources.iter().filter_map(Value::as_object).map(|r| resource(r, criticality.as_ref())).collect();
             let evidences = guardduty_evidence(finding, remote.as_ref());
             OcsfFinding::Detection(DetectionFinding {
                 base,
@@ -120,7 +127,7 @@ pub fn to_ocsf(finding: &Finding) -> Result<OcsfFinding, LakeError> {
         FindingClass::Detection => &[],
     };
     for (key, value) in finding {
-        if !COMMON_MEMBERS.contains(&key.as_str()) && !consumed_by_class.contains(&key.as_str()) {
+        if !is_common_member(key) && !consumed_by_class.contains(&key.as_str()) {
             flatten_into(key, value, &mut unmapped);
         }
     }
@@ -137,7 +144,11 @@ pub fn to_ocsf(finding: &Finding) -> Result<OcsfFinding, LakeError> {
     Ok(event)
 }
 
-fn map_base(finding: &Finding, class: FindingClass, remote: Option<&Remote<'_>>) -> Result<FindingBase, LakeError> {
+fn map_base<'a>(
+    finding: &'a Finding,
+    class: FindingClass,
+    remote: Option<&Remote<'a>>,
+) -> Result<FindingBase<'a>, LakeError> {
     let id = required_str(finding, "Id")?;
     let title = required_str(finding, "Title")?;
     let product_arn = required_str(finding, "ProductArn")?;
@@ -155,17 +166,19 @@ fn map_base(finding: &Finding, class: FindingClass, remote: Option<&Remote<'_>>)
         }
         None => (None, None),
     };
-    let region =
-        str_of(finding, "Region").map(str::to_owned).or_else(|| parsed_arn.as_ref().map(|a| a.region.to_owned()));
+    let region = str_of(finding, "Region")
+        .map(Text::Borrowed)
+        .or_else(|| parsed_arn.as_ref().map(|a| Text::Owned(a.region.to_owned())));
     let vendor = str_of(finding, "CompanyName")
-        .map(str::to_owned)
-        .or_else(|| names.as_ref().map(|n| n.company_name.clone()))
-        .unwrap_or_else(|| "Unknown".to_owned());
-    let product_name =
-        str_of(finding, "ProductName").map(str::to_owned).or_else(|| names.as_ref().map(|n| n.product_name.clone()));
+        .map(Text::Borrowed)
+        .or_else(|| names.as_ref().map(|n| Text::Owned(n.company_name.clone())))
+        .unwrap_or(Text::Borrowed("Unknown"));
+    let product_name = str_of(finding, "ProductName")
+        .map(Text::Borrowed)
+        .or_else(|| names.as_ref().map(|n| Text::Owned(n.product_name.clone())));
     let feature = str_of(finding, "GeneratorId").map(|g| Feature {
-        uid: Some(g.to_owned()),
-        name: product_field(finding, "aws/guardduty/service/featureName").map(str::to_owned),
+        uid: Some(g.into()),
+        name: product_field(finding, "aws/guardduty/service/featureName").map(Text::Borrowed),
     });
     let related_events: Vec<RelatedEvent> = finding
         .get("RelatedFindings")
@@ -174,8 +187,8 @@ fn map_base(finding: &Finding, class: FindingClass, remote: Option<&Remote<'_>>)
             list.iter()
                 .filter_map(|r| {
                     Some(RelatedEvent {
-                        uid: r.get("Id")?.as_str()?.to_owned(),
-                        product_uid: r.get("ProductArn").and_then(Value::as_str).map(str::to_owned),
+                        uid: r.get("Id")?.as_str()?.into(),
+                        product_uid: r.get("ProductArn").and_then(Value::as_str).map(Text::Borrowed),
                     })
                 })
                 .collect()
@@ -185,39 +198,39 @@ fn map_base(finding: &Finding, class: FindingClass, remote: Option<&Remote<'_>>)
 
     Ok(FindingBase {
         activity_id: activity as u32,
-        activity_name: activity.caption().to_owned(),
+        activity_name: activity.caption().into(),
         category_uid: CATEGORY_UID,
-        category_name: CATEGORY_NAME.to_owned(),
+        category_name: CATEGORY_NAME.into(),
         class_uid: class.uid(),
-        class_name: class.name().to_owned(),
+        class_name: class.name().into(),
         type_uid: u64::from(class.uid()) * 100 + activity as u64,
-        type_name: format!("{}: {}", class.name(), activity.caption()),
+        type_name: format!("{}: {}", class.name(), activity.caption()).into(),
         severity_id,
-        severity: severity_caption(severity_id).to_owned(),
+        severity: severity_caption(severity_id).into(),
         status_id,
         status,
         time: updated.div_euclid(1000),
         time_dt: OcsfTime::from_micros(updated),
         confidence_score: finding.get("Confidence").and_then(Value::as_i64),
-        message: finding.get("Note").and_then(|n| n.get("Text")).and_then(Value::as_str).map(str::to_owned),
+        message: finding.get("Note").and_then(|n| n.get("Text")).and_then(Value::as_str).map(Text::Borrowed),
         metadata: Metadata {
-            version: OCSF_VERSION.to_owned(),
-            profiles: PROFILES.iter().map(|p| (*p).to_owned()).collect(),
-            log_version: str_of(finding, "SchemaVersion").map(str::to_owned),
+            version: OCSF_VERSION.into(),
+            profiles: PROFILES.iter().map(|p| Text::Borrowed(*p)).collect(),
+            log_version: str_of(finding, "SchemaVersion").map(Text::Borrowed),
             processed_time_dt: optional_time(finding, "ProcessedAt"),
             sequence: None,
-            product: Product { name: product_name, uid: Some(product_arn.to_owned()), vendor_name: vendor, feature },
+            product: Product { name: product_name, uid: Some(product_arn.into()), vendor_name: vendor, feature },
         },
         cloud: Cloud {
-            provider: "AWS".to_owned(),
+            provider: "AWS".into(),
             region,
-            account: str_of(finding, "AwsAccountId").map(|a| Account { uid: a.to_owned() }),
+            account: str_of(finding, "AwsAccountId").map(|a| Account { uid: a.into() }),
         },
         finding_info: FindingInfo {
-            uid: id.to_owned(),
-            title: title.to_owned(),
-            desc: str_of(finding, "Description").map(str::to_owned),
-            src_url: str_of(finding, "SourceUrl").map(str::to_owned),
+            uid: id.into(),
+            title: title.into(),
+            desc: str_of(finding, "Description").map(Text::Borrowed),
+            src_url: str_of(finding, "SourceUrl").map(Text::Borrowed),
             types: finding.get("Types").and_then(Value::as_array).map(|t| strings(t)),
             created_time_dt: Some(OcsfTime::from_micros(created)),
             modified_time_dt: Some(OcsfTime::from_micros(updated)),
@@ -233,8 +246,11 @@ fn map_base(finding: &Finding, class: FindingClass, remote: Option<&Remote<'_>>)
 /// `Severity.Label`, or the label of `Severity.Normalized` when the label is absent.
 fn severity_id(finding: &Finding) -> u32 {
     let severity = finding.get("Severity");
-    let label = severity.and_then(|s| s.get("Label")).and_then(Value::as_str).map(str::to_owned).or_else(|| {
-        severity.and_then(|s| s.get("Normalized")).and_then(Value::as_i64).map(|n| label_from_normalized(n).to_owned())
+    let label = severity.and_then(|s| s.get("Label")).and_then(Value::as_str).map(Text::Borrowed).or_else(|| {
+        severity
+            .and_then(|s| s.get("Normalized"))
+            .and_then(Value::as_i64)
+            .map(|n| Text::Borrowed(label_from_normalized(n)))
     });
     match label.as_deref() {
         Some("INFORMATIONAL") => 1,
@@ -248,21 +264,21 @@ fn severity_id(finding: &Finding) -> u32 {
 
 /// `Workflow.Status` → `status_id` and `status` *(ours for the ids; the caption case follows AWS's
 /// sample, "New")*.
-fn workflow_status(status: &str) -> (u32, String) {
+fn workflow_status(status: &str) -> (u32, Text<'_>) {
     match status {
-        "NEW" => (1, status_caption(1).to_owned()),
-        "SUPPRESSED" => (3, status_caption(3).to_owned()),
-        "RESOLVED" => (4, status_caption(4).to_owned()),
-        "NOTIFIED" => (99, "Notified".to_owned()),
-        other => (99, other.to_owned()),
+        "NEW" => (1, status_caption(1).into()),
+        "SUPPRESSED" => (3, status_caption(3).into()),
+        "RESOLVED" => (4, status_caption(4).into()),
+        "NOTIFIED" => (99, "Notified".into()),
+        other => (99, other.into()),
     }
 }
 
-fn observables(finding: &Finding, class: FindingClass, remote: Option<&Remote<'_>>) -> Vec<Observable> {
+fn observables<'a>(finding: &'a Finding, class: FindingClass, remote: Option<&Remote<'a>>) -> Vec<Observable<'a>> {
     let resources = finding.get("Resources").and_then(Value::as_array);
     let mut out = Vec::new();
-    let mut push = |name: &str, type_: &str, type_id: u32, value: &str| {
-        out.push(Observable { name: name.to_owned(), type_: type_.to_owned(), type_id, value: value.to_owned() });
+    let mut push = |name: &'static str, type_: &'static str, type_id: u32, value: &'a str| {
+        out.push(Observable { name: name.into(), type_: type_.into(), type_id, value: value.into() });
     };
     match class {
         FindingClass::Vulnerability | FindingClass::Compliance => {
@@ -285,38 +301,38 @@ fn observables(finding: &Finding, class: FindingClass, remote: Option<&Remote<'_
     out
 }
 
-fn resource(r: &Map<String, Value>, criticality: Option<&str>) -> ResourceDetails {
+fn resource<'a>(r: &'a Map<String, Value>, criticality: Option<&Text<'a>>) -> ResourceDetails<'a> {
     ResourceDetails {
-        type_: str_of(r, "Type").map(str::to_owned),
-        uid: str_of(r, "Id").map(str::to_owned),
-        cloud_partition: str_of(r, "Partition").map(str::to_owned),
-        region: str_of(r, "Region").map(str::to_owned),
-        criticality: criticality.map(str::to_owned),
-        data: r.get("Details").map(json_text),
+        type_: str_of(r, "Type").map(Text::Borrowed),
+        uid: str_of(r, "Id").map(Text::Borrowed),
+        cloud_partition: str_of(r, "Partition").map(Text::Borrowed),
+        region: str_of(r, "Region").map(Text::Borrowed),
+        criticality: criticality.cloned(),
+        data: r.get("Details").map(|d| json_text(d).into()),
     }
 }
 
 /// The first resource, for the classes that have one `resource`; the others go to `unmapped`.
-fn single_resource(
-    resources: &[Value],
-    criticality: Option<&str>,
-    unmapped: &mut BTreeMap<String, String>,
-) -> Option<ResourceDetails> {
+fn single_resource<'a>(
+    resources: &'a [Value],
+    criticality: Option<&Text<'a>>,
+    unmapped: &mut Unmapped<'a>,
+) -> Option<ResourceDetails<'a>> {
     for (i, other) in resources.iter().enumerate().skip(1) {
-        unmapped.insert(format!("Resources[{i}]"), json_text(other));
+        unmapped.insert(format!("Resources[{i}]").into(), json_text(other).into());
     }
     resources.first().and_then(Value::as_object).map(|r| resource(r, criticality))
 }
 
-fn remediation(finding: &Finding) -> Option<Remediation> {
+fn remediation(finding: &Finding) -> Option<Remediation<'_>> {
     let recommendation = finding.get("Remediation")?.get("Recommendation")?;
     Some(Remediation {
-        desc: recommendation.get("Text")?.as_str()?.to_owned(),
-        references: recommendation.get("Url").and_then(Value::as_str).map(|u| vec![u.to_owned()]),
+        desc: recommendation.get("Text")?.as_str()?.into(),
+        references: recommendation.get("Url").and_then(Value::as_str).map(|u| vec![u.into()]),
     })
 }
 
-fn compliance(c: Option<&Map<String, Value>>) -> Compliance {
+fn compliance(c: Option<&Map<String, Value>>) -> Compliance<'_> {
     let Some(c) = c else {
         return Compliance {
             control: None,
@@ -330,23 +346,23 @@ fn compliance(c: Option<&Map<String, Value>>) -> Compliance {
     let reasons = c.get("StatusReasons").and_then(Value::as_array);
     let joined = |member: &str| {
         let parts: Vec<&str> = reasons.into_iter().flatten().filter_map(|r| r.get(member)?.as_str()).collect();
-        (!parts.is_empty()).then(|| parts.join("; "))
+        (!parts.is_empty()).then(|| Text::Owned(parts.join("; ")))
     };
     Compliance {
-        control: str_of(c, "SecurityControlId").map(str::to_owned),
+        control: str_of(c, "SecurityControlId").map(Text::Borrowed),
         standards: c
             .get("AssociatedStandards")
             .and_then(Value::as_array)
-            .map(|s| s.iter().filter_map(|s| s.get("StandardsId")?.as_str().map(str::to_owned)).collect())
+            .map(|s| s.iter().filter_map(|s| s.get("StandardsId")?.as_str().map(Text::Borrowed)).collect())
             .unwrap_or_default(),
         requirements: c.get("RelatedRequirements").and_then(Value::as_array).map(|r| strings(r)),
-        status: str_of(c, "Status").map(str::to_owned),
+        status: str_of(c, "Status").map(Text::Borrowed),
         status_code: joined("ReasonCode"),
         status_detail: joined("Description"),
     }
 }
 
-fn vulnerability(v: &Map<String, Value>, remediation: Option<&Remediation>) -> Vulnerability {
+fn vulnerability<'a>(v: &'a Map<String, Value>, remediation: Option<&Remediation<'a>>) -> Vulnerability<'a> {
     let vendor = v.get("Vendor").and_then(Value::as_object);
     let cvss: Vec<Cvss> = v
         .get("Cvss")
@@ -356,8 +372,8 @@ fn vulnerability(v: &Map<String, Value>, remediation: Option<&Remediation>) -> V
         .filter_map(|c| {
             Some(Cvss {
                 base_score: c.get("BaseScore")?.as_f64()?,
-                version: c.get("Version")?.as_str()?.to_owned(),
-                vector_string: c.get("BaseVector").and_then(Value::as_str).map(str::to_owned),
+                version: c.get("Version")?.as_str()?.into(),
+                vector_string: c.get("BaseVector").and_then(Value::as_str).map(Text::Borrowed),
             })
         })
         .collect();
@@ -369,15 +385,15 @@ fn vulnerability(v: &Map<String, Value>, remediation: Option<&Remediation>) -> V
         .filter_map(|p| {
             let p = p.as_object()?;
             Some(AffectedPackage {
-                name: str_of(p, "Name")?.to_owned(),
-                version: str_of(p, "Version").unwrap_or_default().to_owned(),
+                name: str_of(p, "Name")?.into(),
+                version: str_of(p, "Version").unwrap_or_default().into(),
                 epoch: str_of(p, "Epoch").and_then(|e| e.parse().ok()),
-                release: str_of(p, "Release").map(str::to_owned),
-                architecture: str_of(p, "Architecture").map(str::to_owned),
-                path: str_of(p, "FilePath").map(str::to_owned),
-                fixed_in_version: str_of(p, "FixedInVersion").map(str::to_owned),
-                package_manager: str_of(p, "PackageManager").map(str::to_owned),
-                remediation: str_of(p, "Remediation").map(|r| Remediation { desc: r.to_owned(), references: None }),
+                release: str_of(p, "Release").map(Text::Borrowed),
+                architecture: str_of(p, "Architecture").map(Text::Borrowed),
+                path: str_of(p, "FilePath").map(Text::Borrowed),
+                fixed_in_version: str_of(p, "FixedInVersion").map(Text::Borrowed),
+                package_manager: str_of(p, "PackageManager").map(Text::Borrowed),
+                remediation: str_of(p, "Remediation").map(|r| Remediation { desc: r.into(), references: None }),
             })
         })
         .collect();
@@ -390,10 +406,10 @@ fn vulnerability(v: &Map<String, Value>, remediation: Option<&Remediation>) -> V
             let path = c.get("FilePath")?.as_object()?;
             Some(AffectedCode {
                 file: File {
-                    name: str_of(path, "FileName")?.to_owned(),
+                    name: str_of(path, "FileName")?.into(),
                     type_id: 1,
-                    path: str_of(path, "FilePath").map(str::to_owned),
-                    uid: c.get("SourceArn").and_then(Value::as_str).map(str::to_owned),
+                    path: str_of(path, "FilePath").map(Text::Borrowed),
+                    uid: c.get("SourceArn").and_then(Value::as_str).map(Text::Borrowed),
                 },
                 start_line: path.get("StartLine").and_then(Value::as_i64),
                 end_line: path.get("EndLine").and_then(Value::as_i64),
@@ -407,7 +423,7 @@ fn vulnerability(v: &Map<String, Value>, remediation: Option<&Remediation>) -> V
         .flatten()
         .filter_map(|c| c.get("Cwes")?.as_array()?.first()?.as_str())
         .next()
-        .map(|uid| Cwe { uid: uid.to_owned() });
+        .map(|uid| Cwe { uid: uid.into() });
     let yes_no = |member: &str| match str_of(v, member) {
         Some("YES") => Some(true),
         Some("NO") => Some(false),
@@ -415,17 +431,17 @@ fn vulnerability(v: &Map<String, Value>, remediation: Option<&Remediation>) -> V
     };
     Vulnerability {
         cve: str_of(v, "Id").map(|id| Cve {
-            uid: id.to_owned(),
+            uid: id.into(),
             cvss: (!cvss.is_empty()).then_some(cvss),
             created_time_dt: vendor.and_then(|vd| optional_time(vd, "VendorCreatedAt")),
             modified_time_dt: vendor.and_then(|vd| optional_time(vd, "VendorUpdatedAt")),
-            references: vendor.and_then(|vd| str_of(vd, "Url")).map(|u| vec![u.to_owned()]),
-            epss: v.get("EpssScore").and_then(Value::as_f64).map(|s| Epss { score: s.to_string() }),
+            references: vendor.and_then(|vd| str_of(vd, "Url")).map(|u| vec![u.into()]),
+            epss: v.get("EpssScore").and_then(Value::as_f64).map(|s| Epss { score: s.to_string().into() }),
         }),
         cwe,
         references: v.get("ReferenceUrls").and_then(Value::as_array).map(|r| strings(r)),
         related_vulnerabilities: v.get("RelatedVulnerabilities").and_then(Value::as_array).map(|r| strings(r)),
-        vendor_name: vendor.and_then(|vd| str_of(vd, "Name")).map(str::to_owned),
+        vendor_name: vendor.and_then(|vd| str_of(vd, "Name")).map(Text::Borrowed),
         is_fix_available: yes_no("FixAvailable"),
         is_exploit_available: yes_no("ExploitAvailable"),
         affected_packages: (!packages.is_empty()).then_some(packages),
@@ -518,16 +534,16 @@ fn evidence_keys(finding: &Finding, remote: Option<&Remote<'_>>) -> Vec<&'static
 
 /// GuardDuty's action as an evidence: the API call, the remote endpoint, the DNS query, the
 /// additional information.
-fn guardduty_evidence(finding: &Finding, remote: Option<&Remote<'_>>) -> Option<Evidence> {
+fn guardduty_evidence<'a>(finding: &'a Finding, remote: Option<&Remote<'a>>) -> Option<Evidence<'a>> {
     let api = product_field(finding, GD_API).map(|op| Api {
-        operation: op.to_owned(),
-        service: product_field(finding, GD_API_SERVICE).map(|s| Service { name: s.to_owned() }),
+        operation: op.into(),
+        service: product_field(finding, GD_API_SERVICE).map(|s| Service { name: s.into() }),
     });
     let endpoint = remote.map(|r| NetworkEndpoint {
-        ip: r.ip.map(str::to_owned),
+        ip: r.ip.map(Text::Borrowed),
         port: r.port,
         location: (r.city.is_some() || r.country.is_some())
-            .then(|| Location { city: r.city.map(str::to_owned), country: r.country.map(str::to_owned) }),
+            .then(|| Location { city: r.city.map(Text::Borrowed), country: r.country.map(Text::Borrowed) }),
     });
     let (src_endpoint, dst_endpoint) = match (&remote, endpoint) {
         (Some(r), Some(e)) if r.is_source => (Some(e), None),
@@ -535,8 +551,8 @@ fn guardduty_evidence(finding: &Finding, remote: Option<&Remote<'_>>) -> Option<
         _ => (None, None),
     };
     let query =
-        product_field(finding, GD_DNS_DOMAIN).filter(|d| is_hostname(d)).map(|h| DnsQuery { hostname: h.to_owned() });
-    let data = product_field(finding, GD_ADDITIONAL).map(str::to_owned);
+        product_field(finding, GD_DNS_DOMAIN).filter(|d| is_hostname(d)).map(|h| DnsQuery { hostname: h.into() });
+    let data = product_field(finding, GD_ADDITIONAL).map(Text::Borrowed);
     let evidence = Evidence { api, src_endpoint, dst_endpoint, query, data };
     let empty = evidence.api.is_none()
         && evidence.src_endpoint.is_none()
@@ -557,7 +573,7 @@ fn is_hostname(s: &str) -> bool {
         })
 }
 
-fn unmapped_severity(finding: &Finding, unmapped: &mut BTreeMap<String, String>) {
+fn unmapped_severity<'a>(finding: &'a Finding, unmapped: &mut Unmapped<'a>) {
     if let Some(severity) = finding.get("Severity").and_then(Value::as_object) {
         for (k, v) in severity {
             if k != "Label" {
@@ -567,7 +583,7 @@ fn unmapped_severity(finding: &Finding, unmapped: &mut BTreeMap<String, String>)
     }
 }
 
-fn unmapped_note(finding: &Finding, unmapped: &mut BTreeMap<String, String>) {
+fn unmapped_note<'a>(finding: &'a Finding, unmapped: &mut Unmapped<'a>) {
     if let Some(note) = finding.get("Note").and_then(Value::as_object) {
         for (k, v) in note {
             if k != "Text" {
@@ -584,11 +600,11 @@ fn unmapped_note(finding: &Finding, unmapped: &mut BTreeMap<String, String>) {
     }
 }
 
-fn unmapped_product_fields(
-    finding: &Finding,
+fn unmapped_product_fields<'a>(
+    finding: &'a Finding,
     class: FindingClass,
     remote: Option<&Remote<'_>>,
-    unmapped: &mut BTreeMap<String, String>,
+    unmapped: &mut Unmapped<'a>,
 ) {
     let Some(fields) = finding.get("ProductFields").and_then(Value::as_object) else { return };
     let consumed = if class == FindingClass::Detection { evidence_keys(finding, remote) } else { Vec::new() };
@@ -597,13 +613,13 @@ fn unmapped_product_fields(
             || k == "aws/securityhub/CompanyName"
             || k == "aws/guardduty/service/featureName";
         if !copy_of_mapped && !consumed.iter().any(|c| c == k) {
-            unmapped.insert(format!("ProductFields.{k}"), scalar_text(v));
+            unmapped.insert(format!("ProductFields.{k}").into(), scalar_text(v));
         }
     }
 }
 
 /// `FindingProviderFields` members that say something the top-level members do not.
-fn unmapped_provider_fields(finding: &Finding, unmapped: &mut BTreeMap<String, String>) {
+fn unmapped_provider_fields<'a>(finding: &'a Finding, unmapped: &mut Unmapped<'a>) {
     let Some(fpf) = finding.get("FindingProviderFields").and_then(Value::as_object) else { return };
     for (k, v) in fpf {
         match (k.as_str(), finding.get(k)) {
@@ -620,15 +636,15 @@ fn unmapped_provider_fields(finding: &Finding, unmapped: &mut BTreeMap<String, S
     }
 }
 
-fn unmapped_resource_members(resources: &[Value], unmapped: &mut BTreeMap<String, String>) {
+fn unmapped_resource_members<'a>(resources: &'a [Value], unmapped: &mut Unmapped<'a>) {
     for (i, r) in resources.iter().enumerate() {
-        let extra_resource_kept_whole = unmapped.contains_key(&format!("Resources[{i}]"));
+        let extra_resource_kept_whole = unmapped.contains_key(format!("Resources[{i}]").as_str());
         if extra_resource_kept_whole {
             continue;
         }
         let prefix = if i == 0 { "Resources[]".to_owned() } else { format!("Resources[{i}]") };
         for (k, v) in r.get("Tags").and_then(Value::as_object).into_iter().flatten() {
-            unmapped.insert(format!("{prefix}.Tags.{k}"), scalar_text(v));
+            unmapped.insert(format!("{prefix}.Tags.{k}").into(), scalar_text(v));
         }
         for (k, v) in r.as_object().into_iter().flatten() {
             if !matches!(k.as_str(), "Type" | "Id" | "Partition" | "Region" | "Details" | "Tags") {
@@ -639,7 +655,7 @@ fn unmapped_resource_members(resources: &[Value], unmapped: &mut BTreeMap<String
 }
 
 /// Objects into dotted keys; anything else as its text (strings as they are, the rest as JSON).
-fn flatten_into(key: &str, value: &Value, unmapped: &mut BTreeMap<String, String>) {
+fn flatten_into<'a>(key: &str, value: &'a Value, unmapped: &mut Unmapped<'a>) {
     match value {
         Value::Object(members) if !members.is_empty() => {
             for (k, v) in members {
@@ -647,15 +663,15 @@ fn flatten_into(key: &str, value: &Value, unmapped: &mut BTreeMap<String, String
             }
         }
         other => {
-            unmapped.insert(key.to_owned(), scalar_text(other));
+            unmapped.insert(Text::Owned(key.to_owned()), scalar_text(other));
         }
     }
 }
 
-fn scalar_text(v: &Value) -> String {
+fn scalar_text(v: &Value) -> Text<'_> {
     match v {
-        Value::String(s) => s.clone(),
-        other => json_text(other),
+        Value::String(s) => Text::Borrowed(s),
+        other => Text::Owned(json_text(other)),
     }
 }
 
@@ -666,7 +682,7 @@ fn json_text(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-fn strings(values: &[Value]) -> Vec<String> {
+fn strings(values: &[Value]) -> Vec<Text<'_>> {
     values.iter().map(scalar_text).collect()
 }
 

@@ -10,6 +10,7 @@
 use findinghub_asff::timestamp::{format_timestamp, parse_timestamp};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// An instant of a `*_dt` attribute, in milliseconds since the epoch (UTC). It serialises as
@@ -53,6 +54,11 @@ impl<'de> Deserialize<'de> for OcsfTime {
         }
     }
 }
+
+/// Text of an event: borrowed from the ASFF finding that it maps (most attributes are copied as
+/// they are) or owned where the mapping computes it. Borrowing spares the conversion an
+/// allocation per attribute, and the encoder as many frees.
+pub type Text<'a> = Cow<'a, str>;
 
 pub const OCSF_VERSION: &str = "1.1.0";
 pub const PROFILES: [&str; 2] = ["cloud", "datetime"];
@@ -148,13 +154,13 @@ pub fn activity_caption(id: u32) -> &'static str {
 /// One OCSF finding event: the class is chosen by `mapping::select_class`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
-pub enum OcsfFinding {
-    Vulnerability(VulnerabilityFinding),
-    Compliance(ComplianceFinding),
-    Detection(DetectionFinding),
+pub enum OcsfFinding<'a> {
+    Vulnerability(VulnerabilityFinding<'a>),
+    Compliance(ComplianceFinding<'a>),
+    Detection(DetectionFinding<'a>),
 }
 
-impl OcsfFinding {
+impl<'a> OcsfFinding<'a> {
     pub fn class(&self) -> FindingClass {
         match self {
             OcsfFinding::Vulnerability(_) => FindingClass::Vulnerability,
@@ -163,7 +169,7 @@ impl OcsfFinding {
         }
     }
 
-    pub fn base(&self) -> &FindingBase {
+    pub fn base(&self) -> &FindingBase<'a> {
         match self {
             OcsfFinding::Vulnerability(f) => &f.base,
             OcsfFinding::Compliance(f) => &f.base,
@@ -171,7 +177,7 @@ impl OcsfFinding {
         }
     }
 
-    pub fn base_mut(&mut self) -> &mut FindingBase {
+    pub fn base_mut(&mut self) -> &mut FindingBase<'a> {
         match self {
             OcsfFinding::Vulnerability(f) => &mut f.base,
             OcsfFinding::Compliance(f) => &mut f.base,
@@ -189,7 +195,7 @@ impl OcsfFinding {
     }
 
     /// Reads an event back from its JSON, by its `class_uid`.
-    pub fn from_json(value: serde_json::Value) -> Result<OcsfFinding, serde_json::Error> {
+    pub fn from_json(value: serde_json::Value) -> Result<OcsfFinding<'static>, serde_json::Error> {
         use serde::de::Error;
         let uid = value.get("class_uid").and_then(serde_json::Value::as_u64).unwrap_or(0);
         match FindingClass::from_uid(u32::try_from(uid).unwrap_or(0)) {
@@ -204,68 +210,68 @@ impl OcsfFinding {
 /// The attributes that the three classes share (base event, the finding's, the cloud and
 /// datetime profiles). Serialised with its class's own attributes, flat (`serialize_flat`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct FindingBase {
+pub struct FindingBase<'a> {
     pub activity_id: u32,
-    pub activity_name: String,
+    pub activity_name: Text<'a>,
     pub category_uid: u32,
-    pub category_name: String,
+    pub category_name: Text<'a>,
     pub class_uid: u32,
-    pub class_name: String,
+    pub class_name: Text<'a>,
     pub type_uid: u64,
-    pub type_name: String,
+    pub type_name: Text<'a>,
     pub severity_id: u32,
-    pub severity: String,
+    pub severity: Text<'a>,
     #[serde(default)]
     pub status_id: Option<u32>,
     #[serde(default)]
-    pub status: Option<String>,
+    pub status: Option<Text<'a>>,
     /// Epoch milliseconds of ASFF `UpdatedAt`.
     pub time: i64,
     pub time_dt: OcsfTime,
     #[serde(default)]
     pub confidence_score: Option<i64>,
     #[serde(default)]
-    pub message: Option<String>,
-    pub metadata: Metadata,
-    pub cloud: Cloud,
-    pub finding_info: FindingInfo,
+    pub message: Option<Text<'a>>,
+    pub metadata: Metadata<'a>,
+    pub cloud: Cloud<'a>,
+    pub finding_info: FindingInfo<'a>,
     #[serde(default)]
-    pub observables: Option<Vec<Observable>>,
+    pub observables: Option<Vec<Observable<'a>>>,
     /// What has no OCSF home, by ASFF dotted path (`ProductFields.<key>`, `Severity.Normalized`, …).
     #[serde(default)]
-    pub unmapped: BTreeMap<String, String>,
+    pub unmapped: BTreeMap<Text<'a>, Text<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct VulnerabilityFinding {
+pub struct VulnerabilityFinding<'a> {
     #[serde(flatten)]
-    pub base: FindingBase,
+    pub base: FindingBase<'a>,
     #[serde(default)]
-    pub resource: Option<ResourceDetails>,
-    pub vulnerabilities: Vec<Vulnerability>,
+    pub resource: Option<ResourceDetails<'a>>,
+    pub vulnerabilities: Vec<Vulnerability<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ComplianceFinding {
+pub struct ComplianceFinding<'a> {
     #[serde(flatten)]
-    pub base: FindingBase,
+    pub base: FindingBase<'a>,
     #[serde(default)]
-    pub resource: Option<ResourceDetails>,
-    pub compliance: Compliance,
+    pub resource: Option<ResourceDetails<'a>>,
+    pub compliance: Compliance<'a>,
     #[serde(default)]
-    pub remediation: Option<Remediation>,
+    pub remediation: Option<Remediation<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct DetectionFinding {
+pub struct DetectionFinding<'a> {
     #[serde(flatten)]
-    pub base: FindingBase,
+    pub base: FindingBase<'a>,
     #[serde(default)]
-    pub resources: Option<Vec<ResourceDetails>>,
+    pub resources: Option<Vec<ResourceDetails<'a>>>,
     #[serde(default)]
-    pub remediation: Option<Remediation>,
+    pub remediation: Option<Remediation<'a>>,
     #[serde(default)]
-    pub evidences: Option<Vec<Evidence>>,
+    pub evidences: Option<Vec<Evidence<'a>>>,
 }
 
 /// The attributes of FindingBase, which every class serialises first.
@@ -278,7 +284,7 @@ const BASE_ATTRIBUTES: usize = 21;
 /// quarter of the lake's encoding time. `to_json` leaves the `None`s out.
 fn serialize_flat<S: Serializer>(
     serializer: S,
-    base: &FindingBase,
+    base: &FindingBase<'_>,
     name: &'static str,
     class_attributes: usize,
     class: impl FnOnce(&mut S::SerializeStruct) -> Result<(), S::Error>,
@@ -310,7 +316,7 @@ fn serialize_flat<S: Serializer>(
     s.end()
 }
 
-impl Serialize for VulnerabilityFinding {
+impl Serialize for VulnerabilityFinding<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serialize_flat(serializer, &self.base, "VulnerabilityFinding", 2, |s| {
             s.serialize_field("resource", &self.resource)?;
@@ -319,7 +325,7 @@ impl Serialize for VulnerabilityFinding {
     }
 }
 
-impl Serialize for ComplianceFinding {
+impl Serialize for ComplianceFinding<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serialize_flat(serializer, &self.base, "ComplianceFinding", 3, |s| {
             s.serialize_field("resource", &self.resource)?;
@@ -329,7 +335,7 @@ impl Serialize for ComplianceFinding {
     }
 }
 
-impl Serialize for DetectionFinding {
+impl Serialize for DetectionFinding<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serialize_flat(serializer, &self.base, "DetectionFinding", 3, |s| {
             s.serialize_field("resources", &self.resources)?;
@@ -361,62 +367,62 @@ fn json_form(value: &mut serde_json::Value) {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Metadata {
-    pub version: String,
-    pub profiles: Vec<String>,
+pub struct Metadata<'a> {
+    pub version: Text<'a>,
+    pub profiles: Vec<Text<'a>>,
     #[serde(default)]
-    pub log_version: Option<String>,
+    pub log_version: Option<Text<'a>>,
     #[serde(default)]
     pub processed_time_dt: Option<OcsfTime>,
     /// The lake's sequence number of the event (the outbox's), set by the writer.
     #[serde(default)]
     pub sequence: Option<i64>,
-    pub product: Product,
+    pub product: Product<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Product {
+pub struct Product<'a> {
     #[serde(default)]
-    pub name: Option<String>,
+    pub name: Option<Text<'a>>,
     #[serde(default)]
-    pub uid: Option<String>,
-    pub vendor_name: String,
+    pub uid: Option<Text<'a>>,
+    pub vendor_name: Text<'a>,
     #[serde(default)]
-    pub feature: Option<Feature>,
+    pub feature: Option<Feature<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Feature {
+pub struct Feature<'a> {
     #[serde(default)]
-    pub uid: Option<String>,
+    pub uid: Option<Text<'a>>,
     #[serde(default)]
-    pub name: Option<String>,
+    pub name: Option<Text<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Cloud {
-    pub provider: String,
+pub struct Cloud<'a> {
+    pub provider: Text<'a>,
     #[serde(default)]
-    pub region: Option<String>,
+    pub region: Option<Text<'a>>,
     #[serde(default)]
-    pub account: Option<Account>,
+    pub account: Option<Account<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Account {
-    pub uid: String,
+pub struct Account<'a> {
+    pub uid: Text<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FindingInfo {
-    pub uid: String,
-    pub title: String,
+pub struct FindingInfo<'a> {
+    pub uid: Text<'a>,
+    pub title: Text<'a>,
     #[serde(default)]
-    pub desc: Option<String>,
+    pub desc: Option<Text<'a>>,
     #[serde(default)]
-    pub src_url: Option<String>,
+    pub src_url: Option<Text<'a>>,
     #[serde(default)]
-    pub types: Option<Vec<String>>,
+    pub types: Option<Vec<Text<'a>>>,
     #[serde(default)]
     pub created_time_dt: Option<OcsfTime>,
     #[serde(default)]
@@ -426,147 +432,147 @@ pub struct FindingInfo {
     #[serde(default)]
     pub last_seen_time_dt: Option<OcsfTime>,
     #[serde(default)]
-    pub related_events: Option<Vec<RelatedEvent>>,
+    pub related_events: Option<Vec<RelatedEvent<'a>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RelatedEvent {
-    pub uid: String,
+pub struct RelatedEvent<'a> {
+    pub uid: Text<'a>,
     #[serde(default)]
-    pub product_uid: Option<String>,
+    pub product_uid: Option<Text<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResourceDetails {
+pub struct ResourceDetails<'a> {
     #[serde(rename = "type", default)]
-    pub type_: Option<String>,
+    pub type_: Option<Text<'a>>,
     #[serde(default)]
-    pub uid: Option<String>,
+    pub uid: Option<Text<'a>>,
     #[serde(default)]
-    pub cloud_partition: Option<String>,
+    pub cloud_partition: Option<Text<'a>>,
     #[serde(default)]
-    pub region: Option<String>,
+    pub region: Option<Text<'a>>,
     #[serde(default)]
-    pub criticality: Option<String>,
+    pub criticality: Option<Text<'a>>,
     /// ASFF `Resources[].Details`, as JSON text (semi-structured: its shape depends on the
     /// resource type, so no fixed column type can hold it).
     #[serde(default)]
-    pub data: Option<String>,
+    pub data: Option<Text<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Observable {
-    pub name: String,
+pub struct Observable<'a> {
+    pub name: Text<'a>,
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: Text<'a>,
     pub type_id: u32,
-    pub value: String,
+    pub value: Text<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Remediation {
-    pub desc: String,
+pub struct Remediation<'a> {
+    pub desc: Text<'a>,
     #[serde(default)]
-    pub references: Option<Vec<String>>,
+    pub references: Option<Vec<Text<'a>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Compliance {
+pub struct Compliance<'a> {
     #[serde(default)]
-    pub control: Option<String>,
-    pub standards: Vec<String>,
+    pub control: Option<Text<'a>>,
+    pub standards: Vec<Text<'a>>,
     #[serde(default)]
-    pub requirements: Option<Vec<String>>,
-    /// ASFF `Compliance.Status` as it is (`PASSED`, `FAILED`, …), as Security Lake writes it.
+    pub requirements: Option<Vec<Text<'a>>>,
+    /// ASFF `Compliance<'a>.Status` as it is (`PASSED`, `FAILED`, …), as Security Lake writes it.
     #[serde(default)]
-    pub status: Option<String>,
+    pub status: Option<Text<'a>>,
     #[serde(default)]
-    pub status_code: Option<String>,
+    pub status_code: Option<Text<'a>>,
     #[serde(default)]
-    pub status_detail: Option<String>,
+    pub status_detail: Option<Text<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Vulnerability {
+pub struct Vulnerability<'a> {
     #[serde(default)]
-    pub cve: Option<Cve>,
+    pub cve: Option<Cve<'a>>,
     #[serde(default)]
-    pub cwe: Option<Cwe>,
+    pub cwe: Option<Cwe<'a>>,
     #[serde(default)]
-    pub references: Option<Vec<String>>,
+    pub references: Option<Vec<Text<'a>>>,
     #[serde(default)]
-    pub related_vulnerabilities: Option<Vec<String>>,
+    pub related_vulnerabilities: Option<Vec<Text<'a>>>,
     #[serde(default)]
-    pub vendor_name: Option<String>,
+    pub vendor_name: Option<Text<'a>>,
     #[serde(default)]
     pub is_fix_available: Option<bool>,
     #[serde(default)]
     pub is_exploit_available: Option<bool>,
     #[serde(default)]
-    pub affected_packages: Option<Vec<AffectedPackage>>,
+    pub affected_packages: Option<Vec<AffectedPackage<'a>>>,
     #[serde(default)]
-    pub affected_code: Option<Vec<AffectedCode>>,
+    pub affected_code: Option<Vec<AffectedCode<'a>>>,
     #[serde(default)]
-    pub remediation: Option<Remediation>,
+    pub remediation: Option<Remediation<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Cve {
-    pub uid: String,
+pub struct Cve<'a> {
+    pub uid: Text<'a>,
     #[serde(default)]
-    pub cvss: Option<Vec<Cvss>>,
+    pub cvss: Option<Vec<Cvss<'a>>>,
     #[serde(default)]
     pub created_time_dt: Option<OcsfTime>,
     #[serde(default)]
     pub modified_time_dt: Option<OcsfTime>,
     #[serde(default)]
-    pub references: Option<Vec<String>>,
+    pub references: Option<Vec<Text<'a>>>,
     #[serde(default)]
-    pub epss: Option<Epss>,
+    pub epss: Option<Epss<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Cvss {
+pub struct Cvss<'a> {
     pub base_score: f64,
-    pub version: String,
+    pub version: Text<'a>,
     #[serde(default)]
-    pub vector_string: Option<String>,
+    pub vector_string: Option<Text<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Epss {
+pub struct Epss<'a> {
     /// A string in OCSF 1.1.0.
-    pub score: String,
+    pub score: Text<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Cwe {
-    pub uid: String,
+pub struct Cwe<'a> {
+    pub uid: Text<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AffectedPackage {
-    pub name: String,
-    pub version: String,
+pub struct AffectedPackage<'a> {
+    pub name: Text<'a>,
+    pub version: Text<'a>,
     #[serde(default)]
     pub epoch: Option<i64>,
     #[serde(default)]
-    pub release: Option<String>,
+    pub release: Option<Text<'a>>,
     #[serde(default)]
-    pub architecture: Option<String>,
+    pub architecture: Option<Text<'a>>,
     #[serde(default)]
-    pub path: Option<String>,
+    pub path: Option<Text<'a>>,
     #[serde(default)]
-    pub fixed_in_version: Option<String>,
+    pub fixed_in_version: Option<Text<'a>>,
     #[serde(default)]
-    pub package_manager: Option<String>,
+    pub package_manager: Option<Text<'a>>,
     #[serde(default)]
-    pub remediation: Option<Remediation>,
+    pub remediation: Option<Remediation<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AffectedCode {
-    pub file: File,
+pub struct AffectedCode<'a> {
+    pub file: File<'a>,
     #[serde(default)]
     pub start_line: Option<i64>,
     #[serde(default)]
@@ -574,63 +580,63 @@ pub struct AffectedCode {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct File {
-    pub name: String,
-    /// 1: Regular File.
+pub struct File<'a> {
+    pub name: Text<'a>,
+    /// 1: Regular File<'a>.
     pub type_id: u32,
     #[serde(default)]
-    pub path: Option<String>,
+    pub path: Option<Text<'a>>,
     #[serde(default)]
-    pub uid: Option<String>,
+    pub uid: Option<Text<'a>>,
 }
 
 /// `evidences[]` of a Detection Finding (from GuardDuty's ProductFields).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Evidence {
+pub struct Evidence<'a> {
     #[serde(default)]
-    pub api: Option<Api>,
+    pub api: Option<Api<'a>>,
     #[serde(default)]
-    pub src_endpoint: Option<NetworkEndpoint>,
+    pub src_endpoint: Option<NetworkEndpoint<'a>>,
     #[serde(default)]
-    pub dst_endpoint: Option<NetworkEndpoint>,
+    pub dst_endpoint: Option<NetworkEndpoint<'a>>,
     #[serde(default)]
-    pub query: Option<DnsQuery>,
+    pub query: Option<DnsQuery<'a>>,
     /// As the source gave it (GuardDuty's `additionalInfo/value`, a JSON text).
     #[serde(default)]
-    pub data: Option<String>,
+    pub data: Option<Text<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Api {
-    pub operation: String,
+pub struct Api<'a> {
+    pub operation: Text<'a>,
     #[serde(default)]
-    pub service: Option<Service>,
+    pub service: Option<Service<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Service {
-    pub name: String,
+pub struct Service<'a> {
+    pub name: Text<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NetworkEndpoint {
+pub struct NetworkEndpoint<'a> {
     #[serde(default)]
-    pub ip: Option<String>,
+    pub ip: Option<Text<'a>>,
     #[serde(default)]
     pub port: Option<i64>,
     #[serde(default)]
-    pub location: Option<Location>,
+    pub location: Option<Location<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Location {
+pub struct Location<'a> {
     #[serde(default)]
-    pub city: Option<String>,
+    pub city: Option<Text<'a>>,
     #[serde(default)]
-    pub country: Option<String>,
+    pub country: Option<Text<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DnsQuery {
-    pub hostname: String,
+pub struct DnsQuery<'a> {
+    pub hostname: Text<'a>,
 }

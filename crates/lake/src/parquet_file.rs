@@ -1,8 +1,8 @@
-//! One Parquet file in memory: events of one class are buffered, then serialised a chunk at a time
-//! straight from their typed structures into Arrow arrays of the class's explicit schema
-//! (`serde_arrow`'s builders: serde calls straight into the arrays, no JSON text or tape in
-//! between), and encoded with ZSTD. Buffering a chunk lets the writer encode the chunks of several
-//! files at once, one per core.
+//! One Parquet file in memory: each event of its class is serialised as it arrives, straight from
+//! its typed structure into Arrow arrays of the class's explicit schema (`serde_arrow`'s builders:
+//! serde calls straight into the arrays, no JSON text or tape in between); a chunk of rows at a
+//! time goes to the Parquet writer, which encodes it with ZSTD. The arrays copy what they hold, so
+//! an event, which borrows from its ASFF finding, is gone once it is pushed.
 
 use crate::LakeError;
 use crate::ocsf::{FindingClass, OcsfFinding};
@@ -36,8 +36,8 @@ pub struct ParquetFileBuilder {
     class: FindingClass,
     columns: ArrayBuilder,
     writer: ArrowWriter<Vec<u8>>,
-    /// Events not yet encoded.
-    pending: Vec<OcsfFinding>,
+    /// Rows in `columns`, not yet given to the Parquet writer.
+    unencoded: usize,
     rows: usize,
 }
 
@@ -50,7 +50,8 @@ impl std::fmt::Debug for ParquetFileBuilder {
 impl ParquetFileBuilder {
     pub fn new(class: FindingClass, options: &ParquetOptions) -> Result<ParquetFileBuilder, LakeError> {
         let schema = arrow_schema(class);
-        let columns = ArrayBuilder::from_arrow(schema.fields())?;
+        let mut columns = ArrayBuilder::from_arrow(schema.fields())?;
+        columns.reserve(BATCH_ROWS);
         let level = ZstdLevel::try_new(options.zstd_level)?;
         let properties = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
@@ -58,7 +59,7 @@ impl ParquetFileBuilder {
             .set_created_by(format!("findinghub {}", env!("CARGO_PKG_VERSION")))
             .build();
         let writer = ArrowWriter::try_new(Vec::new(), schema, Some(properties))?;
-        Ok(ParquetFileBuilder { class, columns, writer, pending: Vec::new(), rows: 0 })
+        Ok(ParquetFileBuilder { class, columns, writer, unencoded: 0, rows: 0 })
     }
 
     pub fn class(&self) -> FindingClass {
@@ -69,39 +70,35 @@ impl ParquetFileBuilder {
         self.rows
     }
 
-    /// Adds one event, which must be of this file's class. It is encoded by `encode` (which
-    /// the writer calls once `encode_due` says so) or `finish`.
-    pub fn push(&mut self, event: OcsfFinding) {
+    /// Adds one event, which must be of this file's class; every `BATCH_ROWS` rows the chunk
+    /// goes to the Parquet writer.
+    pub fn push(&mut self, event: &OcsfFinding<'_>) -> Result<(), LakeError> {
         debug_assert_eq!(event.class(), self.class);
-        self.pending.push(event);
+        self.columns.push(event)?;
         self.rows += 1;
-    }
-
-    /// A chunk of events is waiting to be encoded.
-    pub fn encode_due(&self) -> bool {
-        self.pending.len() >= BATCH_ROWS
+        self.unencoded += 1;
+        if self.unencoded >= BATCH_ROWS {
+            self.encode()?;
+        }
+        Ok(())
     }
 
     /// The bytes that the file would have now, near enough: encoded row groups, the row group in
-    /// progress, and the events not yet encoded (counted at 400 bytes each).
+    /// progress, and the rows not yet encoded (counted at 400 bytes each).
     pub fn estimated_size(&self) -> usize {
-        self.writer.bytes_written() + self.writer.in_progress_size() + self.pending.len() * 400
+        self.writer.bytes_written() + self.writer.in_progress_size() + self.unencoded * 400
     }
 
-    /// Encodes the events buffered so far into the file.
-    pub fn encode(&mut self) -> Result<(), LakeError> {
-        if self.pending.is_empty() {
+    /// Gives the rows serialised so far to the Parquet writer.
+    fn encode(&mut self) -> Result<(), LakeError> {
+        if self.unencoded == 0 {
             return Ok(());
         }
-        let pending = std::mem::take(&mut self.pending);
-        for chunk in pending.chunks(BATCH_ROWS) {
-            self.columns.extend(chunk)?;
-            let batch = self.columns.to_record_batch()?;
-            self.writer.write(&batch)?;
-        }
-        // Keep the allocation for the next chunk.
-        self.pending = pending;
-        self.pending.clear();
+        let batch = self.columns.to_record_batch()?;
+        self.unencoded = 0;
+        // The builder starts over with empty arrays: sized for a chunk, they grow less.
+        self.columns.reserve(BATCH_ROWS);
+        self.writer.write(&batch)?;
         Ok(())
     }
 

@@ -15,9 +15,10 @@
 use crate::LakeError;
 use crate::layout::{LakeSource, PartitionKey, export_file_name, file_name, parse_file_name};
 use crate::mapping::to_ocsf;
-use crate::ocsf::OcsfFinding;
+use crate::ocsf::{FindingClass, OcsfFinding};
 use crate::parquet_file::{ParquetFileBuilder, ParquetOptions};
 use crate::sink::LakeSink;
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -112,16 +113,17 @@ impl<S: LakeSink> LakeWriter<S> {
         findings: impl IntoIterator<Item = &'f Map<String, Value>>,
     ) -> Result<(), LakeError> {
         self.accept_seq(seq)?;
-        let events = convert(seq, findings)?;
-        for event in events {
-            self.append_event(seq, event)?;
+        for (key, event) in convert(seq, findings)? {
+            self.append_event(seq, key, &event)?;
         }
-        self.encode_due()
+        Ok(())
     }
 
-    /// Buffers many numbered events at once, converting them on every core: what
-    /// `append_findings` does for each, in order. Returns the events refused (their sequence
-    /// numbers with why); an error is one of the writer's own (an order, a failed encoding).
+    /// Buffers many numbered events at once, on every core: what `append_findings` does for each,
+    /// in order. The findings are converted in parallel, then each file's share is serialised
+    /// into its arrays in parallel with the other files'. Returns the events refused (their
+    /// sequence numbers with why); an error is one of the writer's own (an order, a failed
+    /// encoding).
     pub fn append_many(
         &mut self,
         items: &[(u64, Vec<&Map<String, Value>>)],
@@ -133,29 +135,39 @@ impl<S: LakeSink> LakeWriter<S> {
             }
             last = Some(*seq);
         }
-        let converted: Vec<Result<Vec<OcsfFinding>, LakeError>> =
-            parallel_map(items, |(seq, findings)| convert(*seq, findings.iter().copied()));
+        let converted = parallel_map(items, |(seq, findings)| convert(*seq, findings.iter().copied()));
         let mut refused = Vec::new();
+        let mut shares: BTreeMap<PartitionKey, Vec<OcsfFinding<'_>>> = BTreeMap::new();
         for ((seq, _), events) in items.iter().zip(converted) {
             self.accept_seq(*seq)?;
             match events {
                 Ok(events) => {
-                    for event in events {
-                        self.append_event(*seq, event)?;
+                    for (key, event) in events {
+                        let file = self.open_file(&key, event.class(), *seq)?;
+                        file.last_seq = *seq;
+                        shares.entry(key).or_default().push(event);
                     }
                 }
                 Err(e) => refused.push((*seq, e)),
             }
         }
-        self.encode_due()?;
+        let mut work: Vec<(&mut ParquetFileBuilder, Vec<OcsfFinding<'_>>)> = self
+            .open
+            .iter_mut()
+            .filter_map(|(key, file)| shares.remove(key).map(|events| (&mut file.builder, events)))
+            .collect();
+        let results = parallel_map_mut(&mut work, |(builder, events)| events.iter().try_for_each(|e| builder.push(e)));
+        if let Some(e) = results.into_iter().find_map(Result::err) {
+            self.poisoned = true;
+            return Err(e);
+        }
         Ok(refused)
     }
 
     /// Buffers an event already converted (its `metadata.sequence` is left as it is).
-    pub fn append_ocsf(&mut self, seq: u64, event: OcsfFinding) -> Result<(), LakeError> {
+    pub fn append_ocsf(&mut self, seq: u64, event: &OcsfFinding<'_>) -> Result<(), LakeError> {
         self.accept_seq(seq)?;
-        self.append_event(seq, event)?;
-        self.encode_due()
+        self.append_event(seq, PartitionKey::of(event), event)
     }
 
     fn accept_seq(&mut self, seq: u64) -> Result<(), LakeError> {
@@ -171,30 +183,19 @@ impl<S: LakeSink> LakeWriter<S> {
         Ok(())
     }
 
-    fn append_event(&mut self, seq: u64, event: OcsfFinding) -> Result<(), LakeError> {
-        let key = PartitionKey::of(&event);
-        let file = match self.open.entry(key) {
-            std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::btree_map::Entry::Vacant(v) => v.insert(OpenFile {
-                builder: ParquetFileBuilder::new(event.class(), &self.config.parquet)?,
-                first_seq: seq,
-                last_seq: seq,
-            }),
-        };
-        file.builder.push(event);
-        file.last_seq = seq;
-        Ok(())
+    /// The open file of a partition, opened for an event numbered `seq` if there is none.
+    fn open_file(&mut self, key: &PartitionKey, class: FindingClass, seq: u64) -> Result<&mut OpenFile, LakeError> {
+        if !self.open.contains_key(key) {
+            let builder = ParquetFileBuilder::new(class, &self.config.parquet)?;
+            self.open.insert(key.clone(), OpenFile { builder, first_seq: seq, last_seq: seq });
+        }
+        self.open.get_mut(key).ok_or(LakeError::NeedsRecovery)
     }
 
-    /// Encodes the chunks that are full, those of several files at once.
-    fn encode_due(&mut self) -> Result<(), LakeError> {
-        let mut due: Vec<&mut ParquetFileBuilder> =
-            self.open.values_mut().map(|f| &mut f.builder).filter(|b| b.encode_due()).collect();
-        if due.is_empty() {
-            return Ok(());
-        }
-        let results = parallel_map_mut(&mut due, |b| b.encode());
-        if let Some(e) = results.into_iter().find_map(Result::err) {
+    fn append_event(&mut self, seq: u64, key: PartitionKey, event: &OcsfFinding<'_>) -> Result<(), LakeError> {
+        let file = self.open_file(&key, event.class(), seq)?;
+        file.last_seq = seq;
+        if let Err(e) = file.builder.push(event) {
             self.poisoned = true;
             return Err(e);
         }
@@ -293,55 +294,30 @@ impl<S: LakeSink> LakeWriter<S> {
     }
 }
 
-/// The OCSF events of one numbered event's findings, stamped with its sequence number.
+/// The OCSF events of one numbered event's findings, stamped with its sequence number, with the
+/// partition that each goes to.
 fn convert<'f>(
     seq: u64,
     findings: impl IntoIterator<Item = &'f Map<String, Value>>,
-) -> Result<Vec<OcsfFinding>, LakeError> {
+) -> Result<Vec<(PartitionKey, OcsfFinding<'f>)>, LakeError> {
     findings
         .into_iter()
         .map(|finding| {
             let mut event = to_ocsf(finding)?;
             event.base_mut().metadata.sequence = i64::try_from(seq).ok();
-            Ok(event)
+            Ok((PartitionKey::of(&event), event))
         })
         .collect()
 }
 
-/// Threads to spread CPU work over: the cores, at most 8.
-fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+/// `f` over `items`, in order, on the process's worker pool (one thread per core). A pool that
+/// lives as long as the process, rather than threads spawned per call: the allocator's per-thread
+/// heaps then reuse what the previous batch freed, instead of faulting in fresh pages each time.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    items.par_iter().map(f).collect()
 }
 
-/// `f` over `items`, in order, on up to `threads()` scoped threads (contiguous chunks).
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let n = threads().min(items.len());
-    if n <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(n);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            items.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>())).collect();
-        // A panic in `f` is a bug: it resumes here.
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
-    })
-}
-
-/// `f` over `items` by mutable reference, in order, on up to `threads()` scoped threads.
-fn parallel_map_mut<T: Send, R: Send>(items: &mut [T], f: impl Fn(&mut T) -> R + Sync) -> Vec<R> {
-    let n = threads().min(items.len());
-    if n <= 1 {
-        return items.iter_mut().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(n);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks_mut(chunk)
-            .map(|part| scope.spawn(move || part.iter_mut().map(f).collect::<Vec<R>>()))
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
-    })
+/// `f` over `items` by mutable reference, in order, on the worker pool.
+fn parallel_map_mut<T: Send, R: Send>(items: &mut [T], f: impl Fn(&mut T) -> R + Sync + Send) -> Vec<R> {
+    items.par_iter_mut().map(f).collect()
 }

@@ -222,7 +222,8 @@ fn inspector_finding() -> Map<String, Value> {
 
 #[test]
 fn a_vulnerability_finding_maps_every_member() {
-    let event = to_ocsf(&inspector_finding()).expect("converts");
+    let finding = inspector_finding();
+    let event = to_ocsf(&finding).expect("converts");
     let json = event.to_json();
     assert_has_columns(&json, findinghub_lake::schema::arrow_schema(event.class()).fields(), "inspector");
     assert_eq!(event.class(), FindingClass::Vulnerability);
@@ -323,7 +324,8 @@ fn findings_without_what_ocsf_requires_are_refused_with_the_reason() {
 
 #[test]
 fn the_schemas_catch_what_the_mapping_must_never_emit() {
-    let event = to_ocsf(&inspector_finding()).expect("converts");
+    let finding = inspector_finding();
+    let event = to_ocsf(&finding).expect("converts");
     let good = event.to_json();
     for (what, mutate) in [
         ("an unknown attribute", Box::new(|v: &mut Value| v["bogus"] = json!(1)) as Box<dyn Fn(&mut Value)>),
