@@ -137,26 +137,33 @@ impl<S: LakeSink> LakeWriter<S> {
         }
         let converted = parallel_map(items, |(seq, findings)| convert(*seq, findings.iter().copied()));
         let mut refused = Vec::new();
-        let mut shares: BTreeMap<PartitionKey, Vec<OcsfFinding<'_>>> = BTreeMap::new();
+        let mut accepted = Vec::with_capacity(items.len());
         for ((seq, _), events) in items.iter().zip(converted) {
             self.accept_seq(*seq)?;
             match events {
-                Ok(events) => {
-                    for (key, event) in events {
-                        let file = self.open_file(&key, event.class(), *seq)?;
-                        file.last_seq = *seq;
-                        shares.entry(key).or_default().push(event);
-                    }
-                }
+                Ok(events) => accepted.push((*seq, events)),
                 Err(e) => refused.push((*seq, e)),
             }
         }
-        let mut work: Vec<(&mut ParquetFileBuilder, Vec<OcsfFinding<'_>>)> = self
+        // Each file's share, by reference: the events (a kilobyte each) stay where the conversion
+        // put them.
+        let mut shares: BTreeMap<&PartitionKey, Vec<&OcsfFinding<'_>>> = BTreeMap::new();
+        for (seq, events) in &accepted {
+            for (key, event) in events {
+                let file = self.open_file(key, event.class(), *seq)?;
+                file.last_seq = *seq;
+                shares.entry(key).or_default().push(event);
+            }
+        }
+        let mut work: Vec<(&mut ParquetFileBuilder, Vec<&OcsfFinding<'_>>)> = self
             .open
             .iter_mut()
             .filter_map(|(key, file)| shares.remove(key).map(|events| (&mut file.builder, events)))
             .collect();
         let results = parallel_map_mut(&mut work, |(builder, events)| events.iter().try_for_each(|e| builder.push(e)));
+        drop(work);
+        // Freeing the events is work too: on the pool, not here.
+        accepted.into_par_iter().for_each(drop);
         if let Some(e) = results.into_iter().find_map(Result::err) {
             self.poisoned = true;
             return Err(e);
