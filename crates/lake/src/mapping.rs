@@ -29,6 +29,87 @@ type Finding = Map<String, Value>;
 /// is a string.
 type Unmapped<'a> = BTreeMap<Text<'a>, Text<'a>>;
 
+/// Looks up a member of an ASFF object.
+trait Lookup<'a> {
+    fn member(&self, key: &str) -> Option<&'a Value>;
+}
+
+impl<'a> Lookup<'a> for &'a Map<String, Value> {
+    fn member(&self, key: &str) -> Option<&'a Value> {
+        self.get(key)
+    }
+}
+
+/// An ASFF finding with the top-level members that the mapping reads found in one pass: the
+/// mapping looks up some forty of them, and each lookup in the finding's map is a walk of string
+/// comparisons; here it is one `match` on the name.
+struct Asff<'a> {
+    map: &'a Finding,
+    members: [Option<&'a Value>; ASFF_MEMBERS],
+}
+
+const ASFF_MEMBERS: usize = 28;
+
+/// The place of a top-level member in `Asff::members`.
+fn member_slot(key: &str) -> Option<usize> {
+    Some(match key {
+        "AwsAccountId" => 0,
+        "CompanyName" => 1,
+        "Compliance" => 2,
+        "Confidence" => 3,
+        "CreatedAt" => 4,
+        "Criticality" => 5,
+        "Description" => 6,
+        "FindingProviderFields" => 7,
+        "FirstObservedAt" => 8,
+        "GeneratorId" => 9,
+        "Id" => 10,
+        "LastObservedAt" => 11,
+        "Note" => 12,
+        "ProcessedAt" => 13,
+        "ProductArn" => 14,
+        "ProductFields" => 15,
+        "ProductName" => 16,
+        "Region" => 17,
+        "Remediation" => 18,
+        "Resources" => 19,
+        "SchemaVersion" => 20,
+        "Severity" => 21,
+        "SourceUrl" => 22,
+        "Title" => 23,
+        "Types" => 24,
+        "UpdatedAt" => 25,
+        "Vulnerabilities" => 26,
+        "Workflow" => 27,
+        _ => return None,
+    })
+}
+
+impl<'a> Asff<'a> {
+    fn new(map: &'a Finding) -> Asff<'a> {
+        let mut members = [None; ASFF_MEMBERS];
+        for (key, value) in map {
+            if let Some(slot) = member_slot(key) {
+                members[slot] = Some(value);
+            }
+        }
+        Asff { map, members }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        match member_slot(key) {
+            Some(slot) => self.members[slot],
+            None => self.map.get(key),
+        }
+    }
+}
+
+impl<'a> Lookup<'a> for Asff<'a> {
+    fn member(&self, key: &str) -> Option<&'a Value> {
+        self.get(key)
+    }
+}
+
 /// Top-level ASFF members that the common mapping consumes (the class-specific ones are consumed
 /// by their class). A `match`, not a list to search: every member of every finding is checked.
 fn is_common_member(key: &str) -> bool {
@@ -68,6 +149,10 @@ fn is_common_member(key: &str) -> bool {
 /// controls or a `Compliance` object → 2003; everything else (GuardDuty, Macie, Access Analyzer,
 /// Health, third-party detectors) → 2004.
 pub fn select_class(finding: &Finding) -> FindingClass {
+    class_of(&Asff::new(finding))
+}
+
+fn class_of(finding: &Asff<'_>) -> FindingClass {
     let vulnerabilities = finding.get("Vulnerabilities").and_then(Value::as_array).is_some_and(|v| !v.is_empty());
     let product = str_of(finding, "ProductArn").unwrap_or_default();
     if vulnerabilities {
@@ -81,7 +166,8 @@ pub fn select_class(finding: &Finding) -> FindingClass {
 
 /// One ASFF finding as the OCSF event of its class.
 pub fn to_ocsf(finding: &Finding) -> Result<OcsfFinding<'_>, LakeError> {
-    let class = select_class(finding);
+    let finding = &Asff::new(finding);
+    let class = class_of(finding);
     let mut unmapped = BTreeMap::new();
     // GuardDuty's remote end feeds the observables, the evidence and what `unmapped` leaves out.
     let remote = if class == FindingClass::Detection { guardduty_remote(finding) } else { None };
@@ -126,7 +212,7 @@ pub fn to_ocsf(finding: &Finding) -> Result<OcsfFinding<'_>, LakeError> {
         FindingClass::Compliance => &["Compliance"],
         FindingClass::Detection => &[],
     };
-    for (key, value) in finding {
+    for (key, value) in finding.map {
         if !is_common_member(key) && !consumed_by_class.contains(&key.as_str()) {
             flatten_into(key, value, &mut unmapped);
         }
@@ -145,7 +231,7 @@ pub fn to_ocsf(finding: &Finding) -> Result<OcsfFinding<'_>, LakeError> {
 }
 
 fn map_base<'a>(
-    finding: &'a Finding,
+    finding: &Asff<'a>,
     class: FindingClass,
     remote: Option<&Remote<'a>>,
 ) -> Result<FindingBase<'a>, LakeError> {
@@ -244,7 +330,7 @@ fn map_base<'a>(
 }
 
 /// `Severity.Label`, or the label of `Severity.Normalized` when the label is absent.
-fn severity_id(finding: &Finding) -> u32 {
+fn severity_id(finding: &Asff<'_>) -> u32 {
     let severity = finding.get("Severity");
     let label = severity.and_then(|s| s.get("Label")).and_then(Value::as_str).map(Text::Borrowed).or_else(|| {
         severity
@@ -274,7 +360,7 @@ fn workflow_status(status: &str) -> (u32, Text<'_>) {
     }
 }
 
-fn observables<'a>(finding: &'a Finding, class: FindingClass, remote: Option<&Remote<'a>>) -> Vec<Observable<'a>> {
+fn observables<'a>(finding: &Asff<'a>, class: FindingClass, remote: Option<&Remote<'a>>) -> Vec<Observable<'a>> {
     let resources = finding.get("Resources").and_then(Value::as_array);
     let mut out = Vec::new();
     let mut push = |name: &'static str, type_: &'static str, type_id: u32, value: &'a str| {
@@ -303,10 +389,10 @@ fn observables<'a>(finding: &'a Finding, class: FindingClass, remote: Option<&Re
 
 fn resource<'a>(r: &'a Map<String, Value>, criticality: Option<&Text<'a>>) -> ResourceDetails<'a> {
     ResourceDetails {
-        type_: str_of(r, "Type").map(Text::Borrowed),
-        uid: str_of(r, "Id").map(Text::Borrowed),
-        cloud_partition: str_of(r, "Partition").map(Text::Borrowed),
-        region: str_of(r, "Region").map(Text::Borrowed),
+        type_: str_of(&r, "Type").map(Text::Borrowed),
+        uid: str_of(&r, "Id").map(Text::Borrowed),
+        cloud_partition: str_of(&r, "Partition").map(Text::Borrowed),
+        region: str_of(&r, "Region").map(Text::Borrowed),
         criticality: criticality.cloned(),
         data: r.get("Details").map(|d| json_text(d).into()),
     }
@@ -324,7 +410,7 @@ fn single_resource<'a>(
     resources.first().and_then(Value::as_object).map(|r| resource(r, criticality))
 }
 
-fn remediation(finding: &Finding) -> Option<Remediation<'_>> {
+fn remediation<'a>(finding: &Asff<'a>) -> Option<Remediation<'a>> {
     let recommendation = finding.get("Remediation")?.get("Recommendation")?;
     Some(Remediation {
         desc: recommendation.get("Text")?.as_str()?.into(),
@@ -349,14 +435,14 @@ fn compliance(c: Option<&Map<String, Value>>) -> Compliance<'_> {
         (!parts.is_empty()).then(|| Text::Owned(parts.join("; ")))
     };
     Compliance {
-        control: str_of(c, "SecurityControlId").map(Text::Borrowed),
+        control: str_of(&c, "SecurityControlId").map(Text::Borrowed),
         standards: c
             .get("AssociatedStandards")
             .and_then(Value::as_array)
             .map(|s| s.iter().filter_map(|s| s.get("StandardsId")?.as_str().map(Text::Borrowed)).collect())
             .unwrap_or_default(),
         requirements: c.get("RelatedRequirements").and_then(Value::as_array).map(|r| strings(r)),
-        status: str_of(c, "Status").map(Text::Borrowed),
+        status: str_of(&c, "Status").map(Text::Borrowed),
         status_code: joined("ReasonCode"),
         status_detail: joined("Description"),
     }
@@ -385,15 +471,15 @@ fn vulnerability<'a>(v: &'a Map<String, Value>, remediation: Option<&Remediation
         .filter_map(|p| {
             let p = p.as_object()?;
             Some(AffectedPackage {
-                name: str_of(p, "Name")?.into(),
-                version: str_of(p, "Version").unwrap_or_default().into(),
-                epoch: str_of(p, "Epoch").and_then(|e| e.parse().ok()),
-                release: str_of(p, "Release").map(Text::Borrowed),
-                architecture: str_of(p, "Architecture").map(Text::Borrowed),
-                path: str_of(p, "FilePath").map(Text::Borrowed),
-                fixed_in_version: str_of(p, "FixedInVersion").map(Text::Borrowed),
-                package_manager: str_of(p, "PackageManager").map(Text::Borrowed),
-                remediation: str_of(p, "Remediation").map(|r| Remediation { desc: r.into(), references: None }),
+                name: str_of(&p, "Name")?.into(),
+                version: str_of(&p, "Version").unwrap_or_default().into(),
+                epoch: str_of(&p, "Epoch").and_then(|e| e.parse().ok()),
+                release: str_of(&p, "Release").map(Text::Borrowed),
+                architecture: str_of(&p, "Architecture").map(Text::Borrowed),
+                path: str_of(&p, "FilePath").map(Text::Borrowed),
+                fixed_in_version: str_of(&p, "FixedInVersion").map(Text::Borrowed),
+                package_manager: str_of(&p, "PackageManager").map(Text::Borrowed),
+                remediation: str_of(&p, "Remediation").map(|r| Remediation { desc: r.into(), references: None }),
             })
         })
         .collect();
@@ -406,9 +492,9 @@ fn vulnerability<'a>(v: &'a Map<String, Value>, remediation: Option<&Remediation
             let path = c.get("FilePath")?.as_object()?;
             Some(AffectedCode {
                 file: File {
-                    name: str_of(path, "FileName")?.into(),
+                    name: str_of(&path, "FileName")?.into(),
                     type_id: 1,
-                    path: str_of(path, "FilePath").map(Text::Borrowed),
+                    path: str_of(&path, "FilePath").map(Text::Borrowed),
                     uid: c.get("SourceArn").and_then(Value::as_str).map(Text::Borrowed),
                 },
                 start_line: path.get("StartLine").and_then(Value::as_i64),
@@ -424,24 +510,24 @@ fn vulnerability<'a>(v: &'a Map<String, Value>, remediation: Option<&Remediation
         .filter_map(|c| c.get("Cwes")?.as_array()?.first()?.as_str())
         .next()
         .map(|uid| Cwe { uid: uid.into() });
-    let yes_no = |member: &str| match str_of(v, member) {
+    let yes_no = |member: &str| match str_of(&v, member) {
         Some("YES") => Some(true),
         Some("NO") => Some(false),
         _ => None,
     };
     Vulnerability {
-        cve: str_of(v, "Id").map(|id| Cve {
+        cve: str_of(&v, "Id").map(|id| Cve {
             uid: id.into(),
             cvss: (!cvss.is_empty()).then_some(cvss),
-            created_time_dt: vendor.and_then(|vd| optional_time(vd, "VendorCreatedAt")),
-            modified_time_dt: vendor.and_then(|vd| optional_time(vd, "VendorUpdatedAt")),
-            references: vendor.and_then(|vd| str_of(vd, "Url")).map(|u| vec![u.into()]),
+            created_time_dt: vendor.and_then(|vd| optional_time(&vd, "VendorCreatedAt")),
+            modified_time_dt: vendor.and_then(|vd| optional_time(&vd, "VendorUpdatedAt")),
+            references: vendor.and_then(|vd| str_of(&vd, "Url")).map(|u| vec![u.into()]),
             epss: v.get("EpssScore").and_then(Value::as_f64).map(|s| Epss { score: s.to_string().into() }),
         }),
         cwe,
         references: v.get("ReferenceUrls").and_then(Value::as_array).map(|r| strings(r)),
         related_vulnerabilities: v.get("RelatedVulnerabilities").and_then(Value::as_array).map(|r| strings(r)),
-        vendor_name: vendor.and_then(|vd| str_of(vd, "Name")).map(Text::Borrowed),
+        vendor_name: vendor.and_then(|vd| str_of(&vd, "Name")).map(Text::Borrowed),
         is_fix_available: yes_no("FixAvailable"),
         is_exploit_available: yes_no("ExploitAvailable"),
         affected_packages: (!packages.is_empty()).then_some(packages),
@@ -490,7 +576,7 @@ struct Remote<'a> {
 }
 
 /// The remote end of a GuardDuty action, from the flattened ProductFields.
-fn guardduty_remote(finding: &Finding) -> Option<Remote<'_>> {
+fn guardduty_remote<'a>(finding: &Asff<'a>) -> Option<Remote<'a>> {
     let fields = finding.get("ProductFields")?.as_object()?;
     let field = |key: &str| fields.get(key).and_then(Value::as_str);
     for k in &GD_REMOTES {
@@ -515,7 +601,7 @@ fn guardduty_remote(finding: &Finding) -> Option<Remote<'_>> {
 }
 
 /// The ProductFields keys that an evidence consumed.
-fn evidence_keys(finding: &Finding, remote: Option<&Remote<'_>>) -> Vec<&'static str> {
+fn evidence_keys(finding: &Asff<'_>, remote: Option<&Remote<'_>>) -> Vec<&'static str> {
     let mut keys: Vec<&'static str> = remote.map(|r| r.keys.clone()).unwrap_or_default();
     if product_field(finding, GD_API).is_some() {
         keys.push(GD_API);
@@ -534,7 +620,7 @@ fn evidence_keys(finding: &Finding, remote: Option<&Remote<'_>>) -> Vec<&'static
 
 /// GuardDuty's action as an evidence: the API call, the remote endpoint, the DNS query, the
 /// additional information.
-fn guardduty_evidence<'a>(finding: &'a Finding, remote: Option<&Remote<'a>>) -> Option<Evidence<'a>> {
+fn guardduty_evidence<'a>(finding: &Asff<'a>, remote: Option<&Remote<'a>>) -> Option<Evidence<'a>> {
     let api = product_field(finding, GD_API).map(|op| Api {
         operation: op.into(),
         service: product_field(finding, GD_API_SERVICE).map(|s| Service { name: s.into() }),
@@ -573,7 +659,7 @@ fn is_hostname(s: &str) -> bool {
         })
 }
 
-fn unmapped_severity<'a>(finding: &'a Finding, unmapped: &mut Unmapped<'a>) {
+fn unmapped_severity<'a>(finding: &Asff<'a>, unmapped: &mut Unmapped<'a>) {
     if let Some(severity) = finding.get("Severity").and_then(Value::as_object) {
         for (k, v) in severity {
             if k != "Label" {
@@ -583,7 +669,7 @@ fn unmapped_severity<'a>(finding: &'a Finding, unmapped: &mut Unmapped<'a>) {
     }
 }
 
-fn unmapped_note<'a>(finding: &'a Finding, unmapped: &mut Unmapped<'a>) {
+fn unmapped_note<'a>(finding: &Asff<'a>, unmapped: &mut Unmapped<'a>) {
     if let Some(note) = finding.get("Note").and_then(Value::as_object) {
         for (k, v) in note {
             if k != "Text" {
@@ -601,7 +687,7 @@ fn unmapped_note<'a>(finding: &'a Finding, unmapped: &mut Unmapped<'a>) {
 }
 
 fn unmapped_product_fields<'a>(
-    finding: &'a Finding,
+    finding: &Asff<'a>,
     class: FindingClass,
     remote: Option<&Remote<'_>>,
     unmapped: &mut Unmapped<'a>,
@@ -619,7 +705,7 @@ fn unmapped_product_fields<'a>(
 }
 
 /// `FindingProviderFields` members that say something the top-level members do not.
-fn unmapped_provider_fields<'a>(finding: &'a Finding, unmapped: &mut Unmapped<'a>) {
+fn unmapped_provider_fields<'a>(finding: &Asff<'a>, unmapped: &mut Unmapped<'a>) {
     let Some(fpf) = finding.get("FindingProviderFields").and_then(Value::as_object) else { return };
     for (k, v) in fpf {
         match (k.as_str(), finding.get(k)) {
@@ -686,23 +772,23 @@ fn strings(values: &[Value]) -> Vec<Text<'_>> {
     values.iter().map(scalar_text).collect()
 }
 
-fn str_of<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    m.get(key).and_then(Value::as_str)
+fn str_of<'a>(m: &impl Lookup<'a>, key: &str) -> Option<&'a str> {
+    m.member(key).and_then(Value::as_str)
 }
 
-fn product_field<'a>(finding: &'a Finding, key: &str) -> Option<&'a str> {
+fn product_field<'a>(finding: &Asff<'a>, key: &str) -> Option<&'a str> {
     finding.get("ProductFields")?.get(key)?.as_str()
 }
 
-fn required_str<'a>(finding: &'a Finding, key: &'static str) -> Result<&'a str, LakeError> {
+fn required_str<'a>(finding: &Asff<'a>, key: &'static str) -> Result<&'a str, LakeError> {
     str_of(finding, key).ok_or(LakeError::MissingField(key))
 }
 
-fn required_time(finding: &Finding, key: &'static str) -> Result<i64, LakeError> {
+fn required_time(finding: &Asff<'_>, key: &'static str) -> Result<i64, LakeError> {
     let text = required_str(finding, key)?;
     parse_timestamp(text).ok_or_else(|| LakeError::BadTimestamp { field: key, value: text.to_owned() })
 }
 
-fn optional_time(m: &Map<String, Value>, key: &str) -> Option<OcsfTime> {
+fn optional_time<'a>(m: &impl Lookup<'a>, key: &str) -> Option<OcsfTime> {
     str_of(m, key).and_then(parse_timestamp).map(OcsfTime::from_micros)
 }
