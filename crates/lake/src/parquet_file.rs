@@ -50,8 +50,7 @@ impl std::fmt::Debug for ParquetFileBuilder {
 impl ParquetFileBuilder {
     pub fn new(class: FindingClass, options: &ParquetOptions) -> Result<ParquetFileBuilder, LakeError> {
         let schema = arrow_schema(class);
-        let mut columns = ArrayBuilder::from_arrow(schema.fields())?;
-        columns.reserve(BATCH_ROWS);
+        let columns = ArrayBuilder::from_arrow(schema.fields())?;
         let level = ZstdLevel::try_new(options.zstd_level)?;
         let properties = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
@@ -96,7 +95,8 @@ impl ParquetFileBuilder {
         }
         let batch = self.columns.to_record_batch()?;
         self.unencoded = 0;
-        // The builder starts over with empty arrays: sized for a chunk, they grow less.
+        // The builder starts over with empty arrays: a file that has filled a chunk will likely fill
+        // another, so they are sized for one (a backfill's thousands of small files are not).
         self.columns.reserve(BATCH_ROWS);
         self.writer.write(&batch)?;
         Ok(())
