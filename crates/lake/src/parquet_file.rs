@@ -12,8 +12,11 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use serde_arrow::ArrayBuilder;
 
-/// Events decoded into one Arrow batch before it goes to the Parquet writer.
-pub const BATCH_ROWS: usize = 4096;
+/// Events serialised into one Arrow batch before it goes to the Parquet writer (the row group is
+/// larger: the writer gathers batches). Small enough that a batch's string buffers stay below the
+/// allocator's huge-object size: those are reused from the thread's heap, where 4,096 rows' were
+/// fresh pages, zeroed by the kernel, every batch (measured: about a third less system time).
+pub const BATCH_ROWS: usize = 1024;
 
 /// Settings of the files.
 #[derive(Debug, Clone)]
