@@ -1,6 +1,6 @@
 //! OCSF 1.1.0 events of the three finding classes that Security Lake's `SH_FINDINGS` 2.0 source
 //! holds, as typed structures: only the attributes that the ASFF mapping fills (`mapping.rs`), so
-//! that the Arrow schema (`arrow_schema.rs`) can mirror them one to one.
+//! that the Arrow schema (`schema.rs`) can mirror them one to one.
 //!
 //! Every optional attribute is left out of the JSON when absent: the OCSF JSON Schemas reject
 //! `null`. Timestamps ending in `_dt` are RFC 3339 strings in UTC with milliseconds in the JSON
