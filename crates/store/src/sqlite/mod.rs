@@ -26,7 +26,7 @@ use findinghub_hub::import::{ImportContext, ImportOutcome, apply_import};
 use findinghub_hub::update::{UnprocessedReason, apply_legacy_update, apply_update, deduplicate};
 use query::Clause;
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params, params_from_iter};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -228,12 +228,11 @@ type ImportDone = (ImportReport, Vec<IncomingFinding>);
 /// Several import batches in one transaction. A batch's findings are applied in order, batches
 /// in arrival order; if the transaction fails, every batch of the group gets the error.
 fn import_group(conn: &mut Connection, ids: &AtomicI64, group: Vec<ImportJob>) {
-    let mut replies = Vec::with_capacity(group.len());
+    let (batches, replies): (Vec<PreparedBatch>, Vec<_>) = group.into_iter().unzip();
     let result = (|| {
-        let tx = conn.transaction().map_err(sql_err)?;
-        let mut reports = Vec::with_capacity(group.len());
-        for (batch, reply) in group {
-            replies.push(reply);
+        let tx = begin_write(conn)?;
+        let mut reports = Vec::with_capacity(batches.len());
+        for batch in batches {
             reports.push(import_into(&tx, ids, batch)?);
         }
         tx.commit().map_err(sql_err)?;
@@ -247,11 +246,23 @@ fn import_group(conn: &mut Connection, ids: &AtomicI64, group: Vec<ImportJob>) {
         }
         Err(e) => {
             tracing::warn!(error = %e, "import transaction failed");
+            let message = match e {
+                StoreError::Backend(m) => m,
+                other => other.to_string(),
+            };
             for reply in replies {
-                let _ = reply.send(Err(StoreError::Backend(e.to_string())));
+                let _ = reply.send(Err(StoreError::Backend(message.clone())));
             }
         }
     }
+}
+
+/// Starts a write transaction that holds the write lock from its start (IMMEDIATE). A deferred
+/// one that reads first cannot take the lock once another handle on the file (a `findinghub
+/// credentials` command beside `serve`) has committed since its read: SQLite refuses that at
+/// once, whatever the busy timeout, where an immediate one waits its turn.
+pub(crate) fn begin_write(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)
 }
 
 pub(crate) fn sql_err(e: rusqlite::Error) -> StoreError {
@@ -533,7 +544,7 @@ fn batch_update_blocking(
     ids: &AtomicI64,
     batch: UpdateBatch,
 ) -> Result<UpdateReport, StoreError> {
-    let tx = conn.transaction().map_err(sql_err)?;
+    let tx = begin_write(conn)?;
     let mut report = UpdateReport::default();
     let (unique, duplicates) = deduplicate(&batch.request.identifiers);
     for dup in duplicates {
@@ -849,7 +860,7 @@ fn purge_blocking(
         }
     }
     seqs.truncate(limit);
-    let tx = conn.transaction().map_err(sql_err)?;
+    let tx = begin_write(conn)?;
     for seq in &seqs {
         delete_finding(&tx, *seq)?;
     }
@@ -863,7 +874,7 @@ fn legacy_update_blocking(conn: &mut Connection, update: LegacyUpdate) -> Result
     query::scope_clause(&update.scope, &mut clause);
     let rows: Vec<Row> =
         scan(conn, &clause, None, None)?.into_iter().filter(|r| matches(&update.scope, &update.filters, r)).collect();
-    let tx = conn.transaction().map_err(sql_err)?;
+    let tx = begin_write(conn)?;
     let mut changed = 0;
     for row in rows {
         let Some(key) = row.finding_key() else {

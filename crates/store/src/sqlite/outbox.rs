@@ -1,7 +1,7 @@
 //! [`OutboxStore`] on SQLite. Every write goes through the one writer, so a claim and its update
 //! are never interleaved with another claim.
 
-use super::{SqliteStore, decode_doc, encode_json, sql_err};
+use super::{SqliteStore, begin_write, decode_doc, encode_json, sql_err};
 use crate::StoreError;
 use crate::outbox::{
     Delivery, DeliveryQuery, DeliveryState, NewDelivery, OutboxEvent, OutboxStore, RuleRecord, TargetCounts,
@@ -89,7 +89,7 @@ fn lease_held(tx: &Transaction<'_>, name: &str, holder: &str, now: Micros) -> Re
 impl OutboxStore for SqliteStore {
     async fn append_events(&self, events: Vec<HubEvent>) -> Result<(), StoreError> {
         self.write(move |conn, _| {
-            let tx = conn.transaction().map_err(sql_err)?;
+            let tx = begin_write(conn)?;
             for event in &events {
                 insert_event(&tx, event)?;
             }
@@ -163,7 +163,7 @@ impl OutboxStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let (lease, holder, seqs) = (lease.to_owned(), holder.to_owned(), seqs.to_vec());
         self.write(move |conn, _| {
-            let tx = conn.transaction().map_err(sql_err)?;
+            let tx = begin_write(conn)?;
             if !lease_held(&tx, &lease, &holder, now)? {
                 return Ok(false);
             }
@@ -199,7 +199,7 @@ impl OutboxStore for SqliteStore {
     ) -> Result<Vec<Delivery>, StoreError> {
         let target = target.to_owned();
         self.write(move |conn, _| {
-            let tx = conn.transaction().map_err(sql_err)?;
+            let tx = begin_write(conn)?;
             let ids: Vec<i64> = {
                 let mut stmt = tx
                     .prepare_cached(
@@ -242,7 +242,7 @@ impl OutboxStore for SqliteStore {
     async fn mark_delivered(&self, ids: &[i64], now: Micros) -> Result<(), StoreError> {
         let ids = ids.to_vec();
         self.write(move |conn, _| {
-            let tx = conn.transaction().map_err(sql_err)?;
+            let tx = begin_write(conn)?;
             {
                 let mut stmt = tx
                     .prepare_cached(
@@ -305,7 +305,7 @@ impl OutboxStore for SqliteStore {
     async fn replay(&self, target: Option<&str>, ids: &[i64], now: Micros) -> Result<u64, StoreError> {
         let (target, ids) = (target.map(str::to_owned), ids.to_vec());
         self.write(move |conn, _| {
-            let tx = conn.transaction().map_err(sql_err)?;
+            let tx = begin_write(conn)?;
             let mut n = 0;
             {
                 // A copy under a new id, then the dead row goes (see the trait).
@@ -345,7 +345,7 @@ impl OutboxStore for SqliteStore {
 
     async fn purge_outbox(&self, before: Micros, limit: usize) -> Result<u64, StoreError> {
         self.write(move |conn, _| {
-            let tx = conn.transaction().map_err(sql_err)?;
+            let tx = begin_write(conn)?;
             let deliveries = tx
                 .execute(
                     "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries
@@ -389,7 +389,7 @@ impl OutboxStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let (lease, holder, target) = (lease.to_owned(), holder.to_owned(), target.to_owned());
         self.write(move |conn, _| {
-            let tx = conn.transaction().map_err(sql_err)?;
+            let tx = begin_write(conn)?;
             if !lease_held(&tx, &lease, &holder, now)? {
                 return Ok(false);
             }

@@ -1,6 +1,6 @@
 //! [`RecordStore`] on SQLite: raw records for `findinghub migrate`.
 
-use super::{SqliteStore, decode_doc, encode_json, hot_params, sql_err, write_attrs};
+use super::{SqliteStore, begin_write, decode_doc, encode_json, hot_params, sql_err, write_attrs};
 use crate::StoreError;
 use crate::columns::{HOT_COLUMNS, attr_values};
 use crate::portable::{
@@ -224,7 +224,7 @@ impl RecordStore for SqliteStore {
     async fn import_records(&self, table: &str, records: &[Value], progress: &CopyProgress) -> Result<u64, StoreError> {
         let (table, records, progress) = (table.to_owned(), records.to_vec(), progress.clone());
         self.write(move |conn, ids| {
-            let tx = conn.transaction().map_err(sql_err)?;
+            let tx = begin_write(conn)?;
             let written = match (table.as_str(), portable::table(&table)) {
                 (FINDINGS, _) => import_findings(&tx, ids, &records)?,
                 (_, Some(t)) => import_table(&tx, t, &records)?,

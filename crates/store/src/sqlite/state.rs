@@ -1,6 +1,6 @@
 //! [`HubStateStore`] on SQLite.
 
-use super::{SqliteStore, sql_err};
+use super::{SqliteStore, begin_write, sql_err};
 use crate::AccountScope;
 use crate::StoreError;
 use crate::outbox::parse_json;
@@ -336,7 +336,7 @@ impl HubStateStore for SqliteStore {
     ) -> Result<WorkItemUpdated, StoreError> {
         let (id, status) = (id.to_owned(), status.map(str::to_owned));
         self.write(move |conn, _| {
-            let tx = conn.transaction().map_err(sql_err)?;
+            let tx = begin_write(conn)?;
             let Some(current) = find_work_item(&tx, &id)? else { return Ok(WorkItemUpdated::NotFound) };
             if let Some(s) = status.as_deref().filter(|s| *s != WORK_ITEM_RESOLVED)
                 && current.status == WORK_ITEM_RESOLVED
@@ -602,7 +602,7 @@ impl HubStateStore for SqliteStore {
     async fn tag(&self, arn: &str, tags: BTreeMap<String, String>) -> Result<(), StoreError> {
         let arn = arn.to_owned();
         self.write(move |conn, _| {
-            let tx = conn.transaction().map_err(sql_err)?;
+            let tx = begin_write(conn)?;
             for (k, v) in tags {
                 tx.execute(
                     "INSERT OR REPLACE INTO resource_tags (arn, key, value) VALUES (?, ?, ?)",
@@ -618,7 +618,7 @@ impl HubStateStore for SqliteStore {
     async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), StoreError> {
         let (arn, keys) = (arn.to_owned(), keys.to_vec());
         self.write(move |conn, _| {
-            let tx = conn.transaction().map_err(sql_err)?;
+            let tx = begin_write(conn)?;
             for k in keys {
                 tx.execute("DELETE FROM resource_tags WHERE arn = ? AND key = ?", params![arn, k]).map_err(sql_err)?;
             }
