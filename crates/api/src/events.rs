@@ -10,7 +10,7 @@
 //! retried), a store failure a 5xx (retried).
 
 use crate::error::{ApiError, ApiResult};
-use crate::handlers::is_subscribed;
+use crate::handlers::subscribes;
 use crate::importer::import_findings;
 use crate::server::App;
 use axum::http::{HeaderMap, StatusCode};
@@ -20,7 +20,7 @@ use findinghub_store::ImportStatus;
 use findinghub_store::state::ApiKey;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use subtle::ConstantTimeEq;
 
 pub const EVENTS_PATH: &str = "/events";
@@ -199,24 +199,27 @@ pub async fn ingest(
     fallback: &ConvertOptions,
 ) -> ApiResult<Vec<EventResult>> {
     let mut results = Vec::with_capacity(events.len());
+    let mut gates = Gates::default();
     // (event index, finding) per Region, in order.
     let mut by_region: BTreeMap<String, Vec<(usize, Value)>> = BTreeMap::new();
     for (i, event) in events.iter().enumerate() {
-        let (result, findings) = convert_one(app, sender, event, fallback).await?;
+        let (result, findings) = convert_one(app, sender, &mut gates, event, fallback).await?;
         for (region, finding) in findings {
             by_region.entry(region).or_default().push((i, finding));
         }
         results.push(result);
     }
     for (region, items) in by_region {
-        let docs: Vec<Value> = items.iter().map(|(_, f)| f.clone()).collect();
-        let outcomes = import_findings(app.findings.as_ref(), Some(&app.metrics), &region, &docs).await?;
-        for ((i, f), outcome) in items.into_iter().zip(outcomes) {
-            let mut entry = json!({
-                "Id": f.get("Id").cloned().unwrap_or(Value::Null),
-                "ProductArn": f.get("ProductArn").cloned().unwrap_or(Value::Null),
-                "Region": region,
-            });
+        let (reported, docs): (Vec<(usize, Value, Value)>, Vec<Value>) = items
+            .into_iter()
+            .map(|(i, f)| {
+                let named = |key: &str| f.get(key).cloned().unwrap_or(Value::Null);
+                ((i, named("Id"), named("ProductArn")), f)
+            })
+            .unzip();
+        let outcomes = import_findings(app.findings.as_ref(), Some(&app.metrics), &region, docs).await?;
+        for ((i, id, product_arn), outcome) in reported.into_iter().zip(outcomes) {
+            let mut entry = json!({"Id": id, "ProductArn": product_arn, "Region": region});
             let (status, message) = match outcome {
                 ImportStatus::Created => ("Created", None),
                 ImportStatus::Updated => ("Updated", None),
@@ -242,6 +245,7 @@ pub async fn ingest(
 async fn convert_one(
     app: &App,
     sender: &EventSender,
+    gates: &mut Gates,
     event: &Value,
     fallback: &ConvertOptions,
 ) -> ApiResult<(EventResult, Vec<(String, Value)>)> {
@@ -280,14 +284,11 @@ async fn convert_one(
             accepted.push((region, Value::Object(f)));
             continue;
         }
-        if app.state.hub(&account, &region).await?.is_none() {
+        let Some(subscriptions) = gates.subscriptions(app, &account, &region).await? else {
             let reason = format!("Security Hub is not enabled for account {account} in Region {region}");
             return Ok((EventResult::done(Some(producer), Outcome::Dropped, reason), Vec::new()));
-        }
-        let subscribed = match ProductArn::parse(&product) {
-            Some(arn) => is_subscribed(app, &account, &region, &arn, &product).await?,
-            None => false,
         };
+        let subscribed = ProductArn::parse(&product).is_some_and(|arn| subscribes(subscriptions, &arn, &product));
         if !subscribed {
             let reason = format!("Account {account} does not import findings of {product} in Region {region}");
             return Ok((EventResult::done(Some(producer), Outcome::Dropped, reason), Vec::new()));
@@ -297,4 +298,27 @@ async fn convert_one(
     let result =
         EventResult { producer: Some(producer), outcome: Outcome::Imported, reason: None, findings: Vec::new() };
     Ok((result, accepted))
+}
+
+/// The hubs and subscriptions that one request's events are checked against, read from the store
+/// once per account and Region rather than once per finding (a request's events are mostly of
+/// one account and Region).
+#[derive(Default)]
+struct Gates {
+    /// `None`: the account has no hub in the Region; else the products it imports.
+    seen: HashMap<(String, String), Option<Vec<String>>>,
+}
+
+impl Gates {
+    async fn subscriptions(&mut self, app: &App, account: &str, region: &str) -> ApiResult<Option<&[String]>> {
+        let key = (account.to_owned(), region.to_owned());
+        if !self.seen.contains_key(&key) {
+            let gate = match app.state.hub(account, region).await? {
+                None => None,
+                Some(_) => Some(app.state.subscriptions(account, region).await?),
+            };
+            self.seen.insert(key.clone(), gate);
+        }
+        Ok(self.seen.get(&key).and_then(|g| g.as_deref()))
+    }
 }

@@ -207,17 +207,22 @@ pub async fn is_subscribed(
     arn: &ProductArn<'_>,
     raw: &str,
 ) -> ApiResult<bool> {
-    Ok(app.state.subscriptions(account_id, region).await?.iter().any(|s| {
+    Ok(subscribes(&app.state.subscriptions(account_id, region).await?, arn, raw))
+}
+
+/// Whether a list of subscriptions (product ARNs) holds a product, whichever Region they name.
+pub fn subscribes(subscriptions: &[String], arn: &ProductArn<'_>, raw: &str) -> bool {
+    subscriptions.iter().any(|s| {
         s == raw
             || ProductArn::parse(s).is_some_and(|p| {
                 (p.partition, p.account, p.company, p.product) == (arn.partition, arn.account, arn.company, arn.product)
             })
-    }))
+    })
 }
 
-async fn batch_import(app: &App, who: &Principal, input: Input) -> ApiResult<Value> {
+async fn batch_import(app: &App, who: &Principal, mut input: Input) -> ApiResult<Value> {
     require_hub(app, who).await?;
-    let Some(Value::Array(findings)) = input.get("Findings") else {
+    let Some(Value::Array(findings)) = input.remove("Findings") else {
         return Err(ApiError::InvalidInput("Missing required parameter in input: \"Findings\"".into()));
     };
     if findings.is_empty() || findings.len() > 100 {
@@ -225,7 +230,7 @@ async fn batch_import(app: &App, who: &Principal, input: Input) -> ApiResult<Val
     }
     // Request-level checks first: a finding of another account, or of a product the caller may
     // not import, refuses the whole call, as AWS does.
-    for f in findings {
+    for f in &findings {
         if let Some(account) = f.get("AwsAccountId").and_then(Value::as_str)
             && account != who.account_id
             && !who.admin
@@ -247,13 +252,14 @@ async fn batch_import(app: &App, who: &Principal, input: Input) -> ApiResult<Val
             }
         }
     }
+    let ids: Vec<String> = findings.iter().map(finding_id).collect();
     let outcomes = import_findings(app.findings.as_ref(), Some(&app.metrics), &who.region, findings).await?;
     let mut failed = Vec::new();
     let mut success = 0;
-    for (f, outcome) in findings.iter().zip(outcomes) {
+    for (id, outcome) in ids.into_iter().zip(outcomes) {
         match outcome {
             ImportStatus::Failed { code, message } => {
-                failed.push(json!({"Id": finding_id(f), "ErrorCode": code, "ErrorMessage": message}))
+                failed.push(json!({"Id": id, "ErrorCode": code, "ErrorMessage": message}))
             }
             _ => success += 1,
         }

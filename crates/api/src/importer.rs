@@ -12,21 +12,22 @@ use serde_json::Value;
 pub type FindingOutcome = ImportStatus;
 
 /// Validates and imports findings of one Region (at most one BatchImportFindings batch at a
-/// time is what callers send, but any number works). One outcome per finding, in order.
+/// time is what callers send, but any number works). One outcome per finding, in order. The
+/// findings are moved into the store's batch: callers keep what they report (Ids) beforehand.
 pub async fn import_findings(
     store: &dyn FindingStore,
     metrics: Option<&Metrics>,
     region: &str,
-    findings: &[Value],
+    findings: Vec<Value>,
 ) -> Result<Vec<FindingOutcome>, StoreError> {
     let mut outcomes: Vec<Option<FindingOutcome>> = vec![None; findings.len()];
     let mut accepted = Vec::new();
     let mut positions = Vec::new();
-    for (i, f) in findings.iter().enumerate() {
-        let verdict = check_finding_size(json_len(f)).and_then(|()| validate_finding(f)).map_err(|e| e.to_string());
+    for (i, f) in findings.into_iter().enumerate() {
+        let verdict = check_finding_size(json_len(&f)).and_then(|()| validate_finding(&f)).map_err(|e| e.to_string());
         match (verdict, f) {
             (Ok(()), Value::Object(doc)) => {
-                accepted.push(IncomingFinding { doc: doc.clone(), product_names: None });
+                accepted.push(IncomingFinding { doc, product_names: None });
                 positions.push(i);
             }
             (Err(message), _) => outcomes[i] = Some(failed(metrics, message)),

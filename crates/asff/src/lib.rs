@@ -9,4 +9,6 @@ mod shape;
 pub mod timestamp;
 pub mod validate;
 
-pub use validate::{MAX_FINDING_BYTES, ValidationError, check_finding_size, json_len, validate_finding};
+pub use validate::{
+    MAX_FINDING_BYTES, ValidationError, check_finding_size, json_len, validate_finding, validate_finding_object,
+};

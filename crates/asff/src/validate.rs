@@ -108,6 +108,13 @@ pub fn validate_finding_with(doc: &Value, options: &Options) -> Result<(), Valid
     walker.value(doc, t.finding, &Extra::NONE).map_err(|f| f.to_error())
 }
 
+/// [`validate_finding`] of a finding held as its JSON object (no `Value` to wrap it in).
+pub fn validate_finding_object(doc: &Map<String, Value>) -> Result<(), ValidationError> {
+    let t = tables();
+    let walker = Walker { t, asff: true, strict_types: Options::default().strict_type_namespaces };
+    walker.object(doc, t.finding, t.finding.shape()).map_err(|f| f.to_error())
+}
+
 /// Validates `doc` as an instance of the model shape `shape` (any shape of the table), with the
 /// model's rules only: no prose limits, no severity rule.
 pub fn validate_shape(doc: &Value, shape: &str) -> Result<(), ValidationError> {

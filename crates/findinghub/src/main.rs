@@ -957,14 +957,15 @@ async fn import(store: &dyn FindingStore, file: &str, region: &str) -> Result<()
     let total = findings.len();
     let (mut ok, mut failures) = (0usize, Vec::new());
     let bar = progress_bar(total as u64, "findings");
-    for chunk in findings.chunks(100) {
+    let mut findings = findings.into_iter().peekable();
+    while findings.peek().is_some() {
+        let chunk: Vec<Value> = findings.by_ref().take(100).collect();
+        let ids: Vec<String> =
+            chunk.iter().map(|f| f.get("Id").and_then(Value::as_str).unwrap_or("(no Id)").to_owned()).collect();
         let outcomes = import_findings(store, None, region, chunk).await?;
-        for (f, outcome) in chunk.iter().zip(outcomes) {
+        for (id, outcome) in ids.into_iter().zip(outcomes) {
             match outcome {
-                ImportStatus::Failed { message, .. } => {
-                    let id = f.get("Id").and_then(Value::as_str).unwrap_or("(no Id)").to_owned();
-                    failures.push((id, message));
-                }
+                ImportStatus::Failed { message, .. } => failures.push((id, message)),
                 _ => ok += 1,
             }
         }

@@ -293,8 +293,7 @@ pub(crate) fn validated(
 ) -> Result<Conversion, ConvertError> {
     if let Ok(Conversion::Findings(findings)) = &result {
         for (i, finding) in findings.iter().enumerate() {
-            let doc = Value::Object(finding.clone());
-            if let Err(e) = findinghub_asff::validate_finding(&doc) {
+            if let Err(e) = findinghub_asff::validate_finding_object(finding) {
                 let id = finding.get("Id").and_then(Value::as_str).unwrap_or("?");
                 return Err(ConvertError::new(
                     producer,
