@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 use findinghub_asff::timestamp::Micros;
-use findinghub_hub::events::HubEvent;
+use findinghub_hub::events::{HubEvent, OutboxRecord, finding_imported_record};
 use serde_json::Value;
 
 use crate::StoreError;
@@ -239,5 +239,14 @@ pub(crate) fn parse_json(text: &str) -> Result<Value, StoreError> {
 
 /// The event that a finding change emits (a fresh id: receivers deduplicate on it).
 pub fn imported_event(finding: &findinghub_hub::finding::StoredFinding, now: Micros) -> HubEvent {
-    HubEvent::finding_imported(uuid::Uuid::new_v4().to_string(), finding, now)
+    HubEvent::finding_imported(new_event_id(), finding, now)
+}
+
+/// [`imported_event`] as the outbox keeps it, for a store that writes it at once.
+pub fn imported_record(finding: &findinghub_hub::finding::StoredFinding, now: Micros) -> OutboxRecord {
+    finding_imported_record(new_event_id(), finding, now)
+}
+
+fn new_event_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }

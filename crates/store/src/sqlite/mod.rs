@@ -10,7 +10,7 @@ mod schema;
 mod state;
 
 use crate::columns::{ColumnValue, HOT_COLUMNS, MISSING_INT, attr_values, column_values};
-use crate::outbox::imported_event;
+use crate::outbox::imported_record;
 use crate::page::{self, Cursor};
 use crate::{
     FindingPage, FindingQuery, FindingStore, GroupBy, GroupCount, GroupQuery, HistoryPage, HistoryQuery, HistoryRecord,
@@ -508,7 +508,7 @@ fn import_into(tx: &Transaction<'_>, ids: &AtomicI64, batch: PreparedBatch) -> R
                 Ok((finding, history, rows)) => {
                     let seq = insert_finding(tx, &finding, rows)?;
                     insert_history(tx, ids, seq, &history)?;
-                    outbox::insert_event(tx, &imported_event(&finding, batch.now))?;
+                    outbox::insert_event(tx, &imported_record(&finding, batch.now))?;
                     report.statuses.push(ImportStatus::Created);
                     report.changed.push(finding);
                 }
@@ -525,7 +525,7 @@ fn import_into(tx: &Transaction<'_>, ids: &AtomicI64, batch: PreparedBatch) -> R
             Ok(ImportOutcome::Updated { finding, history }) => {
                 update_finding(tx, seq, &old, &finding)?;
                 insert_history(tx, ids, seq, &history)?;
-                outbox::insert_event(tx, &imported_event(&finding, batch.now))?;
+                outbox::insert_event(tx, &imported_record(&finding, batch.now))?;
                 report.statuses.push(ImportStatus::Updated);
                 report.changed.push(finding);
             }
@@ -574,7 +574,7 @@ fn batch_update_blocking(
         for (seq, old, next, history) in changed {
             update_finding(&tx, seq, old, &next)?;
             insert_history(&tx, ids, seq, &history)?;
-            outbox::insert_event(&tx, &imported_event(&next, batch.now))?;
+            outbox::insert_event(&tx, &imported_record(&next, batch.now))?;
             report.changed.push(next);
         }
         report.processed.push(ident);
@@ -888,7 +888,7 @@ fn legacy_update_blocking(conn: &mut Connection, update: LegacyUpdate) -> Result
         let next = apply_legacy_update(&stored, update.note.as_ref(), update.record_state.as_deref(), update.now);
         if next != stored {
             update_finding(&tx, seq, &stored, &next)?;
-            outbox::insert_event(&tx, &imported_event(&next, update.now))?;
+            outbox::insert_event(&tx, &imported_record(&next, update.now))?;
             changed += 1;
         }
     }

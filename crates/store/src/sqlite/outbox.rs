@@ -9,17 +9,17 @@ use crate::outbox::{
 };
 use async_trait::async_trait;
 use findinghub_asff::timestamp::Micros;
-use findinghub_hub::events::HubEvent;
+use findinghub_hub::events::{HubEvent, OutboxRecord};
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 use serde_json::Value;
 
 /// Writes one event into the outbox, in the caller's transaction.
-pub(super) fn insert_event(tx: &Transaction<'_>, event: &HubEvent) -> Result<(), StoreError> {
+pub(super) fn insert_event(tx: &Transaction<'_>, event: &OutboxRecord) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO outbox_events (event_id, ordering_key, created_at, dispatched, envelope) VALUES (?, ?, ?, 0, ?)",
     )
     .map_err(sql_err)?
-    .execute(params![event.id, event.ordering_key, event.time, encode_json(event.envelope_json().as_bytes())])
+    .execute(params![event.id, event.ordering_key, event.time, encode_json(event.envelope_json.as_bytes())])
     .map_err(sql_err)?;
     Ok(())
 }
@@ -91,7 +91,7 @@ impl OutboxStore for SqliteStore {
         self.write(move |conn, _| {
             let tx = begin_write(conn)?;
             for event in &events {
-                insert_event(&tx, event)?;
+                insert_event(&tx, &event.outbox_record())?;
             }
             tx.commit().map_err(sql_err)
         })
