@@ -175,11 +175,24 @@ impl DeliveryService {
         }
         let mut total = 0;
         loop {
+            let rules = compile(self.store.rules().await?);
+            if rules.is_empty() {
+                // No rule can choose a target: the events are only marked, their envelopes unread.
+                let seqs = self.store.undispatched_seqs(500).await?;
+                if seqs.is_empty() {
+                    return Ok(total);
+                }
+                if !self.store.dispatch(DISPATCHER_LEASE, &self.instance, now_micros(), &seqs, Vec::new()).await? {
+                    return Ok(total);
+                }
+                total += seqs.len();
+                self.dispatched.notify_waiters();
+                continue;
+            }
             let events = self.store.undispatched(500).await?;
             if events.is_empty() {
                 return Ok(total);
             }
-            let rules = compile(self.store.rules().await?);
             let known: BTreeSet<String> = self.store.targets().await?.into_iter().map(|t| t.name).collect();
             let mut deliveries = Vec::new();
             for event in &events {

@@ -279,3 +279,28 @@ async fn a_hung_target_does_not_hold_back_another() {
     let _ = stop.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_that_no_rule_could_choose_are_dispatched_to_nothing_and_a_later_rule_sees_only_later_events() {
+    let f = fixture(fast_settings()).await;
+    f.store.import(batch(vec![finding("before-1", T), finding("before-2", T)])).await.expect("import");
+    assert_eq!(f.service.dispatch_once().await.expect("dispatch"), 2, "both events are dispatched");
+    assert!(f.store.undispatched_seqs(10).await.expect("undispatched").is_empty());
+    assert!(f.store.deliveries(DeliveryQuery { limit: 10, ..Default::default() }).await.expect("list").is_empty());
+
+    let receiver = Arc::new(Receiver::default());
+    let url = start_receiver(receiver.clone()).await;
+    let target = add_target(&f.store, "hook", "webhook", json!({"url": url})).await;
+    add_rule(&f.store, "all", json!({"source": ["aws.securityhub"]}), &["hook"]).await;
+    f.store.import(batch(vec![finding("after", T)])).await.expect("import");
+    drain(&f.service, &target, 2).await;
+    let got = receiver.received.lock().expect("lock").clone();
+    let ids: Vec<String> = got
+        .iter()
+        .map(|(_, b)| {
+            let v: Value = serde_json::from_slice(b).expect("JSON");
+            v["detail"]["findings"][0]["Id"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    assert_eq!(ids, ["after"], "events before the rule were not held for it");
+}

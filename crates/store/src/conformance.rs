@@ -1449,6 +1449,9 @@ pub async fn changes_write_their_events<S: FindingStore + OutboxStore>(store: &S
         ]
     );
     assert!(events[0].seq < events[1].seq);
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(store.undispatched_seqs(100).await.expect("undispatched seqs"), seqs);
+    assert_eq!(store.undispatched_seqs(1).await.expect("undispatched seqs"), seqs[..1]);
     assert_ne!(events[0].event_id, events[1].event_id);
     let e = &events[0].envelope;
     assert_eq!(e["id"], json!(events[0].event_id));
@@ -1492,6 +1495,7 @@ pub async fn dispatch_needs_the_lease<S: FindingStore + OutboxStore>(store: &S) 
     assert!(!store.dispatch(LEASE, "a", NOW + 12 * SEC, &seqs, one()).await.expect("dispatch"), "a lost it");
     assert!(store.dispatch(LEASE, "b", NOW + 12 * SEC, &seqs, one()).await.expect("dispatch"));
     assert!(store.undispatched(10).await.expect("undispatched").is_empty());
+    assert!(store.undispatched_seqs(10).await.expect("undispatched seqs").is_empty());
     let listed = store.deliveries(DeliveryQuery { limit: 10, ..Default::default() }).await.expect("list");
     assert_eq!(listed.len(), 1);
     assert_eq!((listed[0].target.as_str(), listed[0].rule.as_str()), ("hook", "r"));

@@ -134,6 +134,10 @@ pub trait OutboxStore: Send + Sync {
     /// The oldest events not yet dispatched, in `seq` order.
     async fn undispatched(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError>;
 
+    /// The `seq`s of [`undispatched`](OutboxStore::undispatched), without reading the envelopes:
+    /// what the dispatcher needs when no rule could match them.
+    async fn undispatched_seqs(&self, limit: usize) -> Result<Vec<i64>, StoreError>;
+
     /// Marks events `seqs` dispatched and creates their deliveries, in one transaction, if
     /// `holder` still holds the dispatcher lease (`lease`); returns false (and changes nothing)
     /// when it does not.

@@ -118,6 +118,13 @@ impl OutboxStore for PostgresStore {
             .collect()
     }
 
+    async fn undispatched_seqs(&self, limit: usize) -> Result<Vec<i64>, StoreError> {
+        let rows = self
+            .rows("SELECT seq FROM outbox_events WHERE NOT dispatched ORDER BY seq LIMIT $1", &[&limit_param(limit)])
+            .await?;
+        rows.iter().map(|r| r.try_get(0).map_err(err)).collect()
+    }
+
     async fn dispatch(
         &self,
         lease: &str,

@@ -153,6 +153,18 @@ impl OutboxStore for SqliteStore {
         .await
     }
 
+    async fn undispatched_seqs(&self, limit: usize) -> Result<Vec<i64>, StoreError> {
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT seq FROM outbox_events WHERE dispatched = 0 ORDER BY seq LIMIT ?")
+                .map_err(sql_err)?
+                .query_map([limit as i64], |r| r.get::<_, i64>(0))
+                .map_err(sql_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sql_err)
+        })
+        .await
+    }
+
     async fn dispatch(
         &self,
         lease: &str,
