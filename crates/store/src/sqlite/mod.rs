@@ -24,6 +24,7 @@ use findinghub_hub::finding::{CustomerTouched, FindingKey, StoredFinding};
 use findinghub_hub::history::{FieldChange, HistoryEntry, UpdateSourceType};
 use findinghub_hub::import::{ImportContext, ImportOutcome, apply_import};
 use findinghub_hub::update::{UnprocessedReason, apply_legacy_update, apply_update, deduplicate};
+use outbox::EncodedEvent;
 use query::Clause;
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params, params_from_iter};
@@ -455,7 +456,15 @@ fn parse_doc(stored: &[u8]) -> Result<Map<String, Value>, StoreError> {
 struct PreparedFinding {
     incoming: IncomingFinding,
     key: Option<FindingKey>,
-    if_new: Result<(StoredFinding, HistoryEntry, NewRows), ImportStatus>,
+    if_new: Result<NewFinding, ImportStatus>,
+}
+
+/// What a finding becomes if it is new, with its rows and its outbox event ready.
+struct NewFinding {
+    finding: StoredFinding,
+    history: HistoryEntry,
+    rows: NewRows,
+    event: EncodedEvent,
 }
 
 struct PreparedBatch {
@@ -479,7 +488,10 @@ fn prepare(batch: ImportBatch) -> PreparedBatch {
                 ImportContext { region: &batch.region, now: batch.now, product_names: incoming.product_names.as_ref() };
             let if_new = match apply_import(None, incoming.doc.clone(), &ctx) {
                 Ok(ImportOutcome::Created { finding, history }) => match NewRows::of(&finding) {
-                    Ok(rows) => Ok((finding, history, rows)),
+                    Ok(rows) => {
+                        let event = EncodedEvent::of(imported_record(&finding, batch.now));
+                        Ok(NewFinding { finding, history, rows, event })
+                    }
                     Err(e) => Err(failed(e.to_string())),
                 },
                 Ok(_) => Err(failed("Internal service failure".into())),
@@ -505,10 +517,10 @@ fn import_into(tx: &Transaction<'_>, ids: &AtomicI64, batch: PreparedBatch) -> R
         let Some((seq, old)) = existing else {
             spent.push(prepared.incoming);
             match prepared.if_new {
-                Ok((finding, history, rows)) => {
+                Ok(NewFinding { finding, history, rows, event }) => {
                     let seq = insert_finding(tx, &finding, rows)?;
                     insert_history(tx, ids, seq, &history)?;
-                    outbox::insert_event(tx, &imported_record(&finding, batch.now))?;
+                    outbox::insert_event(tx, &event)?;
                     report.statuses.push(ImportStatus::Created);
                     report.changed.push(finding);
                 }
@@ -525,7 +537,7 @@ fn import_into(tx: &Transaction<'_>, ids: &AtomicI64, batch: PreparedBatch) -> R
             Ok(ImportOutcome::Updated { finding, history }) => {
                 update_finding(tx, seq, &old, &finding)?;
                 insert_history(tx, ids, seq, &history)?;
-                outbox::insert_event(tx, &imported_record(&finding, batch.now))?;
+                outbox::insert_event(tx, &EncodedEvent::of(imported_record(&finding, batch.now)))?;
                 report.statuses.push(ImportStatus::Updated);
                 report.changed.push(finding);
             }
@@ -574,7 +586,7 @@ fn batch_update_blocking(
         for (seq, old, next, history) in changed {
             update_finding(&tx, seq, old, &next)?;
             insert_history(&tx, ids, seq, &history)?;
-            outbox::insert_event(&tx, &imported_record(&next, batch.now))?;
+            outbox::insert_event(&tx, &EncodedEvent::of(imported_record(&next, batch.now)))?;
             report.changed.push(next);
         }
         report.processed.push(ident);
@@ -888,7 +900,7 @@ fn legacy_update_blocking(conn: &mut Connection, update: LegacyUpdate) -> Result
         let next = apply_legacy_update(&stored, update.note.as_ref(), update.record_state.as_deref(), update.now);
         if next != stored {
             update_finding(&tx, seq, &stored, &next)?;
-            outbox::insert_event(&tx, &imported_record(&next, update.now))?;
+            outbox::insert_event(&tx, &EncodedEvent::of(imported_record(&next, update.now)))?;
             changed += 1;
         }
     }

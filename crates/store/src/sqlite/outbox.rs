@@ -14,12 +14,28 @@ use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 use serde_json::Value;
 
 /// Writes one event into the outbox, in the caller's transaction.
-pub(super) fn insert_event(tx: &Transaction<'_>, event: &OutboxRecord) -> Result<(), StoreError> {
+/// An outbox row as SQLite keeps it (the envelope compressed), made before the writer takes it
+/// where it can be.
+pub(super) struct EncodedEvent {
+    id: String,
+    ordering_key: i64,
+    time: Micros,
+    envelope: Vec<u8>,
+}
+
+impl EncodedEvent {
+    pub(super) fn of(record: OutboxRecord) -> EncodedEvent {
+        let envelope = encode_json(record.envelope_json.as_bytes());
+        EncodedEvent { id: record.id, ordering_key: record.ordering_key, time: record.time, envelope }
+    }
+}
+
+pub(super) fn insert_event(tx: &Transaction<'_>, event: &EncodedEvent) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO outbox_events (event_id, ordering_key, created_at, dispatched, envelope) VALUES (?, ?, ?, 0, ?)",
     )
     .map_err(sql_err)?
-    .execute(params![event.id, event.ordering_key, event.time, encode_json(event.envelope_json.as_bytes())])
+    .execute(params![event.id, event.ordering_key, event.time, event.envelope])
     .map_err(sql_err)?;
     Ok(())
 }
@@ -91,7 +107,7 @@ impl OutboxStore for SqliteStore {
         self.write(move |conn, _| {
             let tx = begin_write(conn)?;
             for event in &events {
-                insert_event(&tx, &event.outbox_record())?;
+                insert_event(&tx, &EncodedEvent::of(event.outbox_record()))?;
             }
             tx.commit().map_err(sql_err)
         })
