@@ -112,6 +112,17 @@ fn with_severity(id: &str, updated: i64, label: &str) -> serde_json::Map<String,
 
 const T: i64 = 1_704_067_200_000_000;
 
+/// The Id of the finding in each received event body.
+fn finding_ids(received: &[(HeaderMap, Bytes)]) -> Vec<String> {
+    received
+        .iter()
+        .map(|(_, b)| {
+            let v: Value = serde_json::from_slice(b).expect("JSON");
+            v["detail"]["findings"][0]["Id"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect()
+}
+
 /// Runs the worker until nothing is due now (waiting out short backoffs), at most `rounds` times.
 async fn drain(service: &DeliveryService, target: &Target, rounds: usize) {
     for _ in 0..rounds {
@@ -145,13 +156,7 @@ async fn matching_events_arrive_signed_with_their_id() {
     drain(&f.service, &target, 2).await;
 
     let got = receiver.received.lock().expect("lock").clone();
-    let ids: Vec<String> = got
-        .iter()
-        .map(|(_, b)| {
-            let v: Value = serde_json::from_slice(b).expect("JSON");
-            v["detail"]["findings"][0]["Id"].as_str().unwrap_or_default().to_owned()
-        })
-        .collect();
+    let ids = finding_ids(&got);
     assert_eq!(ids.len(), 2, "LOW does not match: {ids:?}");
     assert!(ids.contains(&"h1".to_owned()) && ids.contains(&"c1".to_owned()));
     for (headers, body) in &got {
@@ -295,12 +300,6 @@ async fn events_that_no_rule_could_choose_are_dispatched_to_nothing_and_a_later_
     f.store.import(batch(vec![finding("after", T)])).await.expect("import");
     drain(&f.service, &target, 2).await;
     let got = receiver.received.lock().expect("lock").clone();
-    let ids: Vec<String> = got
-        .iter()
-        .map(|(_, b)| {
-            let v: Value = serde_json::from_slice(b).expect("JSON");
-            v["detail"]["findings"][0]["Id"].as_str().unwrap_or_default().to_owned()
-        })
-        .collect();
+    let ids = finding_ids(&got);
     assert_eq!(ids, ["after"], "events before the rule were not held for it");
 }
