@@ -884,9 +884,9 @@ fn legacy_update_blocking(conn: &mut Connection, update: LegacyUpdate) -> Result
     let mut clause = Clause::default();
     query::filter_clause(&update.filters, &mut clause);
     query::scope_clause(&update.scope, &mut clause);
-    let rows: Vec<Row> =
-        scan(conn, &clause, None, None)?.into_iter().filter(|r| matches(&update.scope, &update.filters, r)).collect();
     let tx = begin_write(conn)?;
+    let rows: Vec<Row> =
+        scan(&tx, &clause, None, None)?.into_iter().filter(|r| matches(&update.scope, &update.filters, r)).collect();
     let mut changed = 0;
     for row in rows {
         let Some(key) = row.finding_key() else {
