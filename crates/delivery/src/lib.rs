@@ -21,7 +21,7 @@ pub mod target;
 use findinghub_asff::timestamp::{Micros, now_micros};
 use findinghub_receivers::pattern::EventPattern;
 use findinghub_store::StoreError;
-use findinghub_store::outbox::{Delivery, NewDelivery, OutboxStore, RuleRecord};
+use findinghub_store::outbox::{Delivery, NewDelivery, OutboxEvent, OutboxStore, RuleRecord};
 use futures_util::StreamExt;
 use retry::{AfterFailure, RetryPolicy};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -176,50 +176,48 @@ impl DeliveryService {
         let mut total = 0;
         loop {
             let rules = compile(self.store.rules().await?);
-            if rules.is_empty() {
+            let (seqs, deliveries) = if rules.is_empty() {
                 // No rule can choose a target: the events are only marked, their envelopes unread.
-                let seqs = self.store.undispatched_seqs(500).await?;
-                if seqs.is_empty() {
-                    return Ok(total);
-                }
-                if !self.store.dispatch(DISPATCHER_LEASE, &self.instance, now_micros(), &seqs, Vec::new()).await? {
-                    return Ok(total);
-                }
-                total += seqs.len();
-                self.dispatched.notify_waiters();
-                continue;
-            }
-            let events = self.store.undispatched(500).await?;
-            if events.is_empty() {
+                (self.store.undispatched_seqs(500).await?, Vec::new())
+            } else {
+                let events = self.store.undispatched(500).await?;
+                let deliveries = if events.is_empty() { Vec::new() } else { self.choose(&rules, &events).await? };
+                (events.iter().map(|e| e.seq).collect(), deliveries)
+            };
+            if seqs.is_empty() {
                 return Ok(total);
             }
-            let known: BTreeSet<String> = self.store.targets().await?.into_iter().map(|t| t.name).collect();
-            let mut deliveries = Vec::new();
-            for event in &events {
-                // One delivery per target, whichever rules chose it (the first names it).
-                let mut chosen: BTreeMap<&str, &str> = BTreeMap::new();
-                for rule in rules.iter().filter(|r| r.pattern.matches(&event.envelope)) {
-                    for target in &rule.targets {
-                        if known.contains(target) {
-                            chosen.entry(target).or_insert(&rule.name);
-                        } else {
-                            tracing::warn!(rule = %rule.name, %target, "a rule names a target that does not exist");
-                        }
-                    }
-                }
-                deliveries.extend(chosen.into_iter().map(|(target, rule)| NewDelivery {
-                    seq: event.seq,
-                    target: target.to_owned(),
-                    rule: rule.to_owned(),
-                }));
-            }
-            let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
             if !self.store.dispatch(DISPATCHER_LEASE, &self.instance, now_micros(), &seqs, deliveries).await? {
                 return Ok(total);
             }
-            total += events.len();
+            total += seqs.len();
             self.dispatched.notify_waiters();
         }
+    }
+
+    /// The deliveries that the rules choose for events: one per event and existing target,
+    /// whichever rules chose it (the first names it).
+    async fn choose(&self, rules: &[CompiledRule], events: &[OutboxEvent]) -> Result<Vec<NewDelivery>, StoreError> {
+        let known: BTreeSet<String> = self.store.targets().await?.into_iter().map(|t| t.name).collect();
+        let mut deliveries = Vec::new();
+        for event in events {
+            let mut chosen: BTreeMap<&str, &str> = BTreeMap::new();
+            for rule in rules.iter().filter(|r| r.pattern.matches(&event.envelope)) {
+                for target in &rule.targets {
+                    if known.contains(target) {
+                        chosen.entry(target).or_insert(&rule.name);
+                    } else {
+                        tracing::warn!(rule = %rule.name, %target, "a rule names a target that does not exist");
+                    }
+                }
+            }
+            deliveries.extend(chosen.into_iter().map(|(target, rule)| NewDelivery {
+                seq: event.seq,
+                target: target.to_owned(),
+                rule: rule.to_owned(),
+            }));
+        }
+        Ok(deliveries)
     }
 
     async fn dispatch_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
