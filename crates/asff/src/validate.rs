@@ -103,16 +103,15 @@ pub fn validate_finding(doc: &Value) -> Result<(), ValidationError> {
 
 /// [`validate_finding`] with [`Options`].
 pub fn validate_finding_with(doc: &Value, options: &Options) -> Result<(), ValidationError> {
-    let t = tables();
-    let walker = Walker { t, asff: true, strict_types: options.strict_type_namespaces };
-    walker.value(doc, t.finding, &Extra::NONE).map_err(|f| f.to_error())
+    let walker = Walker::finding(options);
+    walker.value(doc, walker.t.finding, &Extra::NONE).map_err(|f| f.to_error())
 }
 
 /// [`validate_finding`] of a finding held as its JSON object (no `Value` to wrap it in).
 pub fn validate_finding_object(doc: &Map<String, Value>) -> Result<(), ValidationError> {
-    let t = tables();
-    let walker = Walker { t, asff: true, strict_types: Options::default().strict_type_namespaces };
-    walker.object(doc, t.finding, t.finding.shape()).map_err(|f| f.to_error())
+    let walker = Walker::finding(&Options::default());
+    let finding = walker.t.finding;
+    walker.object(doc, finding, finding.shape()).map_err(|f| f.to_error())
 }
 
 /// Validates `doc` as an instance of the model shape `shape` (any shape of the table), with the
@@ -521,6 +520,11 @@ struct Walker {
 }
 
 impl Walker {
+    /// A walker of findings: the model's rules and ASFF's.
+    fn finding(options: &Options) -> Walker {
+        Walker { t: tables(), asff: true, strict_types: options.strict_type_namespaces }
+    }
+
     fn value<'a>(&self, v: &'a Value, id: ShapeId, x: &Extra) -> R<'a> {
         let shape = id.shape();
         match shape.kind {

@@ -175,7 +175,7 @@ pub struct HistoryPage {
 }
 
 /// Errors of a store. Bad input from a client never reaches a store except as a page token.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("The NextToken is not valid for this request")]
     InvalidToken,

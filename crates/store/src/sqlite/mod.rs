@@ -10,7 +10,6 @@ mod schema;
 mod state;
 
 use crate::columns::{ColumnValue, HOT_COLUMNS, MISSING_INT, attr_values, column_values};
-use crate::outbox::imported_record;
 use crate::page::{self, Cursor};
 use crate::{
     FindingPage, FindingQuery, FindingStore, GroupBy, GroupCount, GroupQuery, HistoryPage, HistoryQuery, HistoryRecord,
@@ -247,12 +246,8 @@ fn import_group(conn: &mut Connection, ids: &AtomicI64, group: Vec<ImportJob>) {
         }
         Err(e) => {
             tracing::warn!(error = %e, "import transaction failed");
-            let message = match e {
-                StoreError::Backend(m) => m,
-                other => other.to_string(),
-            };
             for reply in replies {
-                let _ = reply.send(Err(StoreError::Backend(message.clone())));
+                let _ = reply.send(Err(e.clone()));
             }
         }
     }
@@ -489,7 +484,7 @@ fn prepare(batch: ImportBatch) -> PreparedBatch {
             let if_new = match apply_import(None, incoming.doc.clone(), &ctx) {
                 Ok(ImportOutcome::Created { finding, history }) => match NewRows::of(&finding) {
                     Ok(rows) => {
-                        let event = EncodedEvent::of(imported_record(&finding, batch.now));
+                        let event = EncodedEvent::imported(&finding, batch.now);
                         Ok(NewFinding { finding, history, rows, event })
                     }
                     Err(e) => Err(failed(e.to_string())),
@@ -537,7 +532,7 @@ fn import_into(tx: &Transaction<'_>, ids: &AtomicI64, batch: PreparedBatch) -> R
             Ok(ImportOutcome::Updated { finding, history }) => {
                 update_finding(tx, seq, &old, &finding)?;
                 insert_history(tx, ids, seq, &history)?;
-                outbox::insert_event(tx, &EncodedEvent::of(imported_record(&finding, batch.now)))?;
+                outbox::insert_event(tx, &EncodedEvent::imported(&finding, batch.now))?;
                 report.statuses.push(ImportStatus::Updated);
                 report.changed.push(finding);
             }
@@ -586,7 +581,7 @@ fn batch_update_blocking(
         for (seq, old, next, history) in changed {
             update_finding(&tx, seq, old, &next)?;
             insert_history(&tx, ids, seq, &history)?;
-            outbox::insert_event(&tx, &EncodedEvent::of(imported_record(&next, batch.now)))?;
+            outbox::insert_event(&tx, &EncodedEvent::imported(&next, batch.now))?;
             report.changed.push(next);
         }
         report.processed.push(ident);
@@ -900,7 +895,7 @@ fn legacy_update_blocking(conn: &mut Connection, update: LegacyUpdate) -> Result
         let next = apply_legacy_update(&stored, update.note.as_ref(), update.record_state.as_deref(), update.now);
         if next != stored {
             update_finding(&tx, seq, &stored, &next)?;
-            outbox::insert_event(&tx, &EncodedEvent::of(imported_record(&next, update.now)))?;
+            outbox::insert_event(&tx, &EncodedEvent::imported(&next, update.now))?;
             changed += 1;
         }
     }

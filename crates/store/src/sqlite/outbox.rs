@@ -5,11 +5,12 @@ use super::{SqliteStore, begin_write, decode_doc, encode_json, sql_err};
 use crate::StoreError;
 use crate::outbox::{
     Delivery, DeliveryQuery, DeliveryState, NewDelivery, OutboxEvent, OutboxStore, RuleRecord, TargetCounts,
-    TargetRecord,
+    TargetRecord, imported_record,
 };
 use async_trait::async_trait;
 use findinghub_asff::timestamp::Micros;
 use findinghub_hub::events::{HubEvent, OutboxRecord};
+use findinghub_hub::finding::StoredFinding;
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 use serde_json::Value;
 
@@ -27,6 +28,11 @@ impl EncodedEvent {
     pub(super) fn of(record: OutboxRecord) -> EncodedEvent {
         let envelope = encode_json(record.envelope_json.as_bytes());
         EncodedEvent { id: record.id, ordering_key: record.ordering_key, time: record.time, envelope }
+    }
+
+    /// The `Security Hub Findings - Imported` event of a finding change.
+    pub(super) fn imported(finding: &StoredFinding, now: Micros) -> EncodedEvent {
+        EncodedEvent::of(imported_record(finding, now))
     }
 }
 
