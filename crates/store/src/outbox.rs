@@ -246,9 +246,10 @@ pub fn imported_event(finding: &findinghub_hub::finding::StoredFinding, now: Mic
     HubEvent::finding_imported(new_event_id(), finding, now)
 }
 
-/// [`imported_event`] as the outbox keeps it, for a store that writes it at once.
-pub fn imported_record(finding: &findinghub_hub::finding::StoredFinding, now: Micros) -> OutboxRecord {
-    finding_imported_record(new_event_id(), finding, now)
+/// [`imported_event`] as the outbox keeps it, for a store that writes it at once, around the
+/// finding's document already serialised (`doc_json`).
+pub fn imported_record(finding: &findinghub_hub::finding::StoredFinding, doc_json: &str, now: Micros) -> OutboxRecord {
+    finding_imported_record(new_event_id(), finding, doc_json, now)
 }
 
 fn new_event_id() -> String {

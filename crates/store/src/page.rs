@@ -1,6 +1,6 @@
 //! Keyset page tokens, shared by every backend: a token names the position after the last finding
-//! of a page (its sort values, its key hash and its sequence number), so a page that follows is
-//! right even while findings are imported between the calls. Tokens are opaque to clients.
+//! of a page (its sort values and its sequence number), so a page that follows is right even while
+//! findings are imported between the calls. Tokens are opaque to clients.
 
 use crate::StoreError;
 use base64::Engine;
@@ -13,7 +13,6 @@ use std::cmp::Ordering;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cursor {
     pub values: Vec<SortValue>,
-    pub key_hash: i64,
     pub seq: i64,
 }
 
@@ -25,16 +24,21 @@ fn fingerprint(sort: &[SortCriterion]) -> String {
         .join(",")
 }
 
+/// Version 1 broke ties by key hash, then sequence number; its positions mean nothing in version
+/// 2's order (sequence number alone), so its tokens are refused rather than followed wrongly.
+const TOKEN_VERSION: i64 = 2;
+
 pub fn encode(cursor: &Cursor, sort: &[SortCriterion]) -> String {
     let values: Vec<Value> = cursor.values.iter().map(value_to_json).collect();
-    let body = json!({"v": 1, "o": fingerprint(sort), "k": values, "h": cursor.key_hash, "s": cursor.seq});
+    let body = json!({"v": TOKEN_VERSION, "o": fingerprint(sort), "k": values, "s": cursor.seq});
     URL_SAFE_NO_PAD.encode(body.to_string())
 }
 
 pub fn decode(token: &str, sort: &[SortCriterion]) -> Result<Cursor, StoreError> {
     let bytes = URL_SAFE_NO_PAD.decode(token.trim()).map_err(|_| StoreError::InvalidToken)?;
     let body: Value = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidToken)?;
-    if body.get("v") != Some(&json!(1)) || body.get("o").and_then(Value::as_str) != Some(&fingerprint(sort)) {
+    if body.get("v") != Some(&json!(TOKEN_VERSION)) || body.get("o").and_then(Value::as_str) != Some(&fingerprint(sort))
+    {
         return Err(StoreError::InvalidToken);
     }
     let values = body
@@ -48,9 +52,8 @@ pub fn decode(token: &str, sort: &[SortCriterion]) -> Result<Cursor, StoreError>
     if values.len() != sort.len() {
         return Err(StoreError::InvalidToken);
     }
-    let key_hash = body.get("h").and_then(Value::as_i64).ok_or(StoreError::InvalidToken)?;
     let seq = body.get("s").and_then(Value::as_i64).ok_or(StoreError::InvalidToken)?;
-    Ok(Cursor { values, key_hash, seq })
+    Ok(Cursor { values, seq })
 }
 
 fn value_to_json(v: &SortValue) -> Value {
@@ -77,8 +80,8 @@ fn value_from_json(v: &Value) -> Option<SortValue> {
     })
 }
 
-/// The total order of findings under `sort`: the criteria in turn, then the key hash and the
-/// sequence number, both in the direction of the first criterion (descending by default).
+/// The total order of findings under `sort`: the criteria in turn, then the sequence number (the
+/// order of arrival) in the direction of the first criterion (descending by default).
 pub fn compare(a: &Cursor, b: &Cursor, sort: &[SortCriterion]) -> Ordering {
     for (i, c) in sort.iter().enumerate() {
         let ord = match (a.values.get(i), b.values.get(i)) {
@@ -90,7 +93,7 @@ pub fn compare(a: &Cursor, b: &Cursor, sort: &[SortCriterion]) -> Ordering {
             return ord;
         }
     }
-    let tie = a.key_hash.cmp(&b.key_hash).then(a.seq.cmp(&b.seq));
+    let tie = a.seq.cmp(&b.seq);
     if tiebreak_descending(sort) { tie.reverse() } else { tie }
 }
 
@@ -122,5 +125,38 @@ pub fn decode_history_token(token: &str) -> Result<(i64, i64), StoreError> {
     match (parts.next(), parts.next().map(str::parse), parts.next().map(str::parse), parts.next()) {
         (Some("h1"), Some(Ok(t)), Some(Ok(id)), None) => Ok((t, id)),
         _ => Err(StoreError::InvalidToken),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn by_updated() -> Vec<SortCriterion> {
+        default_sort(Vec::new())
+    }
+
+    #[test]
+    fn a_token_names_the_position_it_was_made_from() {
+        let sort = by_updated();
+        let cursor = Cursor { values: vec![SortValue::Time(1_714_644_006_000_000)], seq: 42 };
+        assert_eq!(decode(&encode(&cursor, &sort), &sort).expect("the token decodes"), cursor);
+    }
+
+    #[test]
+    fn a_token_of_the_key_hash_order_is_refused() {
+        let sort = by_updated();
+        let old = json!({"v": 1, "o": fingerprint(&sort), "k": [{"t": 1_714_644_006_000_000_i64}], "h": -7, "s": 42});
+        let token = URL_SAFE_NO_PAD.encode(old.to_string());
+        assert!(matches!(decode(&token, &sort), Err(StoreError::InvalidToken)));
+    }
+
+    #[test]
+    fn ties_follow_the_order_of_arrival_in_the_first_criterion_s_direction() {
+        let sort = by_updated();
+        let at = |seq| Cursor { values: vec![SortValue::Time(5)], seq };
+        assert_eq!(compare(&at(1), &at(2), &sort), Ordering::Greater, "descending: the later arrival first");
+        let ascending = vec![SortCriterion { descending: false, ..sort[0] }];
+        assert_eq!(compare(&at(1), &at(2), &ascending), Ordering::Less);
     }
 }

@@ -700,17 +700,12 @@ impl PostgresStore {
 /// One row of a findings scan.
 struct ScanRow {
     seq: i64,
-    key_hash: i64,
     doc: Value,
 }
 
 impl ScanRow {
     fn cursor(&self, sort: &[SortCriterion]) -> Cursor {
-        Cursor {
-            values: sort.iter().map(|c| sort_value(&self.doc, c.field)).collect(),
-            key_hash: self.key_hash,
-            seq: self.seq,
-        }
+        Cursor { values: sort.iter().map(|c| sort_value(&self.doc, c.field)).collect(), seq: self.seq }
     }
 
     fn in_scope(&self, scope: &Scope) -> bool {
@@ -732,7 +727,7 @@ async fn scan<C: GenericClient>(
     order: Option<&str>,
     limit: Option<usize>,
 ) -> Result<Vec<ScanRow>, Fail> {
-    let mut sql = format!("SELECT f.seq, f.key_hash, f.doc FROM findings f WHERE {}", clause.where_sql());
+    let mut sql = format!("SELECT f.seq, f.doc FROM findings f WHERE {}", clause.where_sql());
     if let Some(order) = order {
         sql.push_str(" ORDER BY ");
         sql.push_str(order);
@@ -741,7 +736,7 @@ async fn scan<C: GenericClient>(
         sql.push_str(&format!(" LIMIT {limit}"));
     }
     let rows = client.query(&sql, &sql_params(&clause.params)).await?;
-    rows.iter().map(|r| Ok(ScanRow { seq: r.try_get(0)?, key_hash: r.try_get(1)?, doc: r.try_get(2)? })).collect()
+    rows.iter().map(|r| Ok(ScanRow { seq: r.try_get(0)?, doc: r.try_get(1)? })).collect()
 }
 
 impl PostgresStore {
@@ -798,12 +793,11 @@ impl PostgresStore {
                 None => 0,
             };
             let seqs: Vec<i64> = keyed.into_iter().skip(start).take(max + 1).map(|(_, seq)| seq).collect();
-            let rows = client
-                .query("SELECT f.seq, f.key_hash, f.doc FROM findings f WHERE f.seq = ANY($1::int8[])", &[&seqs])
-                .await?;
+            let rows =
+                client.query("SELECT f.seq, f.doc FROM findings f WHERE f.seq = ANY($1::int8[])", &[&seqs]).await?;
             let mut by_seq: HashMap<i64, ScanRow> = HashMap::with_capacity(rows.len());
             for r in &rows {
-                let row = ScanRow { seq: r.try_get(0)?, key_hash: r.try_get(1)?, doc: r.try_get(2)? };
+                let row = ScanRow { seq: r.try_get(0)?, doc: r.try_get(1)? };
                 by_seq.insert(row.seq, row);
             }
             found.extend(seqs.iter().filter_map(|s| by_seq.remove(s)));

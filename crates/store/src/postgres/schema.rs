@@ -20,6 +20,7 @@
 //! - (migration 7) `insights`: custom insights (their filters as jsonb).
 //! - (migration 8) `target_cursors`: what a batch target (the lake) holds, as the highest delivery
 //!   id it wrote, committed with marking those deliveries delivered.
+//! - (migration 9) the order indexes break ties by `seq` instead of `key_hash`.
 //!
 //! Migrations run at open, all in one transaction under an advisory lock keyed by the schema,
 //! so that several instances starting at once apply each migration exactly once.
@@ -233,6 +234,17 @@ CREATE TABLE target_cursors (
     up_to bigint NOT NULL,
     updated_at bigint NOT NULL
 );
+"#,
+    r#"
+-- Ties in an order are broken by seq alone (the order of arrival), as in the embedded store.
+DROP INDEX findings_by_updated;
+DROP INDEX findings_by_scope;
+DROP INDEX findings_by_severity;
+DROP INDEX findings_by_scope_severity;
+CREATE INDEX findings_by_updated ON findings (updated_at, seq);
+CREATE INDEX findings_by_scope ON findings (account_id, region, updated_at, seq);
+CREATE INDEX findings_by_severity ON findings (severity_normalized, seq);
+CREATE INDEX findings_by_scope_severity ON findings (account_id, region, severity_normalized, seq);
 "#,
 ];
 

@@ -284,8 +284,12 @@ struct NewRows {
 }
 
 impl NewRows {
-    fn of(finding: &StoredFinding) -> Result<NewRows, StoreError> {
-        Ok(NewRows { hot: hot_params(finding), doc: encode_doc(&finding.doc)?, attrs: attr_values(finding) })
+    /// The rows and the imported event of a new finding.
+    fn of(finding: &StoredFinding, now: Micros) -> Result<(NewRows, EncodedEvent), StoreError> {
+        let json = doc_json(finding)?;
+        let event = EncodedEvent::imported(finding, &json, now);
+        let rows = NewRows { hot: hot_params(finding), doc: encode_json(json.as_bytes()), attrs: attr_values(finding) };
+        Ok((rows, event))
     }
 }
 
@@ -313,7 +317,14 @@ fn insert_finding(tx: &Transaction<'_>, finding: &StoredFinding, rows: NewRows) 
     Ok(seq)
 }
 
-fn update_finding(tx: &Transaction<'_>, seq: i64, old: &StoredFinding, new: &StoredFinding) -> Result<(), StoreError> {
+/// Writes a finding's change, and the imported event that every change emits.
+fn update_finding(
+    tx: &Transaction<'_>,
+    seq: i64,
+    old: &StoredFinding,
+    new: &StoredFinding,
+    now: Micros,
+) -> Result<(), StoreError> {
     static SQL: OnceLock<String> = OnceLock::new();
     let sql = SQL.get_or_init(|| {
         let sets: Vec<String> = HOT_COLUMNS.iter().map(|c| format!("{} = ?", c.column)).collect();
@@ -323,12 +334,13 @@ fn update_finding(tx: &Transaction<'_>, seq: i64, old: &StoredFinding, new: &Sto
     values.push(Sql::Integer(new.touched.bits()));
     values.push(Sql::Integer(seq));
     tx.prepare_cached(sql).map_err(sql_err)?.execute(params_from_iter(values)).map_err(sql_err)?;
-    let doc = encode_doc(&new.doc)?;
+    let json = doc_json(new)?;
     tx.prepare_cached("UPDATE finding_docs SET doc = ? WHERE seq = ?")
         .map_err(sql_err)?
-        .execute(params![doc, seq])
+        .execute(params![encode_json(json.as_bytes()), seq])
         .map_err(sql_err)?;
-    write_attrs(tx, seq, &attr_values(old), &attr_values(new))
+    write_attrs(tx, seq, &attr_values(old), &attr_values(new))?;
+    outbox::insert_event(tx, &EncodedEvent::imported(new, &json, now))
 }
 
 /// Replaces a finding's attribute rows, touching only those that changed.
@@ -417,11 +429,13 @@ fn load_by_identifier(conn: &Connection, product_arn: &str, id: &str) -> Result<
 /// one-byte format tag so that the format can change without a migration.
 const DOC_LZ4: u8 = 1;
 
-fn encode_doc(doc: &Map<String, Value>) -> Result<Vec<u8>, StoreError> {
-    Ok(encode_json(&serde_json::to_vec(doc).map_err(backend)?))
+/// A finding's document as JSON text: serialised once, then kept (compressed) as the document
+/// and written into the finding's imported event.
+fn doc_json(finding: &StoredFinding) -> Result<String, StoreError> {
+    serde_json::to_string(&finding.doc).map_err(backend)
 }
 
-/// JSON text in the stored form of [`encode_doc`].
+/// JSON text (a document, an envelope) in its stored form: LZ4, behind a format byte.
 fn encode_json(json: &[u8]) -> Vec<u8> {
     let mut out = vec![DOC_LZ4];
     out.extend(lz4_flex::block::compress_prepend_size(json));
@@ -482,11 +496,8 @@ fn prepare(batch: ImportBatch) -> PreparedBatch {
             let ctx =
                 ImportContext { region: &batch.region, now: batch.now, product_names: incoming.product_names.as_ref() };
             let if_new = match apply_import(None, incoming.doc.clone(), &ctx) {
-                Ok(ImportOutcome::Created { finding, history }) => match NewRows::of(&finding) {
-                    Ok(rows) => {
-                        let event = EncodedEvent::imported(&finding, batch.now);
-                        Ok(NewFinding { finding, history, rows, event })
-                    }
+                Ok(ImportOutcome::Created { finding, history }) => match NewRows::of(&finding, batch.now) {
+                    Ok((rows, event)) => Ok(NewFinding { finding, history, rows, event }),
                     Err(e) => Err(failed(e.to_string())),
                 },
                 Ok(_) => Err(failed("Internal service failure".into())),
@@ -530,9 +541,8 @@ fn import_into(tx: &Transaction<'_>, ids: &AtomicI64, batch: PreparedBatch) -> R
         };
         match apply_import(Some(&old), prepared.incoming.doc, &ctx) {
             Ok(ImportOutcome::Updated { finding, history }) => {
-                update_finding(tx, seq, &old, &finding)?;
+                update_finding(tx, seq, &old, &finding, batch.now)?;
                 insert_history(tx, ids, seq, &history)?;
-                outbox::insert_event(tx, &EncodedEvent::imported(&finding, batch.now))?;
                 report.statuses.push(ImportStatus::Updated);
                 report.changed.push(finding);
             }
@@ -579,9 +589,8 @@ fn batch_update_blocking(
             continue;
         }
         for (seq, old, next, history) in changed {
-            update_finding(&tx, seq, old, &next)?;
+            update_finding(&tx, seq, old, &next, batch.now)?;
             insert_history(&tx, ids, seq, &history)?;
-            outbox::insert_event(&tx, &EncodedEvent::imported(&next, batch.now))?;
             report.changed.push(next);
         }
         report.processed.push(ident);
@@ -593,17 +602,12 @@ fn batch_update_blocking(
 /// One row of a findings scan.
 struct Row {
     seq: i64,
-    key_hash: i64,
     doc: Value,
 }
 
 impl Row {
     fn cursor(&self, sort: &[SortCriterion]) -> Cursor {
-        Cursor {
-            values: sort.iter().map(|c| sort_value(&self.doc, c.field)).collect(),
-            key_hash: self.key_hash,
-            seq: self.seq,
-        }
+        Cursor { values: sort.iter().map(|c| sort_value(&self.doc, c.field)).collect(), seq: self.seq }
     }
 
     fn finding_key(&self) -> Option<FindingKey> {
@@ -614,7 +618,7 @@ impl Row {
 
 fn scan(conn: &Connection, clause: &Clause, order: Option<&str>, limit: Option<usize>) -> Result<Vec<Row>, StoreError> {
     let mut sql = format!(
-        "SELECT f.seq, f.key_hash, (SELECT d.doc FROM finding_docs d WHERE d.seq = f.seq) FROM findings f WHERE {}",
+        "SELECT f.seq, (SELECT d.doc FROM finding_docs d WHERE d.seq = f.seq) FROM findings f WHERE {}",
         clause.where_sql()
     );
     if let Some(order) = order {
@@ -626,15 +630,13 @@ fn scan(conn: &Connection, clause: &Clause, order: Option<&str>, limit: Option<u
     }
     let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
     let rows = stmt
-        .query_map(params_from_iter(clause.params.iter()), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?))
-        })
+        .query_map(params_from_iter(clause.params.iter()), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
         .map_err(sql_err)?;
     let mut out = Vec::new();
     for row in rows {
-        let (seq, key_hash, doc) = row.map_err(sql_err)?;
+        let (seq, doc) = row.map_err(sql_err)?;
         let doc = decode_doc(&doc)?;
-        out.push(Row { seq, key_hash, doc });
+        out.push(Row { seq, doc });
     }
     Ok(out)
 }
@@ -894,8 +896,7 @@ fn legacy_update_blocking(conn: &mut Connection, update: LegacyUpdate) -> Result
         };
         let next = apply_legacy_update(&stored, update.note.as_ref(), update.record_state.as_deref(), update.now);
         if next != stored {
-            update_finding(&tx, seq, &stored, &next)?;
-            outbox::insert_event(&tx, &EncodedEvent::imported(&next, update.now))?;
+            update_finding(&tx, seq, &stored, &next, update.now)?;
             changed += 1;
         }
     }

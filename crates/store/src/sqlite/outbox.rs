@@ -30,9 +30,10 @@ impl EncodedEvent {
         EncodedEvent { id: record.id, ordering_key: record.ordering_key, time: record.time, envelope }
     }
 
-    /// The `Security Hub Findings - Imported` event of a finding change.
-    pub(super) fn imported(finding: &StoredFinding, now: Micros) -> EncodedEvent {
-        EncodedEvent::of(imported_record(finding, now))
+    /// The `Security Hub Findings - Imported` event of a finding change, around its document
+    /// already serialised ([`super::doc_json`]).
+    pub(super) fn imported(finding: &StoredFinding, doc_json: &str, now: Micros) -> EncodedEvent {
+        EncodedEvent::of(imported_record(finding, doc_json, now))
     }
 }
 

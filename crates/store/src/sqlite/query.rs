@@ -193,7 +193,6 @@ pub fn order_by(sort: &[SortCriterion]) -> String {
             hot_column(c.field.name).map(|h| format!("f.{} {}", h.column, if c.descending { "DESC" } else { "ASC" }))
         })
         .collect();
-    parts.push(format!("f.key_hash {tie}"));
     parts.push(format!("f.seq {tie}"));
     parts.join(", ")
 }
@@ -207,7 +206,6 @@ pub fn keyset_clause(sort: &[SortCriterion], cursor: &Cursor, out: &mut Clause) 
             cols.push((format!("f.{}", h.column), c.descending, column_param(h.ty, v)));
         }
     }
-    cols.push(("f.key_hash".to_owned(), tie_desc, Sql::Integer(cursor.key_hash)));
     cols.push(("f.seq".to_owned(), tie_desc, Sql::Integer(cursor.seq)));
     if cols.iter().all(|(_, d, _)| *d == tie_desc) {
         // One direction: a row-value comparison, which SQLite serves from the index.

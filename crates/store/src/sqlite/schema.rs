@@ -14,6 +14,7 @@
 //! - (migration 9) `insights`: custom insights (their filters as JSON text).
 //! - (migration 10) `target_cursors`: what a batch target (the lake) holds, as the highest delivery
 //!   id it wrote, committed with marking those deliveries delivered.
+//! - (migration 11) the two order indexes break ties by `seq` instead of `key_hash`.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -228,6 +229,20 @@ CREATE TABLE target_cursors (
     target TEXT PRIMARY KEY,
     up_to INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
+);
+"#,
+    r#"
+-- Ties in an order are broken by seq, the order of arrival, no longer by key_hash: a new finding's
+-- entries then go at the end of their severity's (or their time's) range, on a page that the
+-- previous findings already dirtied, instead of on a random page of the whole index (one page
+-- written less per imported finding).
+DROP INDEX findings_by_updated;
+CREATE INDEX findings_by_updated ON findings (
+    updated_at, seq, account_id, region, record_state, workflow_status, severity_label, title
+);
+DROP INDEX findings_by_severity;
+CREATE INDEX findings_by_severity ON findings (
+    severity_normalized, seq, account_id, region, record_state, workflow_status, severity_label, title
 );
 "#,
 ];
