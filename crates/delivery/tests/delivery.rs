@@ -288,7 +288,12 @@ async fn a_hung_target_does_not_hold_back_another() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_that_no_rule_could_choose_are_dispatched_to_nothing_and_a_later_rule_sees_only_later_events() {
     let f = fixture(fast_settings()).await;
+    f.store.import(batch(vec![finding("never-kept", T)])).await.expect("import");
+    assert_eq!(f.service.dispatch_once().await.expect("dispatch"), 0, "with no rule, the outbox kept nothing");
+    // Events kept while a rule was enabled, whose rule is gone by the time they are dispatched.
+    add_rule(&f.store, "gone", json!({"source": ["aws.securityhub"]}), &["nowhere"]).await;
     f.store.import(batch(vec![finding("before-1", T), finding("before-2", T)])).await.expect("import");
+    assert!(f.store.delete_rule("gone").await.expect("delete rule"));
     assert_eq!(f.service.dispatch_once().await.expect("dispatch"), 2, "both events are dispatched");
     assert!(f.store.undispatched_seqs(10).await.expect("undispatched").is_empty());
     assert!(f.store.deliveries(DeliveryQuery { limit: 10, ..Default::default() }).await.expect("list").is_empty());

@@ -21,6 +21,7 @@ use crate::{
     RetentionPolicy, Scope, StoreError, UpdateBatch,
 };
 use findinghub_asff::timestamp::{MICROS_PER_DAY, Micros, format_timestamp, parse_timestamp};
+use findinghub_hub::events::{FINDINGS_CUSTOM_ACTION, HubEvent};
 use findinghub_hub::filter::{Filters, parse_filters, parse_sort};
 use findinghub_hub::finding::FindingIdentifier;
 use findinghub_hub::history::UpdateSourceType;
@@ -79,6 +80,7 @@ macro_rules! conformance_suite {
             insights_are_kept_per_account_and_region,
             work_items_open_once_per_finding,
             changes_write_their_events,
+            changes_keep_no_events_while_no_rule_is_enabled,
             dispatch_needs_the_lease,
             deliveries_keep_order_per_finding,
             dead_deliveries_replay,
@@ -1436,7 +1438,21 @@ fn delivered_ids(claimed: &[Delivery]) -> Vec<String> {
         .collect()
 }
 
+/// An enabled rule, so that changes keep their events (the outbox keeps none while no rule
+/// could choose them).
+async fn a_rule_listens<S: OutboxStore + ?Sized>(store: &S) {
+    let rule = RuleRecord {
+        name: "listens".into(),
+        pattern: json!({"source": ["aws.securityhub"]}),
+        targets: vec!["hook".into()],
+        enabled: true,
+        created_at: T0,
+    };
+    store.put_rule(rule).await.expect("put rule");
+}
+
 pub async fn changes_write_their_events<S: FindingStore + OutboxStore>(store: &S) {
+    a_rule_listens(store).await;
     import(store, vec![finding("e1", T0), finding("e2", T0)]).await;
     let bad = with(finding("e3", T0), json!({"ProductArn": "arn:aws:securityhub:us-east-1::product/nope"}));
     import(store, vec![finding("e1", T0), bad]).await; // stale, and a failure: no events
@@ -1480,7 +1496,52 @@ pub async fn changes_write_their_events<S: FindingStore + OutboxStore>(store: &S
     assert_ne!(events[0].ordering_key, events[1].ordering_key);
 }
 
+/// With no rule, or only disabled ones, no change writes an event (EventBridge drops what no rule
+/// matches, and a rule applies to the events after it); the first enabled rule sees the changes
+/// after it.
+pub async fn changes_keep_no_events_while_no_rule_is_enabled<S: FindingStore + OutboxStore>(store: &S) {
+    let kept = || async { store.undispatched(100).await.expect("undispatched") };
+    import(store, vec![finding("n1", T0), finding("n2", T0)]).await;
+    import(store, vec![finding("n1", T0 + SEC)]).await;
+    update(store, json!({"FindingIdentifiers": [ident("n2")], "Workflow": {"Status": "NOTIFIED"}}), scope()).await;
+    let action = HubEvent {
+        id: "a1".into(),
+        detail_type: FINDINGS_CUSTOM_ACTION,
+        account: ACCOUNT.into(),
+        region: REGION.into(),
+        time: NOW,
+        resources: vec![format!("arn:aws:securityhub:{REGION}:{ACCOUNT}:action/custom/Send")],
+        detail: json!({"findings": [get(store, "n1").await]}),
+        ordering_key: 1,
+    };
+    store.append_events(vec![action.clone()]).await.expect("append");
+    assert!(kept().await.is_empty(), "no rule: no events");
+
+    let disabled = RuleRecord {
+        name: "off".into(),
+        pattern: json!({"source": ["aws.securityhub"]}),
+        targets: vec!["hook".into()],
+        enabled: false,
+        created_at: T0,
+    };
+    store.put_rule(disabled.clone()).await.expect("put rule");
+    import(store, vec![finding("n1", T0 + 2 * SEC)]).await;
+    assert!(kept().await.is_empty(), "a disabled rule chooses nothing");
+
+    store.put_rule(RuleRecord { enabled: true, ..disabled }).await.expect("enable rule");
+    import(store, vec![finding("n1", T0 + 3 * SEC), finding("n3", T0)]).await;
+    update(store, json!({"FindingIdentifiers": [ident("n2")], "Workflow": {"Status": "RESOLVED"}}), scope()).await;
+    let events = kept().await;
+    let ids: Vec<&str> =
+        events.iter().map(|e| e.envelope["detail"]["findings"][0]["Id"].as_str().unwrap_or("")).collect();
+    assert_eq!(ids, ["n1", "n3", "n2"], "the changes after the rule, in order");
+    assert_eq!(events[0].envelope["detail"]["findings"][0]["UpdatedAt"], ts(T0 + 3 * SEC));
+    store.append_events(vec![action]).await.expect("append");
+    assert_eq!(kept().await.len(), 4, "a custom action's event too");
+}
+
 pub async fn dispatch_needs_the_lease<S: FindingStore + OutboxStore>(store: &S) {
+    a_rule_listens(store).await;
     import(store, vec![finding("d1", T0)]).await;
     assert!(store.try_lease(LEASE, "a", NOW, NOW + 10 * SEC).await.expect("lease"));
     assert!(!store.try_lease(LEASE, "b", NOW + SEC, NOW + 11 * SEC).await.expect("lease"), "a holds it");
@@ -1505,6 +1566,7 @@ pub async fn dispatch_needs_the_lease<S: FindingStore + OutboxStore>(store: &S) 
 }
 
 pub async fn deliveries_keep_order_per_finding<S: FindingStore + OutboxStore>(store: &S) {
+    a_rule_listens(store).await;
     import(store, vec![finding("f", T0), finding("g", T0)]).await;
     import(store, vec![finding("f", T0 + SEC)]).await;
     dispatch_all(store, "hook").await;
@@ -1536,6 +1598,7 @@ pub async fn deliveries_keep_order_per_finding<S: FindingStore + OutboxStore>(st
 
 pub async fn target_cursors_commit_under_the_lease<S: FindingStore + OutboxStore>(store: &S) {
     const LAKE: &str = "lake:lake";
+    a_rule_listens(store).await;
     import(store, vec![finding("c1", T0), finding("c2", T0), finding("c3", T0)]).await;
     dispatch_all(store, "lake").await;
     import(store, vec![finding("c4", T0)]).await;
@@ -1587,6 +1650,7 @@ pub async fn target_cursors_commit_under_the_lease<S: FindingStore + OutboxStore
 }
 
 pub async fn dead_deliveries_replay<S: FindingStore + OutboxStore>(store: &S) {
+    a_rule_listens(store).await;
     import(store, vec![finding("x", T0), finding("y", T0)]).await;
     dispatch_all(store, "hook").await;
     let claimed = store.claim_deliveries("hook", NOW, NOW + 30 * SEC, 10).await.expect("claim");
@@ -1704,6 +1768,7 @@ pub async fn records_copy_to_another_store<S>(from: &S, to: &S)
 where
     S: FindingStore + HubStateStore + OutboxStore + RecordStore,
 {
+    a_rule_listens(from).await;
     // Findings with history: created, updated by an import, updated by BatchUpdateFindings.
     let many: Vec<Map<String, Value>> = (0..7).map(|i| finding(&format!("c{i}"), T0 + i * SEC)).collect();
     import(from, many).await;
@@ -1827,7 +1892,9 @@ where
     assert_eq!(to.insights(ACCOUNT, REGION).await.expect("insights"), [saved]);
     assert_eq!(to.work_item("oi-1").await.expect("work item"), from.work_item("oi-1").await.expect("work item"));
     assert_eq!(to.targets().await.expect("targets"), [hook]);
-    assert_eq!(to.rules().await.expect("rules"), [rule]);
+    let rules = to.rules().await.expect("rules");
+    assert_eq!(rules, from.rules().await.expect("rules"));
+    assert!(rules.contains(&rule), "{rules:?}");
     let all = DeliveryQuery { limit: 100, ..DeliveryQuery::default() };
     assert_eq!(to.deliveries(all.clone()).await.expect("deliveries"), from.deliveries(all.clone()).await.expect("d"));
     assert_eq!(to.undispatched(10).await.expect("undispatched"), from.undispatched(10).await.expect("undispatched"));

@@ -23,7 +23,7 @@ use findinghub_hub::finding::{CustomerTouched, FindingKey, StoredFinding};
 use findinghub_hub::history::{FieldChange, HistoryEntry, UpdateSourceType};
 use findinghub_hub::import::{ImportContext, ImportOutcome, apply_import};
 use findinghub_hub::update::{UnprocessedReason, apply_legacy_update, apply_update, deduplicate};
-use outbox::EncodedEvent;
+use outbox::{EncodedEvent, OutboxWriter};
 use query::Clause;
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params, params_from_iter};
@@ -231,9 +231,10 @@ fn import_group(conn: &mut Connection, ids: &AtomicI64, group: Vec<ImportJob>) {
     let (batches, replies): (Vec<PreparedBatch>, Vec<_>) = group.into_iter().unzip();
     let result = (|| {
         let tx = begin_write(conn)?;
+        let outbox = OutboxWriter::open(&tx)?;
         let mut reports = Vec::with_capacity(batches.len());
         for batch in batches {
-            reports.push(import_into(&tx, ids, batch)?);
+            reports.push(import_into(&tx, &outbox, ids, batch)?);
         }
         tx.commit().map_err(sql_err)?;
         Ok::<_, StoreError>(reports)
@@ -320,6 +321,7 @@ fn insert_finding(tx: &Transaction<'_>, finding: &StoredFinding, rows: NewRows) 
 /// Writes a finding's change, and the imported event that every change emits.
 fn update_finding(
     tx: &Transaction<'_>,
+    outbox: &OutboxWriter,
     seq: i64,
     old: &StoredFinding,
     new: &StoredFinding,
@@ -340,7 +342,7 @@ fn update_finding(
         .execute(params![encode_json(json.as_bytes()), seq])
         .map_err(sql_err)?;
     write_attrs(tx, seq, &attr_values(old), &attr_values(new))?;
-    outbox::insert_event(tx, &EncodedEvent::imported(new, &json, now))
+    outbox.write(tx, || EncodedEvent::imported(new, &json, now))
 }
 
 /// Replaces a finding's attribute rows, touching only those that changed.
@@ -509,7 +511,12 @@ fn prepare(batch: ImportBatch) -> PreparedBatch {
     PreparedBatch { region: batch.region, now: batch.now, findings }
 }
 
-fn import_into(tx: &Transaction<'_>, ids: &AtomicI64, batch: PreparedBatch) -> Result<ImportDone, StoreError> {
+fn import_into(
+    tx: &Transaction<'_>,
+    outbox: &OutboxWriter,
+    ids: &AtomicI64,
+    batch: PreparedBatch,
+) -> Result<ImportDone, StoreError> {
     let mut report = ImportReport::default();
     let mut spent = Vec::with_capacity(batch.findings.len());
     for prepared in batch.findings {
@@ -526,7 +533,7 @@ fn import_into(tx: &Transaction<'_>, ids: &AtomicI64, batch: PreparedBatch) -> R
                 Ok(NewFinding { finding, history, rows, event }) => {
                     let seq = insert_finding(tx, &finding, rows)?;
                     insert_history(tx, ids, seq, &history)?;
-                    outbox::insert_event(tx, &event)?;
+                    outbox.write(tx, || event)?;
                     report.statuses.push(ImportStatus::Created);
                     report.changed.push(finding);
                 }
@@ -541,7 +548,7 @@ fn import_into(tx: &Transaction<'_>, ids: &AtomicI64, batch: PreparedBatch) -> R
         };
         match apply_import(Some(&old), prepared.incoming.doc, &ctx) {
             Ok(ImportOutcome::Updated { finding, history }) => {
-                update_finding(tx, seq, &old, &finding, batch.now)?;
+                update_finding(tx, outbox, seq, &old, &finding, batch.now)?;
                 insert_history(tx, ids, seq, &history)?;
                 report.statuses.push(ImportStatus::Updated);
                 report.changed.push(finding);
@@ -562,6 +569,7 @@ fn batch_update_blocking(
     batch: UpdateBatch,
 ) -> Result<UpdateReport, StoreError> {
     let tx = begin_write(conn)?;
+    let outbox = OutboxWriter::open(&tx)?;
     let mut report = UpdateReport::default();
     let (unique, duplicates) = deduplicate(&batch.request.identifiers);
     for dup in duplicates {
@@ -589,7 +597,7 @@ fn batch_update_blocking(
             continue;
         }
         for (seq, old, next, history) in changed {
-            update_finding(&tx, seq, old, &next, batch.now)?;
+            update_finding(&tx, &outbox, seq, old, &next, batch.now)?;
             insert_history(&tx, ids, seq, &history)?;
             report.changed.push(next);
         }
@@ -882,6 +890,7 @@ fn legacy_update_blocking(conn: &mut Connection, update: LegacyUpdate) -> Result
     query::filter_clause(&update.filters, &mut clause);
     query::scope_clause(&update.scope, &mut clause);
     let tx = begin_write(conn)?;
+    let outbox = OutboxWriter::open(&tx)?;
     let rows: Vec<Row> =
         scan(&tx, &clause, None, None)?.into_iter().filter(|r| matches(&update.scope, &update.filters, r)).collect();
     let mut changed = 0;
@@ -896,7 +905,7 @@ fn legacy_update_blocking(conn: &mut Connection, update: LegacyUpdate) -> Result
         };
         let next = apply_legacy_update(&stored, update.note.as_ref(), update.record_state.as_deref(), update.now);
         if next != stored {
-            update_finding(&tx, seq, &stored, &next, update.now)?;
+            update_finding(&tx, &outbox, seq, &stored, &next, update.now)?;
             changed += 1;
         }
     }

@@ -37,7 +37,31 @@ impl EncodedEvent {
     }
 }
 
-pub(super) fn insert_event(tx: &Transaction<'_>, event: &EncodedEvent) -> Result<(), StoreError> {
+/// The outbox as one write transaction sees it. It keeps events only while an enabled rule
+/// could choose them: EventBridge drops an event that no rule matches, and a rule applies to the
+/// events after it, so an event written with no rule would only be marked dispatched and purged
+/// (on import, those writes were two fifths of what the store wrote).
+pub(super) struct OutboxWriter {
+    keeps: bool,
+}
+
+impl OutboxWriter {
+    pub(super) fn open(tx: &Transaction<'_>) -> Result<OutboxWriter, StoreError> {
+        let keeps = tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM delivery_rules WHERE enabled <> 0)")
+            .map_err(sql_err)?
+            .query_row([], |r| r.get(0))
+            .map_err(sql_err)?;
+        Ok(OutboxWriter { keeps })
+    }
+
+    /// Writes the event that `event` makes, if the outbox keeps events (it is made only then).
+    pub(super) fn write(&self, tx: &Transaction<'_>, event: impl FnOnce() -> EncodedEvent) -> Result<(), StoreError> {
+        if self.keeps { insert_event(tx, &event()) } else { Ok(()) }
+    }
+}
+
+fn insert_event(tx: &Transaction<'_>, event: &EncodedEvent) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO outbox_events (event_id, ordering_key, created_at, dispatched, envelope) VALUES (?, ?, ?, 0, ?)",
     )
@@ -113,8 +137,9 @@ impl OutboxStore for SqliteStore {
     async fn append_events(&self, events: Vec<HubEvent>) -> Result<(), StoreError> {
         self.write(move |conn, _| {
             let tx = begin_write(conn)?;
+            let outbox = OutboxWriter::open(&tx)?;
             for event in &events {
-                insert_event(&tx, &EncodedEvent::of(event.outbox_record()))?;
+                outbox.write(&tx, || EncodedEvent::of(event.outbox_record()))?;
             }
             tx.commit().map_err(sql_err)
         })
