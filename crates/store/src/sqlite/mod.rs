@@ -29,7 +29,7 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params, params_from_iter};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak, mpsc};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -51,6 +51,9 @@ struct Inner {
     /// At most `READERS` reads at once, each on a pooled connection: without the bound, a burst of
     /// concurrent requests opened a connection each (with its own page cache) and closed it after.
     read_slots: Arc<tokio::sync::Semaphore>,
+    /// Whether the outbox kept events at the last import's commit: imports make their events
+    /// beforehand only then (the writer makes them if the outbox keeps them after all).
+    events_kept: Arc<AtomicBool>,
 }
 
 /// Reader connections: enough for both cores and the blocking waits of WAL reads.
@@ -67,6 +70,9 @@ enum WriteJob {
 /// A write job other than an import: it gets the connection and the history id counter.
 type WriteFn = Box<dyn FnOnce(&mut Connection, &AtomicI64) + Send>;
 
+/// The most findings of an import that are prepared on the caller's thread (see `import`).
+const PREPARE_INLINE_MAX: usize = 8;
+
 /// The most findings that one group commit takes.
 const GROUP_MAX_FINDINGS: usize = 2000;
 
@@ -82,15 +88,18 @@ impl SqliteStore {
             writer.query_row("SELECT coalesce(max(id), 0) FROM finding_history", [], |r| r.get(0)).map_err(sql_err)?;
         let (jobs, queue) = mpsc::channel();
         let wal = wal_path(&path);
+        let events_kept = Arc::new(AtomicBool::new(true));
+        let kept = events_kept.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run_writer(writer, AtomicI64::new(last_history), queue, wal))
+            .spawn(move || run_writer(writer, AtomicI64::new(last_history), queue, wal, &kept))
             .map_err(backend)?;
         let inner = Arc::new(Inner {
             path,
             writer: jobs,
             readers: Mutex::new(Vec::new()),
             read_slots: Arc::new(tokio::sync::Semaphore::new(READERS)),
+            events_kept,
         });
         spawn_checkpointer(Arc::downgrade(&inner))?;
         Ok(SqliteStore { inner })
@@ -122,23 +131,42 @@ impl SqliteStore {
         let slot = inner.read_slots.clone().acquire_owned().await.map_err(backend)?;
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            let pooled = inner.readers.lock().map_err(|_| StoreError::Backend("reader pool poisoned".into()))?.pop();
-            let conn = match pooled {
-                Some(c) => c,
-                None => {
-                    let c = Connection::open(&inner.path).map_err(backend)?;
-                    schema::configure(&c).map_err(backend)?;
-                    c
-                }
-            };
-            let result = f(&conn);
-            if let Ok(mut pool) = inner.readers.lock() {
-                pool.push(conn);
-            }
-            result
+            inner.with_reader(f)
         })
         .await
         .map_err(backend)?
+    }
+
+    /// A point read of the hub's small state tables (keys, hubs, subscriptions) on the calling
+    /// thread rather than the blocking pool: a primary-key lookup in pages that stay cached takes
+    /// microseconds, less than the hop to the pool and back (two thread switches; with the
+    /// lookups of every `/events` request, a third of the server's CPU went to switching).
+    async fn read_now<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError>,
+    {
+        let _slot = self.inner.read_slots.acquire().await.map_err(backend)?;
+        self.inner.with_reader(f)
+    }
+}
+
+impl Inner {
+    /// Runs `f` on a pooled reader connection (opening one if the pool is empty).
+    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let pooled = self.readers.lock().map_err(|_| StoreError::Backend("reader pool poisoned".into()))?.pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open(&self.path).map_err(backend)?;
+                schema::configure(&c).map_err(backend)?;
+                c
+            }
+        };
+        let result = f(&conn);
+        if let Ok(mut pool) = self.readers.lock() {
+            pool.push(conn);
+        }
+        result
     }
 }
 
@@ -179,7 +207,13 @@ fn wal_path(db: &Path) -> PathBuf {
 
 /// The writer thread: runs write jobs in arrival order until the store is dropped (it finishes
 /// the jobs already queued first).
-fn run_writer(mut conn: Connection, ids: AtomicI64, queue: mpsc::Receiver<WriteJob>, wal: PathBuf) {
+fn run_writer(
+    mut conn: Connection,
+    ids: AtomicI64,
+    queue: mpsc::Receiver<WriteJob>,
+    wal: PathBuf,
+    events_kept: &AtomicBool,
+) {
     let mut next = queue.recv().ok();
     while let Some(job) = next.take() {
         match job {
@@ -200,7 +234,7 @@ fn run_writer(mut conn: Connection, ids: AtomicI64, queue: mpsc::Receiver<WriteJ
                         Err(_) => break,
                     }
                 }
-                import_group(&mut conn, &ids, group);
+                import_group(&mut conn, &ids, events_kept, group);
             }
         }
         // The checkpointer copies the WAL in the background, but under a steady stream of
@@ -227,11 +261,12 @@ type ImportDone = (ImportReport, Vec<IncomingFinding>);
 
 /// Several import batches in one transaction. A batch's findings are applied in order, batches
 /// in arrival order; if the transaction fails, every batch of the group gets the error.
-fn import_group(conn: &mut Connection, ids: &AtomicI64, group: Vec<ImportJob>) {
+fn import_group(conn: &mut Connection, ids: &AtomicI64, events_kept: &AtomicBool, group: Vec<ImportJob>) {
     let (batches, replies): (Vec<PreparedBatch>, Vec<_>) = group.into_iter().unzip();
     let result = (|| {
         let tx = begin_write(conn)?;
         let outbox = OutboxWriter::open(&tx)?;
+        events_kept.store(outbox.keeps(), Ordering::Relaxed);
         let mut reports = Vec::with_capacity(batches.len());
         for batch in batches {
             reports.push(import_into(&tx, &outbox, ids, batch)?);
@@ -285,10 +320,14 @@ struct NewRows {
 }
 
 impl NewRows {
-    /// The rows and the imported event of a new finding.
-    fn of(finding: &StoredFinding, now: Micros) -> Result<(NewRows, EncodedEvent), StoreError> {
+    /// The rows of a new finding, and its imported event if `with_event`.
+    fn of(
+        finding: &StoredFinding,
+        now: Micros,
+        with_event: bool,
+    ) -> Result<(NewRows, Option<EncodedEvent>), StoreError> {
         let json = doc_json(finding)?;
-        let event = EncodedEvent::imported(finding, &json, now);
+        let event = with_event.then(|| EncodedEvent::imported(finding, &json, now));
         let rows = NewRows { hot: hot_params(finding), doc: encode_json(json.as_bytes()), attrs: attr_values(finding) };
         Ok((rows, event))
     }
@@ -342,7 +381,7 @@ fn update_finding(
         .execute(params![encode_json(json.as_bytes()), seq])
         .map_err(sql_err)?;
     write_attrs(tx, seq, &attr_values(old), &attr_values(new))?;
-    outbox.write(tx, || EncodedEvent::imported(new, &json, now))
+    outbox.write(tx, || Ok(EncodedEvent::imported(new, &json, now)))
 }
 
 /// Replaces a finding's attribute rows, touching only those that changed.
@@ -475,7 +514,9 @@ struct NewFinding {
     finding: StoredFinding,
     history: HistoryEntry,
     rows: NewRows,
-    event: EncodedEvent,
+    /// Made beforehand when the outbox kept events at the last import (else in the writer, if it
+    /// keeps them now).
+    event: Option<EncodedEvent>,
 }
 
 struct PreparedBatch {
@@ -489,7 +530,7 @@ fn failed(message: String) -> ImportStatus {
 }
 
 /// Runs on the caller's side of the writer (tokio's blocking pool), in parallel with other batches.
-fn prepare(batch: ImportBatch) -> PreparedBatch {
+fn prepare(batch: ImportBatch, with_events: bool) -> PreparedBatch {
     let findings = batch
         .findings
         .into_iter()
@@ -498,10 +539,12 @@ fn prepare(batch: ImportBatch) -> PreparedBatch {
             let ctx =
                 ImportContext { region: &batch.region, now: batch.now, product_names: incoming.product_names.as_ref() };
             let if_new = match apply_import(None, incoming.doc.clone(), &ctx) {
-                Ok(ImportOutcome::Created { finding, history }) => match NewRows::of(&finding, batch.now) {
-                    Ok((rows, event)) => Ok(NewFinding { finding, history, rows, event }),
-                    Err(e) => Err(failed(e.to_string())),
-                },
+                Ok(ImportOutcome::Created { finding, history }) => {
+                    match NewRows::of(&finding, batch.now, with_events) {
+                        Ok((rows, event)) => Ok(NewFinding { finding, history, rows, event }),
+                        Err(e) => Err(failed(e.to_string())),
+                    }
+                }
                 Ok(_) => Err(failed("Internal service failure".into())),
                 Err(e) => Err(failed(e.to_string())),
             };
@@ -533,7 +576,10 @@ fn import_into(
                 Ok(NewFinding { finding, history, rows, event }) => {
                     let seq = insert_finding(tx, &finding, rows)?;
                     insert_history(tx, ids, seq, &history)?;
-                    outbox.write(tx, || event)?;
+                    outbox.write(tx, || match event {
+                        Some(made) => Ok(made),
+                        None => Ok(EncodedEvent::imported(&finding, &doc_json(&finding)?, batch.now)),
+                    })?;
                     report.statuses.push(ImportStatus::Created);
                     report.changed.push(finding);
                 }
@@ -916,7 +962,14 @@ fn legacy_update_blocking(conn: &mut Connection, update: LegacyUpdate) -> Result
 #[async_trait]
 impl FindingStore for SqliteStore {
     async fn import(&self, batch: ImportBatch) -> Result<ImportReport, StoreError> {
-        let prepared = tokio::task::spawn_blocking(move || prepare(batch)).await.map_err(backend)?;
+        // A few findings are prepared at once, on the caller's thread: for them the hop to the
+        // blocking pool and back costs more than the work (an `/events` request holds one).
+        let with_events = self.inner.events_kept.load(Ordering::Relaxed);
+        let prepared = if batch.findings.len() <= PREPARE_INLINE_MAX {
+            prepare(batch, with_events)
+        } else {
+            tokio::task::spawn_blocking(move || prepare(batch, with_events)).await.map_err(backend)?
+        };
         let (reply, answer) = oneshot::channel();
         self.inner
             .writer

@@ -55,9 +55,17 @@ impl OutboxWriter {
         Ok(OutboxWriter { keeps })
     }
 
+    pub(super) fn keeps(&self) -> bool {
+        self.keeps
+    }
+
     /// Writes the event that `event` makes, if the outbox keeps events (it is made only then).
-    pub(super) fn write(&self, tx: &Transaction<'_>, event: impl FnOnce() -> EncodedEvent) -> Result<(), StoreError> {
-        if self.keeps { insert_event(tx, &event()) } else { Ok(()) }
+    pub(super) fn write(
+        &self,
+        tx: &Transaction<'_>,
+        event: impl FnOnce() -> Result<EncodedEvent, StoreError>,
+    ) -> Result<(), StoreError> {
+        if self.keeps { insert_event(tx, &event()?) } else { Ok(()) }
     }
 }
 
@@ -139,7 +147,7 @@ impl OutboxStore for SqliteStore {
             let tx = begin_write(conn)?;
             let outbox = OutboxWriter::open(&tx)?;
             for event in &events {
-                outbox.write(&tx, || EncodedEvent::of(event.outbox_record()))?;
+                outbox.write(&tx, || Ok(EncodedEvent::of(event.outbox_record())))?;
             }
             tx.commit().map_err(sql_err)
         })

@@ -422,10 +422,9 @@ impl HubStateStore for SqliteStore {
     }
 
     async fn find_api_key(&self, key_id: &str) -> Result<Option<ApiKey>, StoreError> {
-        let id = key_id.to_owned();
-        self.read(move |conn| {
-            conn.query_row(&format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_id = ?"), [id], api_key_row)
-                .optional()
+        self.read_now(|conn| {
+            conn.prepare_cached(&format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_id = ?"))
+                .and_then(|mut s| s.query_row([key_id], api_key_row).optional())
                 .map_err(sql_err)
         })
         .await
@@ -493,14 +492,11 @@ impl HubStateStore for SqliteStore {
     }
 
     async fn find_key(&self, access_key_id: &str) -> Result<Option<SealedKey>, StoreError> {
-        let id = access_key_id.to_owned();
-        self.read(move |conn| {
-            conn.query_row(
+        self.read_now(|conn| {
+            conn.prepare_cached(
                 "SELECT access_key_id, account_id, admin, created_at, sealed_secret FROM access_keys WHERE access_key_id = ?",
-                [id],
-                key_row,
             )
-            .optional()
+            .and_then(|mut s| s.query_row([access_key_id], key_row).optional())
             .map_err(sql_err)
         })
         .await
@@ -521,15 +517,12 @@ impl HubStateStore for SqliteStore {
     }
 
     async fn hub(&self, account_id: &str, region: &str) -> Result<Option<Hub>, StoreError> {
-        let (account, region) = (account_id.to_owned(), region.to_owned());
-        self.read(move |conn| {
-            conn.query_row(
+        self.read_now(|conn| {
+            conn.prepare_cached(
                 "SELECT account_id, region, subscribed_at, auto_enable_controls, control_finding_generator FROM hubs \
                  WHERE account_id = ? AND region = ?",
-                [account, region],
-                hub_row,
             )
-            .optional()
+            .and_then(|mut s| s.query_row([account_id, region], hub_row).optional())
             .map_err(sql_err)
         })
         .await
@@ -588,12 +581,13 @@ impl HubStateStore for SqliteStore {
     }
 
     async fn subscriptions(&self, account_id: &str, region: &str) -> Result<Vec<String>, StoreError> {
-        let args = [account_id.to_owned(), region.to_owned()];
-        self.read(move |conn| {
+        self.read_now(|conn| {
             let mut stmt = conn
-                .prepare("SELECT product_arn FROM product_subscriptions WHERE account_id = ? AND region = ? ORDER BY product_arn")
+                .prepare_cached(
+                    "SELECT product_arn FROM product_subscriptions WHERE account_id = ? AND region = ? ORDER BY product_arn",
+                )
                 .map_err(sql_err)?;
-            let rows = stmt.query_map(args, |r| r.get(0)).map_err(sql_err)?;
+            let rows = stmt.query_map([account_id, region], |r| r.get(0)).map_err(sql_err)?;
             rows.map(|r| r.map_err(sql_err)).collect()
         })
         .await
