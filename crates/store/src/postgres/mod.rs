@@ -407,8 +407,8 @@ async fn update_finding(
 /// A finding's (field code, value) attribute pairs.
 type Attrs = Vec<(i64, String)>;
 
-/// The writes of a transaction that go in bulk at its end: attribute rows and history records.
-#[derive(Default)]
+/// The writes of a transaction that go in bulk at its end: attribute rows, history records and
+/// outbox events.
 struct Pending {
     /// Per finding: its attribute values as stored before the transaction, and as they are now.
     attrs: BTreeMap<i64, (Attrs, Attrs)>,
@@ -416,9 +416,28 @@ struct Pending {
     history: Vec<(i64, HistoryEntry)>,
     /// The outbox events of the changes, in order (their sequence numbers follow it).
     events: Vec<HubEvent>,
+    /// Whether the outbox keeps this transaction's events ([`outbox::keeps_events`]); if not,
+    /// they are not even made.
+    keeps_events: bool,
 }
 
 impl Pending {
+    fn new(keeps_events: bool) -> Pending {
+        Pending { attrs: BTreeMap::new(), history: Vec::new(), events: Vec::new(), keeps_events }
+    }
+
+    /// For a transaction of changes: their events are kept if the outbox keeps events.
+    async fn for_transaction(tx: &deadpool_postgres::Transaction<'_>) -> Result<Pending, Fail> {
+        Ok(Pending::new(outbox::keeps_events(tx).await?))
+    }
+
+    /// The imported event of a finding's change, if the outbox keeps events.
+    fn imported(&mut self, finding: &StoredFinding, now: Micros) {
+        if self.keeps_events {
+            self.events.push(imported_event(finding, now));
+        }
+    }
+
     fn changed(&mut self, seq: i64, old: Option<&StoredFinding>, new: &StoredFinding) {
         let now = attr_values(new);
         self.attrs.entry(seq).or_insert_with(|| (old.map(attr_values).unwrap_or_default(), Vec::new())).1 = now;
@@ -531,7 +550,7 @@ impl PostgresStore {
         // The keys of created findings, in order of creation; history records with their key.
         let mut created: Vec<FindingKey> = Vec::new();
         let mut history: Vec<(FindingKey, HistoryEntry)> = Vec::new();
-        let mut pending = Pending::default();
+        let mut pending = Pending::for_transaction(&tx).await?;
         let mut report = ImportReport::default();
         for (incoming, key) in batch.findings.iter().zip(keys) {
             let Some(key) = key else {
@@ -551,7 +570,7 @@ impl PostgresStore {
                 }
                 Ok(ImportOutcome::Updated { finding, history: h }) => match known.get_mut(&key) {
                     Some(t) => {
-                        pending.events.push(imported_event(&finding, batch.now));
+                        pending.imported(&finding, batch.now);
                         report.changed.push(finding.clone());
                         history.push((key, h));
                         t.now = finding;
@@ -561,7 +580,7 @@ impl PostgresStore {
                     None => failed("Internal service failure".into()),
                 },
                 Ok(ImportOutcome::Created { finding, history: h }) if stored.is_none() => {
-                    pending.events.push(imported_event(&finding, batch.now));
+                    pending.imported(&finding, batch.now);
                     report.changed.push(finding.clone());
                     history.push((key.clone(), h));
                     created.push(key.clone());
@@ -625,7 +644,7 @@ impl PostgresStore {
         let mut pairs: Vec<(&str, &str)> = unique.iter().map(|i| (i.product_arn.as_str(), i.id.as_str())).collect();
         pairs.sort_unstable();
         let rows = lock_identifiers(&tx, &pairs).await?;
-        let mut pending = Pending::default();
+        let mut pending = Pending::for_transaction(&tx).await?;
         for ident in unique {
             let found: Vec<&(i64, StoredFinding)> = rows
                 .iter()
@@ -654,7 +673,7 @@ impl PostgresStore {
                 update_finding(&tx, seq, &next).await?;
                 pending.changed(seq, Some(old), &next);
                 pending.history.push((seq, history));
-                pending.events.push(imported_event(&next, batch.now));
+                pending.imported(&next, batch.now);
                 report.changed.push(next);
             }
             report.processed.push(ident);
@@ -676,7 +695,7 @@ impl PostgresStore {
             clause.where_sql()
         );
         let rows = tx.query(&sql, &sql_params(&clause.params)).await?;
-        let mut pending = Pending::default();
+        let mut pending = Pending::for_transaction(&tx).await?;
         let mut changed = 0;
         for row in &rows {
             let (seq, stored) = stored_of(row)?;
@@ -687,7 +706,7 @@ impl PostgresStore {
             if next != stored && !doc_holds_nul(&next.doc) {
                 update_finding(&tx, seq, &next).await?;
                 pending.changed(seq, Some(&stored), &next);
-                pending.events.push(imported_event(&next, update.now));
+                pending.imported(&next, update.now);
                 changed += 1;
             }
         }

@@ -19,15 +19,18 @@ fn err(e: tokio_postgres::Error) -> StoreError {
     pg_err(&e)
 }
 
-/// Writes events into the outbox in the caller's transaction, in order, while an enabled rule
-/// could choose them: as in the embedded store (`OutboxWriter`), the outbox does not keep events
+/// Whether the outbox keeps the events of the caller's transaction: only while an enabled rule
+/// could choose them. As in the embedded store (`OutboxWriter`), the outbox does not keep events
 /// that no rule would read, since a rule applies to the events after it.
+pub(super) async fn keeps_events(tx: &deadpool_postgres::Transaction<'_>) -> Result<bool, Fail> {
+    let rules = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM delivery_rules WHERE enabled)").await?;
+    Ok(tx.query_one(&rules, &[]).await?.try_get::<_, bool>(0)?)
+}
+
+/// Writes events into the outbox in the caller's transaction, in order (the caller has asked
+/// [`keeps_events`]).
 pub(super) async fn insert_events(tx: &deadpool_postgres::Transaction<'_>, events: &[HubEvent]) -> Result<(), Fail> {
     if events.is_empty() {
-        return Ok(());
-    }
-    let rules = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM delivery_rules WHERE enabled)").await?;
-    if !tx.query_one(&rules, &[]).await?.try_get::<_, bool>(0)? {
         return Ok(());
     }
     let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
@@ -81,7 +84,9 @@ impl OutboxStore for PostgresStore {
     async fn append_events(&self, events: Vec<HubEvent>) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(err)?;
-        insert_events(&tx, &events).await?;
+        if keeps_events(&tx).await? {
+            insert_events(&tx, &events).await?;
+        }
         tx.commit().await.map_err(err)
     }
 

@@ -209,7 +209,8 @@ async fn import_findings(tx: &Transaction<'_>, records: &[Value]) -> Result<u64,
     let stored = records.iter().map(FindingRecord::stored).collect::<Result<Vec<_>, _>>()?;
     let rows: Vec<(i64, &_)> = records.iter().map(|r| r.seq).zip(stored.iter()).collect();
     let inserted = insert_findings_with_seqs(tx, &rows).await?;
-    let mut pending = Pending::default();
+    // A copy writes the outbox's own rows, not events of its own.
+    let mut pending = Pending::new(false);
     let (mut seqs, mut ids, mut times, mut created, mut sources, mut identities, mut updates) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (record, finding) in records.iter().zip(&stored) {
