@@ -1438,17 +1438,21 @@ fn delivered_ids(claimed: &[Delivery]) -> Vec<String> {
         .collect()
 }
 
+/// A rule that sends every Security Hub event to the target `hook`.
+fn hub_events_to_hook(name: &str, enabled: bool) -> RuleRecord {
+    RuleRecord {
+        name: name.into(),
+        pattern: json!({"source": ["aws.securityhub"]}),
+        targets: vec!["hook".into()],
+        enabled,
+        created_at: T0,
+    }
+}
+
 /// An enabled rule, so that changes keep their events (the outbox keeps none while no rule
 /// could choose them).
 async fn a_rule_listens<S: OutboxStore + ?Sized>(store: &S) {
-    let rule = RuleRecord {
-        name: "listens".into(),
-        pattern: json!({"source": ["aws.securityhub"]}),
-        targets: vec!["hook".into()],
-        enabled: true,
-        created_at: T0,
-    };
-    store.put_rule(rule).await.expect("put rule");
+    store.put_rule(hub_events_to_hook("listens", true)).await.expect("put rule");
 }
 
 pub async fn changes_write_their_events<S: FindingStore + OutboxStore>(store: &S) {
@@ -1517,13 +1521,7 @@ pub async fn changes_keep_no_events_while_no_rule_is_enabled<S: FindingStore + O
     store.append_events(vec![action.clone()]).await.expect("append");
     assert!(kept().await.is_empty(), "no rule: no events");
 
-    let disabled = RuleRecord {
-        name: "off".into(),
-        pattern: json!({"source": ["aws.securityhub"]}),
-        targets: vec!["hook".into()],
-        enabled: false,
-        created_at: T0,
-    };
+    let disabled = hub_events_to_hook("off", false);
     store.put_rule(disabled.clone()).await.expect("put rule");
     import(store, vec![finding("n1", T0 + 2 * SEC)]).await;
     assert!(kept().await.is_empty(), "a disabled rule chooses nothing");
@@ -1827,13 +1825,7 @@ where
     let hook =
         TargetRecord { name: "hook".into(), kind: "webhook".into(), config: json!({"url": "x"}), created_at: T0 };
     from.put_target(hook.clone()).await.expect("target");
-    let rule = RuleRecord {
-        name: "all".into(),
-        pattern: json!({"source": ["aws.securityhub"]}),
-        targets: vec!["hook".into()],
-        enabled: true,
-        created_at: T0,
-    };
+    let rule = hub_events_to_hook("all", true);
     from.put_rule(rule.clone()).await.expect("rule");
     dispatch_all(from, "hook").await;
     let claimed = from.claim_deliveries("hook", NOW, NOW + SEC, 10).await.expect("claim");

@@ -529,7 +529,9 @@ fn failed(message: String) -> ImportStatus {
     ImportStatus::Failed { code: "InvalidInput".into(), message }
 }
 
-/// Runs on the caller's side of the writer (tokio's blocking pool), in parallel with other batches.
+/// Runs on the caller's side of the writer (tokio's blocking pool, or the caller's own thread
+/// for a small batch), in parallel with other batches. `with_events`: make the new findings'
+/// imported events too.
 fn prepare(batch: ImportBatch, with_events: bool) -> PreparedBatch {
     let findings = batch
         .findings
@@ -578,7 +580,7 @@ fn import_into(
                     insert_history(tx, ids, seq, &history)?;
                     outbox.write(tx, || match event {
                         Some(made) => Ok(made),
-                        None => Ok(EncodedEvent::imported(&finding, &doc_json(&finding)?, batch.now)),
+                        None => doc_json(&finding).map(|json| EncodedEvent::imported(&finding, &json, batch.now)),
                     })?;
                     report.statuses.push(ImportStatus::Created);
                     report.changed.push(finding);

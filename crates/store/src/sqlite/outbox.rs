@@ -14,7 +14,6 @@ use findinghub_hub::finding::StoredFinding;
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 use serde_json::Value;
 
-/// Writes one event into the outbox, in the caller's transaction.
 /// An outbox row as SQLite keeps it (the envelope compressed), made before the writer takes it
 /// where it can be.
 pub(super) struct EncodedEvent {
@@ -69,6 +68,7 @@ impl OutboxWriter {
     }
 }
 
+/// Writes one event into the outbox, in the caller's transaction.
 fn insert_event(tx: &Transaction<'_>, event: &EncodedEvent) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO outbox_events (event_id, ordering_key, created_at, dispatched, envelope) VALUES (?, ?, ?, 0, ?)",
