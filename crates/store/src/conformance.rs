@@ -27,6 +27,7 @@ use findinghub_hub::finding::FindingIdentifier;
 use findinghub_hub::history::UpdateSourceType;
 use findinghub_hub::update::{UnprocessedReason, parse_batch_update};
 use serde_json::{Map, Value, json};
+use std::collections::BTreeSet;
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an expression whose value is a
 /// future of `(store, guard)`: the store under test and whatever must live as long as it.
@@ -64,6 +65,7 @@ macro_rules! conformance_suite {
             history_pages_and_windows,
             history_reads_in_the_order_of_changes,
             get_findings_filters,
+            attribute_filters_find_findings_of_every_age,
             get_findings_scope,
             pagination_default_order,
             pagination_every_sort_kind,
@@ -1498,6 +1500,71 @@ pub async fn changes_write_their_events<S: FindingStore + OutboxStore>(store: &S
     assert_eq!(events[3].envelope["detail"]["findings"][0]["RecordState"], "ARCHIVED");
     assert_eq!(events[0].ordering_key, events[3].ordering_key, "one finding, one ordering key");
     assert_ne!(events[0].ordering_key, events[1].ordering_key);
+}
+
+/// Filters on multi-valued fields (resource ids and types) find findings imported long before and
+/// long after one another, and follow a finding whose resource changes. Thousands of findings, so
+/// that a store which partitions its attribute rows by arrival (the embedded one does, by 4,096)
+/// holds them in several parts.
+pub async fn attribute_filters_find_findings_of_every_age<S: FindingStore>(store: &S) {
+    const AGED: usize = 9_000;
+    const RESOURCES: usize = 7;
+    let resource = |r: usize| format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-shared{r}");
+    let docs: Vec<Map<String, Value>> = (0..AGED)
+        .map(|i| {
+            let mut f = finding(&format!("aged-{i:05}"), NOW - 10_000_000);
+            f.insert("Resources".into(), json!([{"Type": "AwsEc2Instance", "Id": resource(i % RESOURCES)}]));
+            f
+        })
+        .collect();
+    for chunk in docs.chunks(100) {
+        let statuses = import(store, chunk.to_vec()).await;
+        assert!(statuses.iter().all(|s| *s == ImportStatus::Created), "{statuses:?}");
+    }
+    let ids = |found: Vec<Map<String, Value>>| -> BTreeSet<String> {
+        found.iter().filter_map(|f| f.get("Id").and_then(Value::as_str).map(str::to_owned)).collect()
+    };
+    let expected = |r: usize| -> BTreeSet<String> {
+        (0..AGED).filter(|i| i % RESOURCES == r).map(|i| format!("aged-{i:05}")).collect()
+    };
+    let equals = json!({"ResourceId": [{"Value": resource(3), "Comparison": "EQUALS"}]});
+    let found = ids(query_all(store, equals.clone(), json!([]), 100).await);
+    assert_eq!(found, expected(3), "ResourceId EQUALS over {AGED} findings");
+
+    let prefix = json!({"ResourceId": [{"Value": format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-shared5"), "Comparison": "PREFIX"}]});
+    assert_eq!(ids(query_all(store, prefix, json!([]), 100).await), expected(5), "ResourceId PREFIX");
+
+    let not_equals: Vec<Value> =
+        (1..RESOURCES).map(|r| json!({"Value": resource(r), "Comparison": "NOT_EQUALS"})).collect();
+    let found = ids(query_all(store, json!({"ResourceId": not_equals}), json!([]), 100).await);
+    assert_eq!(found, expected(0), "ResourceId NOT_EQUALS of all but one");
+
+    // The first and the last finding move to another resource: their old rows go, new ones come.
+    let moved: Vec<Map<String, Value>> = [0, AGED - 4]
+        .iter()
+        .map(|&i| {
+            let mut f = docs[i].clone();
+            f.insert("UpdatedAt".into(), json!(ts(NOW - 5_000_000)));
+            f.insert("Resources".into(), json!([{"Type": "AwsS3Bucket", "Id": "arn:aws:s3:::moved-bucket"}]));
+            f
+        })
+        .collect();
+    let statuses = import(store, moved).await;
+    assert!(statuses.iter().all(|s| *s == ImportStatus::Updated), "{statuses:?}");
+    let moved_ids: BTreeSet<String> = [0, AGED - 4].iter().map(|i| format!("aged-{i:05}")).collect();
+    let bucket = json!({"ResourceId": [{"Value": "arn:aws:s3:::moved-bucket", "Comparison": "EQUALS"}]});
+    assert_eq!(
+        ids(query_all(store, bucket, json!([]), 100).await),
+        moved_ids,
+        "the moved findings under their new resource"
+    );
+    let s3 = json!({"ResourceType": [{"Value": "AwsS3Bucket", "Comparison": "EQUALS"}]});
+    assert_eq!(ids(query_all(store, s3, json!([]), 100).await), moved_ids, "the moved findings under their new type");
+    let was = |r: usize| -> BTreeSet<String> { expected(r).difference(&moved_ids).cloned().collect() };
+    for r in [0, (AGED - 4) % RESOURCES] {
+        let old = json!({"ResourceId": [{"Value": resource(r), "Comparison": "EQUALS"}]});
+        assert_eq!(ids(query_all(store, old, json!([]), 100).await), was(r), "resource {r} after the move");
+    }
 }
 
 /// With no rule, or only disabled ones, no change writes an event (EventBridge drops what no rule

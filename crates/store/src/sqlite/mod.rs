@@ -386,16 +386,17 @@ fn update_finding(
 
 /// Replaces a finding's attribute rows, touching only those that changed.
 fn write_attrs(tx: &Transaction<'_>, seq: i64, old: &[(i64, String)], new: &[(i64, String)]) -> Result<(), StoreError> {
+    let span = seq >> schema::ATTR_SPAN_BITS;
     for pair in old.iter().filter(|p| !new.contains(p)) {
-        tx.prepare_cached("DELETE FROM finding_attrs WHERE field = ? AND value = ? AND seq = ?")
+        tx.prepare_cached("DELETE FROM finding_attrs WHERE field = ? AND span = ? AND value = ? AND seq = ?")
             .map_err(sql_err)?
-            .execute(params![pair.0, pair.1, seq])
+            .execute(params![pair.0, span, pair.1, seq])
             .map_err(sql_err)?;
     }
     for pair in new.iter().filter(|p| !old.contains(p)) {
-        tx.prepare_cached("INSERT OR IGNORE INTO finding_attrs (field, value, seq) VALUES (?, ?, ?)")
+        tx.prepare_cached("INSERT OR IGNORE INTO finding_attrs (field, span, value, seq) VALUES (?, ?, ?, ?)")
             .map_err(sql_err)?
-            .execute(params![pair.0, pair.1, seq])
+            .execute(params![pair.0, span, pair.1, seq])
             .map_err(sql_err)?;
     }
     Ok(())

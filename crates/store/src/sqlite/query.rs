@@ -123,6 +123,16 @@ fn any_test(col: &str, tests: &[StringTest], params: &mut Vec<Sql>) -> String {
         .join(" OR ")
 }
 
+/// The spans that hold attribute rows (those of the stored findings' sequence numbers), so that a
+/// lookup probes each span's part of the primary key rather than scanning all of the field's rows.
+fn spans_sql() -> String {
+    let bits = super::schema::ATTR_SPAN_BITS;
+    format!(
+        "WITH RECURSIVE spans(n) AS (SELECT (SELECT min(seq) FROM findings) >> {bits} \
+         UNION ALL SELECT n + 1 FROM spans WHERE n < (SELECT max(seq) FROM findings) >> {bits}) SELECT n FROM spans"
+    )
+}
+
 fn attr_condition(code: i64, positive: &[StringTest], negative: &[StringTest], params: &mut Vec<Sql>) -> String {
     let mut parts = Vec::new();
     for (tests, op) in [(positive, "IN"), (negative, "NOT IN")] {
@@ -155,7 +165,8 @@ fn attr_condition(code: i64, positive: &[StringTest], negative: &[StringTest], p
             })
             .collect();
         parts.push(format!(
-            "f.seq {op} (SELECT a.seq FROM finding_attrs a WHERE a.field = ? AND ({}))",
+            "f.seq {op} (SELECT a.seq FROM finding_attrs a WHERE a.field = ? AND a.span IN ({}) AND ({}))",
+            spans_sql(),
             alts.join(" OR ")
         ));
     }
