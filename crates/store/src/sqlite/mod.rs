@@ -214,6 +214,9 @@ fn run_writer(
     wal: PathBuf,
     events_kept: &AtomicBool,
 ) {
+    // Keys in `finding_keys_recent`, as far as this writer knows (another handle's imports are
+    // folded with the next fold of this one's).
+    let mut recent = recent_keys(&conn).unwrap_or(0);
     let mut next = queue.recv().ok();
     while let Some(job) = next.take() {
         match job {
@@ -234,7 +237,13 @@ fn run_writer(
                         Err(_) => break,
                     }
                 }
-                import_group(&mut conn, &ids, events_kept, group);
+                recent += import_group(&mut conn, &ids, events_kept, group);
+            }
+        }
+        if recent >= schema::RECENT_KEYS_MAX {
+            match fold_recent_keys(&mut conn) {
+                Ok(()) => recent = 0,
+                Err(e) => tracing::warn!(error = %e, "folding the recent finding keys failed"),
             }
         }
         // The checkpointer copies the WAL in the background, but under a steady stream of
@@ -260,8 +269,9 @@ type ImportJob = (PreparedBatch, oneshot::Sender<Result<ImportDone, StoreError>>
 type ImportDone = (ImportReport, Vec<IncomingFinding>);
 
 /// Several import batches in one transaction. A batch's findings are applied in order, batches
-/// in arrival order; if the transaction fails, every batch of the group gets the error.
-fn import_group(conn: &mut Connection, ids: &AtomicI64, events_kept: &AtomicBool, group: Vec<ImportJob>) {
+/// in arrival order; if the transaction fails, every batch of the group gets the error. Returns
+/// how many findings it created.
+fn import_group(conn: &mut Connection, ids: &AtomicI64, events_kept: &AtomicBool, group: Vec<ImportJob>) -> usize {
     let (batches, replies): (Vec<PreparedBatch>, Vec<_>) = group.into_iter().unzip();
     let result = (|| {
         let tx = begin_write(conn)?;
@@ -276,15 +286,19 @@ fn import_group(conn: &mut Connection, ids: &AtomicI64, events_kept: &AtomicBool
     })();
     match result {
         Ok(reports) => {
+            let mut created = 0;
             for (reply, report) in replies.into_iter().zip(reports) {
+                created += report.0.statuses.iter().filter(|s| **s == ImportStatus::Created).count();
                 let _ = reply.send(Ok(report));
             }
+            created
         }
         Err(e) => {
             tracing::warn!(error = %e, "import transaction failed");
             for reply in replies {
                 let _ = reply.send(Err(e.clone()));
             }
+            0
         }
     }
 }
@@ -349,12 +363,39 @@ fn insert_finding(tx: &Transaction<'_>, finding: &StoredFinding, rows: NewRows) 
     values.push(Sql::Integer(finding.touched.bits()));
     tx.prepare_cached(sql).map_err(sql_err)?.execute(params_from_iter(values)).map_err(sql_err)?;
     let seq = tx.last_insert_rowid();
+    insert_key(tx, finding.key.hash64(), seq)?;
     tx.prepare_cached("INSERT INTO finding_docs (seq, doc) VALUES (?, ?)")
         .map_err(sql_err)?
         .execute(params![seq, rows.doc])
         .map_err(sql_err)?;
     write_attrs(tx, seq, &[], &rows.attrs)?;
     Ok(seq)
+}
+
+/// Indexes a new finding under its key (in the recent keys; see `fold_recent_keys`).
+pub(crate) fn insert_key(tx: &Transaction<'_>, key_hash: i64, seq: i64) -> Result<(), StoreError> {
+    tx.prepare_cached("INSERT OR IGNORE INTO finding_keys_recent (key_hash, seq) VALUES (?, ?)")
+        .map_err(sql_err)?
+        .execute(params![key_hash, seq])
+        .map_err(sql_err)?;
+    Ok(())
+}
+
+/// Moves the recent keys into `finding_keys`, in one transaction. In key order, so that each of
+/// the large table's pages is written once however many of the keys land on it.
+fn fold_recent_keys(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = begin_write(conn)?;
+    tx.execute_batch(
+        "INSERT OR IGNORE INTO finding_keys (key_hash, seq) SELECT key_hash, seq FROM finding_keys_recent ORDER BY key_hash, seq;
+         DELETE FROM finding_keys_recent;",
+    )
+    .map_err(sql_err)?;
+    tx.commit().map_err(sql_err)
+}
+
+fn recent_keys(conn: &Connection) -> Result<usize, StoreError> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM finding_keys_recent", [], |r| r.get(0)).map_err(sql_err)?;
+    Ok(usize::try_from(n).unwrap_or(0))
 }
 
 /// Writes a finding's change, and the imported event that every change emits.
@@ -443,7 +484,8 @@ fn load_by_identifier(conn: &Connection, product_arn: &str, id: &str) -> Result<
             // A correlated subquery rather than a join: SQLite re-prepares this join after every
             // write transaction (measured), which cost a tenth of the import time.
             "SELECT f.seq, f.account_id, f.region, f.product_arn, f.finding_id, f.touched, \
-             (SELECT d.doc FROM finding_docs d WHERE d.seq = f.seq) FROM findings f WHERE f.key_hash = ?",
+             (SELECT d.doc FROM finding_docs d WHERE d.seq = f.seq) FROM findings f WHERE f.seq IN \
+             (SELECT seq FROM finding_keys WHERE key_hash = ?1 UNION ALL SELECT seq FROM finding_keys_recent WHERE key_hash = ?1)",
         )
         .map_err(sql_err)?;
     let rows = stmt
@@ -886,6 +928,8 @@ fn delete_finding(tx: &Transaction<'_>, seq: i64) -> Result<(), StoreError> {
         }
     }
     for sql in [
+        "DELETE FROM finding_keys WHERE key_hash = (SELECT key_hash FROM findings WHERE seq = ?1) AND seq = ?1",
+        "DELETE FROM finding_keys_recent WHERE key_hash = (SELECT key_hash FROM findings WHERE seq = ?1) AND seq = ?1",
         "DELETE FROM finding_history WHERE seq = ?",
         "DELETE FROM finding_docs WHERE seq = ?",
         "DELETE FROM findings WHERE seq = ?",

@@ -1,6 +1,6 @@
 //! [`RecordStore`] on SQLite: raw records for `findinghub migrate`.
 
-use super::{SqliteStore, begin_write, decode_doc, encode_json, hot_params, sql_err, write_attrs};
+use super::{SqliteStore, begin_write, decode_doc, encode_json, hot_params, insert_key, sql_err, write_attrs};
 use crate::StoreError;
 use crate::columns::{HOT_COLUMNS, attr_values};
 use crate::portable::{
@@ -175,6 +175,7 @@ fn import_findings(tx: &Transaction<'_>, ids: &AtomicI64, records: &[Value]) -> 
         if tx.prepare_cached(&insert).map_err(sql_err)?.execute(params_from_iter(values)).map_err(sql_err)? == 0 {
             continue;
         }
+        insert_key(tx, finding.key.hash64(), record.seq)?;
         let doc = encode_json(&serde_json::to_vec(&record.doc).map_err(crate::backend)?);
         tx.prepare_cached("INSERT INTO finding_docs (seq, doc) VALUES (?, ?)")
             .map_err(sql_err)?

@@ -18,6 +18,9 @@
 //! - (migration 12) `finding_attrs` is keyed by (field, span, value, seq), `span` being
 //!   `seq >> ATTR_SPAN_BITS`: a new finding's rows go into the newest span's few pages instead of
 //!   onto random pages of the whole table, and a lookup probes each span.
+//! - (migration 13) finding keys leave `findings_by_key` for two tables: `finding_keys_recent`,
+//!   small, takes every new finding's key; the writer folds it into `finding_keys` now and then,
+//!   in key order (see `RECENT_KEYS_MAX`). A lookup reads both.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -264,7 +267,30 @@ INSERT INTO finding_attrs_by_span (field, span, value, seq) SELECT field, seq >>
 DROP TABLE finding_attrs;
 ALTER TABLE finding_attrs_by_span RENAME TO finding_attrs;
 "#,
+    r#"
+-- A finding's key hash is as good as random, so the index of every key took each new finding's
+-- entry on a page of its own. New keys go into a small table instead, whose pages are few and
+-- written once per commit for many findings; the writer folds it into the large one in key order,
+-- which writes each of the large one's pages once for many keys.
+CREATE TABLE finding_keys (
+    key_hash INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (key_hash, seq)
+) WITHOUT ROWID;
+CREATE TABLE finding_keys_recent (
+    key_hash INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (key_hash, seq)
+) WITHOUT ROWID;
+INSERT INTO finding_keys (key_hash, seq) SELECT key_hash, seq FROM findings;
+DROP INDEX findings_by_key;
+"#,
 ];
+
+/// The most keys that `finding_keys_recent` holds before the writer folds them into
+/// `finding_keys`. Larger makes each commit write more of the small table's pages; smaller makes
+/// folds more frequent, each writing most of the large table's pages.
+pub const RECENT_KEYS_MAX: usize = 32_768;
 
 /// An attribute row's span is `seq >> ATTR_SPAN_BITS` (migration 12 names the same number): 4,096
 /// findings per span. Smaller spans make imports write fewer pages per finding and lookups probe
@@ -342,5 +368,40 @@ mod tests {
             rows.into_iter().map(|(f, v, s)| (f, s >> ATTR_SPAN_BITS, v, s)).collect();
         assert_eq!(moved, expected);
         assert_eq!(moved[1].1, 1, "seq 5000 is in the second span");
+    }
+
+    /// A store at version 12 keeps every finding's key through migration 13.
+    #[test]
+    fn finding_keys_move_into_their_table() {
+        let mut conn = rusqlite::Connection::open_in_memory().expect("open");
+        for sql in &MIGRATIONS[..12] {
+            conn.execute_batch(sql).expect("an older migration");
+        }
+        conn.pragma_update(None, "user_version", 12).expect("version");
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('findings') WHERE name NOT IN ('seq', 'key_hash')")
+            .expect("columns")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("names");
+        let insert = format!(
+            "INSERT INTO findings (seq, key_hash, {}) VALUES (?, ?, {})",
+            columns.join(", "),
+            vec!["0"; columns.len()].join(", ")
+        );
+        let keys = [(7_i64, -42_i64), (8, 99), (9, -42)];
+        for (seq, hash) in keys {
+            conn.execute(&insert, rusqlite::params![seq, hash]).expect("a finding");
+        }
+        super::migrate(&mut conn).expect("migrate");
+        let mut stmt = conn.prepare("SELECT key_hash, seq FROM finding_keys ORDER BY seq").expect("select");
+        let moved: Vec<(i64, i64)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("query").collect::<Result<_, _>>().expect("rows");
+        assert_eq!(moved, vec![(-42, 7), (99, 8), (-42, 9)]);
+        let index: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'findings_by_key'", [], |r| r.get(0))
+            .expect("index");
+        assert_eq!(index, 0, "the old index is gone");
     }
 }
