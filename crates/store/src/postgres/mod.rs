@@ -44,7 +44,8 @@ use findinghub_hub::update::{UnprocessedReason, apply_legacy_update, apply_updat
 use query::{Clause, Param, sql_params};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{Json, ToSql};
@@ -61,7 +62,24 @@ const ATTEMPTS: u32 = 8;
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    statistics: Arc<Statistics>,
 }
+
+/// When to refresh the planner's statistics of the finding tables. Autovacuum analyzes a table
+/// only once a minute at most, and a table that has none plans every attribute filter as a nested
+/// loop over both sides (measured: 1.4 s for a page over 9,000 fresh findings, 1 ms after
+/// ANALYZE). So the store analyzes them itself after its imports have grown them by a fifth.
+#[derive(Default)]
+struct Statistics {
+    /// Findings that this instance created since its last ANALYZE.
+    created: AtomicU64,
+    /// The findings counted at that ANALYZE.
+    counted: AtomicU64,
+    running: AtomicBool,
+}
+
+/// The fewest creations that make an ANALYZE worth its cost (about a tenth of a second).
+const ANALYZE_AFTER_MIN: u64 = 1_000;
 
 /// Why a transaction failed: PostgreSQL's error (some are worth another try) or the store's.
 #[derive(Debug)]
@@ -155,7 +173,40 @@ impl PostgresStore {
             other => StoreError::Backend(other.to_string()),
         })?;
         drop(client);
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore { pool, statistics: Arc::default() })
+    }
+
+    /// Counts `n` created findings, and refreshes the finding tables' statistics (in the
+    /// background) once they have grown by a fifth since the last refresh.
+    pub(crate) fn note_created(&self, n: u64) {
+        let stats = &self.statistics;
+        let created = stats.created.fetch_add(n, Ordering::Relaxed) + n;
+        let due = created >= ANALYZE_AFTER_MIN.max(stats.counted.load(Ordering::Relaxed) / 5);
+        if !due || stats.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let store = self.clone();
+        tokio::spawn(async move {
+            let stats = &store.statistics;
+            stats.created.store(0, Ordering::Relaxed);
+            match store.analyze().await {
+                Ok(counted) => stats.counted.store(counted, Ordering::Relaxed),
+                Err(e) => tracing::warn!(error = %e, "refreshing the statistics of the finding tables failed"),
+            }
+            stats.running.store(false, Ordering::Release);
+        });
+    }
+
+    /// ANALYZE of the finding tables; returns the findings that PostgreSQL then counts.
+    async fn analyze(&self) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        client.batch_execute("ANALYZE findings, finding_attrs").await.map_err(|e| pg_err(&e))?;
+        let row = client
+            .query_one("SELECT reltuples::bigint FROM pg_class WHERE oid = 'findings'::regclass", &[])
+            .await
+            .map_err(|e| pg_err(&e))?;
+        let counted: i64 = row.try_get(0).map_err(|e| pg_err(&e))?;
+        Ok(u64::try_from(counted).unwrap_or(0))
     }
 
     /// The pool, for tools that need SQL of their own (tests, benchmarks).
@@ -939,7 +990,9 @@ impl PostgresStore {
 #[async_trait]
 impl FindingStore for PostgresStore {
     async fn import(&self, batch: ImportBatch) -> Result<ImportReport, StoreError> {
-        retrying(|| self.import_once(&batch)).await
+        let report = retrying(|| self.import_once(&batch)).await?;
+        self.note_created(report.statuses.iter().filter(|s| **s == ImportStatus::Created).count() as u64);
+        Ok(report)
     }
 
     async fn batch_update(&self, batch: UpdateBatch) -> Result<UpdateReport, StoreError> {

@@ -287,7 +287,11 @@ impl RecordStore for PostgresStore {
     }
 
     async fn import_records(&self, table: &str, records: &[Value], progress: &CopyProgress) -> Result<u64, StoreError> {
-        Ok(self.import_records_once(table, records, progress).await?)
+        let written = self.import_records_once(table, records, progress).await?;
+        if table == FINDINGS {
+            self.note_created(written);
+        }
+        Ok(written)
     }
 
     async fn copy_progress(&self) -> Result<Vec<CopyProgress>, StoreError> {
