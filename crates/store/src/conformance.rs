@@ -264,7 +264,7 @@ async fn update_at(store: &dyn FindingStore, request: Value, scope: Scope, now: 
 }
 
 /// A finding's whole history in the suite's scope, newest first.
-async fn whole_history(store: &dyn FindingStore, id: &str) -> crate::HistoryPage {
+pub async fn whole_history(store: &dyn FindingStore, id: &str) -> crate::HistoryPage {
     store
         .finding_history(HistoryQuery {
             scope: scope(),

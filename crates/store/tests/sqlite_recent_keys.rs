@@ -2,10 +2,9 @@
 //! then into `finding_keys`): an import finds a finding under its key whichever table holds it,
 //! before and after a fold, so that nothing is created twice.
 
-use findinghub_hub::finding::FindingIdentifier;
-use findinghub_store::conformance::{NOW, batch, finding, scope, ts};
+use findinghub_store::conformance::{NOW, batch, finding, ts, whole_history};
 use findinghub_store::sqlite::{DB_FILE, SqliteStore};
-use findinghub_store::{FindingStore, HistoryQuery, ImportStatus};
+use findinghub_store::{FindingStore, ImportStatus};
 
 /// More than one fold's worth (32,768) of findings.
 const FINDINGS: usize = 33_500;
@@ -47,19 +46,7 @@ async fn findings_are_found_by_key_before_and_after_a_fold() {
     assert_eq!(store.count().await.expect("count"), FINDINGS as u64, "nothing was created twice");
 
     for &i in &again {
-        let identifier =
-            FindingIdentifier { id: id(i), product_arn: findinghub_store::conformance::PRODUCT.to_owned() };
-        let page = store
-            .finding_history(HistoryQuery {
-                scope: scope(),
-                identifier,
-                start: None,
-                end: None,
-                max_results: 100,
-                next_token: None,
-            })
-            .await
-            .expect("history");
+        let page = whole_history(&store, &id(i)).await;
         assert_eq!(page.records.len(), 2, "finding {i}: its creation and its update");
     }
 
