@@ -25,6 +25,7 @@ use findinghub_hub::import::{ImportContext, ImportOutcome, apply_import};
 use findinghub_hub::update::{UnprocessedReason, apply_legacy_update, apply_update, deduplicate};
 use outbox::{EncodedEvent, OutboxWriter};
 use query::Clause;
+use rusqlite::config::DbConfig;
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params, params_from_iter};
 use serde_json::{Map, Value, json};
@@ -159,6 +160,7 @@ impl Inner {
             None => {
                 let c = Connection::open(&self.path).map_err(backend)?;
                 schema::configure(&c).map_err(backend)?;
+                c.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(backend)?;
                 c
             }
         };
@@ -1077,5 +1079,40 @@ impl FindingStore for SqliteStore {
             .collect()
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SqliteStore;
+    use crate::FindingStore;
+    use crate::conformance::{NOW, batch, finding};
+    use crate::state::HubStateStore;
+    use rusqlite::StatementStatus;
+
+    /// The point reads of every `/events` request keep their prepared statements: a statement
+    /// that SQLite re-prepares on each call (as it did, before readers asked for stable plans)
+    /// costs more than the read itself.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn point_reads_are_not_prepared_again() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(dir.path()).expect("open");
+        for i in 0..20 {
+            store.import(batch(vec![finding(&format!("r{i}"), NOW - 1_000_000)])).await.expect("import");
+            assert!(store.subscriptions("111111111111", "us-east-1").await.expect("subscriptions").is_empty());
+            assert!(store.hub("111111111111", "us-east-1").await.expect("hub").is_none());
+        }
+        let reprepared = store
+            .inner
+            .with_reader(|conn| {
+                let mut total = 0;
+                for sql in [super::state::SUBSCRIPTIONS_SQL, super::state::HUB_SQL] {
+                    let stmt = conn.prepare_cached(sql).map_err(super::sql_err)?;
+                    total += stmt.get_status(StatementStatus::RePrepare);
+                }
+                Ok(total)
+            })
+            .expect("a reader");
+        assert_eq!(reprepared, 0);
     }
 }

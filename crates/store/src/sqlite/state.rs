@@ -13,6 +13,11 @@ use findinghub_asff::timestamp::Micros;
 use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeMap;
 
+pub(crate) const HUB_SQL: &str = "SELECT account_id, region, subscribed_at, auto_enable_controls, \
+    control_finding_generator FROM hubs WHERE account_id = ? AND region = ?";
+pub(crate) const SUBSCRIPTIONS_SQL: &str =
+    "SELECT product_arn FROM product_subscriptions WHERE account_id = ? AND region = ? ORDER BY product_arn";
+
 fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SealedKey> {
     Ok(SealedKey {
         key: AccessKey { access_key_id: r.get(0)?, account_id: r.get(1)?, admin: r.get(2)?, created_at: r.get(3)? },
@@ -518,12 +523,9 @@ impl HubStateStore for SqliteStore {
 
     async fn hub(&self, account_id: &str, region: &str) -> Result<Option<Hub>, StoreError> {
         self.read_now(|conn| {
-            conn.prepare_cached(
-                "SELECT account_id, region, subscribed_at, auto_enable_controls, control_finding_generator FROM hubs \
-                 WHERE account_id = ? AND region = ?",
-            )
-            .and_then(|mut s| s.query_row([account_id, region], hub_row).optional())
-            .map_err(sql_err)
+            conn.prepare_cached(HUB_SQL)
+                .and_then(|mut s| s.query_row([account_id, region], hub_row).optional())
+                .map_err(sql_err)
         })
         .await
     }
@@ -582,11 +584,7 @@ impl HubStateStore for SqliteStore {
 
     async fn subscriptions(&self, account_id: &str, region: &str) -> Result<Vec<String>, StoreError> {
         self.read_now(|conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT product_arn FROM product_subscriptions WHERE account_id = ? AND region = ? ORDER BY product_arn",
-                )
-                .map_err(sql_err)?;
+            let mut stmt = conn.prepare_cached(SUBSCRIPTIONS_SQL).map_err(sql_err)?;
             let rows = stmt.query_map([account_id, region], |r| r.get(0)).map_err(sql_err)?;
             rows.map(|r| r.map_err(sql_err)).collect()
         })
