@@ -106,6 +106,13 @@ pub struct ImportReport {
     pub changed: Vec<StoredFinding>,
 }
 
+impl ImportReport {
+    /// How many findings the import created.
+    pub fn created(&self) -> usize {
+        self.statuses.iter().filter(|s| **s == ImportStatus::Created).count()
+    }
+}
+
 /// A BatchUpdateFindings request, parsed and checked by the caller.
 #[derive(Debug, Clone)]
 pub struct UpdateBatch {

@@ -991,7 +991,7 @@ impl PostgresStore {
 impl FindingStore for PostgresStore {
     async fn import(&self, batch: ImportBatch) -> Result<ImportReport, StoreError> {
         let report = retrying(|| self.import_once(&batch)).await?;
-        self.note_created(report.statuses.iter().filter(|s| **s == ImportStatus::Created).count() as u64);
+        self.note_created(report.created() as u64);
         Ok(report)
     }
 

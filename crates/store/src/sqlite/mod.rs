@@ -290,7 +290,7 @@ fn import_group(conn: &mut Connection, ids: &AtomicI64, events_kept: &AtomicBool
         Ok(reports) => {
             let mut created = 0;
             for (reply, report) in replies.into_iter().zip(reports) {
-                created += report.0.statuses.iter().filter(|s| **s == ImportStatus::Created).count();
+                created += report.0.created();
                 let _ = reply.send(Ok(report));
             }
             created

@@ -9,6 +9,7 @@ use crate::page::Cursor;
 use crate::{AccountScope, Scope};
 use findinghub_hub::filter::{Condition, Filters, SortCriterion, SortValue, StringOp, StringTest};
 use rusqlite::types::Value as Sql;
+use std::sync::OnceLock;
 
 /// A WHERE clause with its parameters.
 #[derive(Debug, Default)]
@@ -125,12 +126,15 @@ fn any_test(col: &str, tests: &[StringTest], params: &mut Vec<Sql>) -> String {
 
 /// The spans that hold attribute rows (those of the stored findings' sequence numbers), so that a
 /// lookup probes each span's part of the primary key rather than scanning all of the field's rows.
-fn spans_sql() -> String {
-    let bits = super::schema::ATTR_SPAN_BITS;
-    format!(
-        "WITH RECURSIVE spans(n) AS (SELECT (SELECT min(seq) FROM findings) >> {bits} \
-         UNION ALL SELECT n + 1 FROM spans WHERE n < (SELECT max(seq) FROM findings) >> {bits}) SELECT n FROM spans"
-    )
+fn spans_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        let bits = super::schema::ATTR_SPAN_BITS;
+        format!(
+            "WITH RECURSIVE spans(n) AS (SELECT (SELECT min(seq) FROM findings) >> {bits} \
+             UNION ALL SELECT n + 1 FROM spans WHERE n < (SELECT max(seq) FROM findings) >> {bits}) SELECT n FROM spans"
+        )
+    })
 }
 
 fn attr_condition(code: i64, positive: &[StringTest], negative: &[StringTest], params: &mut Vec<Sql>) -> String {

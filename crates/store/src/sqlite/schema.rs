@@ -335,6 +335,16 @@ pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
 mod tests {
     use super::{ATTR_SPAN_BITS, MIGRATIONS};
 
+    /// An in-memory database with the first `version` migrations applied.
+    fn at_version(version: usize) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open_in_memory().expect("open");
+        for sql in &MIGRATIONS[..version] {
+            conn.execute_batch(sql).expect("an older migration");
+        }
+        conn.pragma_update(None, "user_version", version as i64).expect("version");
+        conn
+    }
+
     #[test]
     fn the_span_migration_uses_the_span_constant() {
         assert!(MIGRATIONS[11].contains(&format!("seq >> {ATTR_SPAN_BITS},")));
@@ -343,11 +353,7 @@ mod tests {
     /// A store at version 11 keeps every attribute row through migration 12, each in its span.
     #[test]
     fn attribute_rows_move_into_their_spans() {
-        let mut conn = rusqlite::Connection::open_in_memory().expect("open");
-        for sql in &MIGRATIONS[..11] {
-            conn.execute_batch(sql).expect("an older migration");
-        }
-        conn.pragma_update(None, "user_version", 11).expect("version");
+        let mut conn = at_version(11);
         let rows: Vec<(i64, String, i64)> =
             vec![(1, "arn:b".into(), 1), (1, "arn:a".into(), 5000), (2, "AwsEc2Instance".into(), 9000)];
         for (field, value, seq) in &rows {
@@ -373,11 +379,7 @@ mod tests {
     /// A store at version 12 keeps every finding's key through migration 13.
     #[test]
     fn finding_keys_move_into_their_table() {
-        let mut conn = rusqlite::Connection::open_in_memory().expect("open");
-        for sql in &MIGRATIONS[..12] {
-            conn.execute_batch(sql).expect("an older migration");
-        }
-        conn.pragma_update(None, "user_version", 12).expect("version");
+        let mut conn = at_version(12);
         let columns: Vec<String> = conn
             .prepare("SELECT name FROM pragma_table_info('findings') WHERE name NOT IN ('seq', 'key_hash')")
             .expect("columns")
