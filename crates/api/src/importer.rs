@@ -4,7 +4,7 @@
 
 use crate::metrics::{Metrics, rejection_reason};
 use findinghub_asff::timestamp::now_micros;
-use findinghub_asff::{check_finding_size, json_len, validate_finding};
+use findinghub_asff::{check_finding_size, validate_finding};
 use findinghub_store::{FindingStore, ImportBatch, ImportStatus, IncomingFinding, StoreError};
 use serde_json::Value;
 
@@ -24,14 +24,16 @@ pub async fn import_findings(
     let mut accepted = Vec::new();
     let mut positions = Vec::new();
     for (i, f) in findings.into_iter().enumerate() {
-        let verdict = check_finding_size(json_len(&f)).and_then(|()| validate_finding(&f)).map_err(|e| e.to_string());
+        let verdict = serde_json::to_vec(&f).map_err(|e| e.to_string()).and_then(|sent| {
+            check_finding_size(sent.len()).and_then(|()| validate_finding(&f)).map(|()| sent).map_err(|e| e.to_string())
+        });
         match (verdict, f) {
-            (Ok(()), Value::Object(doc)) => {
-                accepted.push(IncomingFinding { doc, product_names: None });
+            (Ok(sent), Value::Object(doc)) => {
+                accepted.push(IncomingFinding { doc, sent, product_names: None });
                 positions.push(i);
             }
             (Err(message), _) => outcomes[i] = Some(failed(metrics, message)),
-            (Ok(()), _) => outcomes[i] = Some(failed(metrics, "Finding must be a JSON object".into())),
+            (Ok(_), _) => outcomes[i] = Some(failed(metrics, "Finding must be a JSON object".into())),
         }
     }
     if !accepted.is_empty() {

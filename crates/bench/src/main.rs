@@ -245,7 +245,7 @@ async fn measure(opened: &Opened, args: &Args, pool: Arc<BodyPool>, now: i64) ->
                             let v: Value = serde_json::from_str(&body)?;
                             validate_finding(&v).map_err(|e| anyhow::anyhow!("{e}"))?;
                             match v {
-                                Value::Object(doc) => Ok(IncomingFinding { doc, product_names: None }),
+                                Value::Object(doc) => Ok(IncomingFinding::new(doc)),
                                 _ => Err(anyhow::anyhow!("not an object")),
                             }
                         })

@@ -188,7 +188,7 @@ pub fn batch(findings: Vec<Map<String, Value>>) -> ImportBatch {
     ImportBatch {
         region: REGION.to_owned(),
         now: NOW,
-        findings: findings.into_iter().map(|doc| IncomingFinding { doc, product_names: None }).collect(),
+        findings: findings.into_iter().map(IncomingFinding::new).collect(),
     }
 }
 

@@ -74,7 +74,19 @@ impl Scope {
 #[derive(Debug, Clone)]
 pub struct IncomingFinding {
     pub doc: Map<String, Value>,
+    /// The document as compact JSON, as the caller's size check measured it: a store that still
+    /// needs the finding as sent once its document is consumed parses this instead of keeping a
+    /// clone of the document (which costs several times more).
+    pub sent: Vec<u8>,
     pub product_names: Option<ProductNames>,
+}
+
+impl IncomingFinding {
+    /// A finding to import, without product names.
+    pub fn new(doc: Map<String, Value>) -> Self {
+        let sent = serde_json::to_vec(&doc).unwrap_or_default();
+        IncomingFinding { doc, sent, product_names: None }
+    }
 }
 
 /// A BatchImportFindings batch, validated and authorised by the caller.

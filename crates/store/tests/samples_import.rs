@@ -77,7 +77,7 @@ async fn every_sample_imports_or_is_rejected_for_the_right_reason() {
             let batch = ImportBatch {
                 region: region.clone(),
                 now: findinghub_asff::timestamp::now_micros(),
-                findings: vec![IncomingFinding { doc: sent.clone(), product_names: None }],
+                findings: vec![IncomingFinding::new(sent.clone())],
             };
             let status = store.import(batch).await.expect("import").statuses.remove(0);
             match (expected_error, &status) {

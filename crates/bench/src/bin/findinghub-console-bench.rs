@@ -69,7 +69,7 @@ async fn load(store: &SqliteStore, args: &Args) -> Result<f64> {
         let findings = tokio::task::spawn_blocking(move || {
             (first..last)
                 .map(|i| match serde_json::from_str::<Value>(&pool.body(i)) {
-                    Ok(Value::Object(doc)) => Ok(IncomingFinding { doc, product_names: None }),
+                    Ok(Value::Object(doc)) => Ok(IncomingFinding::new(doc)),
                     _ => Err(anyhow::anyhow!("a bench finding is not a JSON object")),
                 })
                 .collect::<Result<Vec<_>>>()

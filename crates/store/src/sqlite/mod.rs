@@ -551,9 +551,9 @@ fn parse_doc(stored: &[u8]) -> Result<Map<String, Value>, StoreError> {
 /// One finding of an import, with the work that does not depend on the stored state done ahead,
 /// outside the writer: its key, and what it becomes if it is new (the common case of bulk imports).
 struct PreparedFinding {
-    /// The finding as sent, as JSON: its document went into `if_new` (cloning it cost a seventh
-    /// of an import's work outside the writer), so the writer parses it again in the rarer case
-    /// that the finding exists already.
+    /// The finding as sent, as JSON: its document went into `if_new` (a clone of it cost a seventh
+    /// of an import's work outside the writer), so the writer parses this in the rarer case that
+    /// the finding exists already.
     sent: Vec<u8>,
     product_names: Option<ProductNames>,
     key: Option<FindingKey>,
@@ -587,9 +587,8 @@ fn prepare(batch: ImportBatch, with_events: bool) -> PreparedBatch {
     let findings = batch
         .findings
         .into_iter()
-        .map(|IncomingFinding { doc, product_names }| {
+        .map(|IncomingFinding { doc, sent, product_names }| {
             let key = FindingKey::of(&doc, &batch.region);
-            let sent = serde_json::to_vec(&doc).unwrap_or_default();
             let ctx = ImportContext { region: &batch.region, now: batch.now, product_names: product_names.as_ref() };
             let if_new = match apply_import(None, doc, &ctx) {
                 Ok(ImportOutcome::Created { finding, history }) => {
