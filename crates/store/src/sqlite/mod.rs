@@ -3,6 +3,7 @@
 //! One writer connection behind a mutex (SQLite has one writer at a time anyway) and a small pool
 //! of reader connections; every call runs on tokio's blocking pool.
 
+mod key_filter;
 mod outbox;
 mod portable;
 mod query;
@@ -279,6 +280,7 @@ fn import_group(conn: &mut Connection, ids: &AtomicI64, events_kept: &AtomicBool
     let (batches, replies): (Vec<PreparedBatch>, Vec<_>) = group.into_iter().unzip();
     let result = (|| {
         let tx = begin_write(conn)?;
+        key_filter::refresh(&tx);
         let outbox = OutboxWriter::open(&tx)?;
         events_kept.store(outbox.keeps(), Ordering::Relaxed);
         let mut reports = Vec::with_capacity(batches.len());
@@ -378,6 +380,7 @@ fn insert_finding(tx: &Transaction<'_>, finding: &StoredFinding, rows: NewRows) 
 
 /// Indexes a new finding under its key (in the recent keys; see `fold_recent_keys`).
 pub(crate) fn insert_key(tx: &Transaction<'_>, key_hash: i64, seq: i64) -> Result<(), StoreError> {
+    key_filter::note_key(key_hash);
     tx.prepare_cached("INSERT OR IGNORE INTO finding_keys_recent (key_hash, seq) VALUES (?, ?)")
         .map_err(sql_err)?
         .execute(params![key_hash, seq])
@@ -621,7 +624,11 @@ fn import_into(
             ));
             continue;
         };
-        let existing = load_by_identifier(tx, &key.product_arn, &key.id)?.into_iter().find(|(_, f)| f.key == key);
+        let existing = if key_filter::may_hold(key.hash64()) {
+            load_by_identifier(tx, &key.product_arn, &key.id)?.into_iter().find(|(_, f)| f.key == key)
+        } else {
+            None
+        };
         let Some((seq, old)) = existing else {
             match prepared.if_new {
                 Ok(NewFinding { finding, history, rows, event }) => {
