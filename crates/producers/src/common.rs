@@ -62,28 +62,42 @@ pub fn truncate_chars(text: &str, max: usize) -> String {
 /// items as `<key>.<index>_`, every value a string, and empty objects, empty arrays and nulls as
 /// `""` (as GuardDuty's findings show). Values are cut to ProductFields' 2048 characters.
 pub fn flatten_product_fields(prefix: &str, value: &Value, out: &mut Map<String, Value>) {
+    flatten_into(&mut prefix.to_owned(), value, out);
+}
+
+/// [`flatten_product_fields`] with one buffer for the path, grown and cut back at each level
+/// (a path string made at each level was a tenth of a GuardDuty conversion).
+fn flatten_into(path: &mut String, value: &Value, out: &mut Map<String, Value>) {
+    let len = path.len();
     match value {
         Value::Object(map) if !map.is_empty() => {
             for (key, item) in map {
-                flatten_product_fields(&format!("{prefix}/{key}"), item, out);
+                path.push('/');
+                path.push_str(key);
+                flatten_into(path, item, out);
+                path.truncate(len);
             }
         }
         Value::Array(items) if !items.is_empty() => {
             for (i, item) in items.iter().enumerate() {
-                flatten_product_fields(&format!("{prefix}.{i}_"), item, out);
+                path.push('.');
+                path.push_str(&i.to_string());
+                path.push('_');
+                flatten_into(path, item, out);
+                path.truncate(len);
             }
         }
         Value::Object(_) | Value::Array(_) | Value::Null => {
-            out.insert(prefix.to_owned(), json!(""));
+            out.insert(path.clone(), json!(""));
         }
         Value::String(s) => {
-            out.insert(prefix.to_owned(), json!(truncate_chars(s, 2048)));
+            out.insert(path.clone(), json!(truncate_chars(s, 2048)));
         }
         Value::Bool(b) => {
-            out.insert(prefix.to_owned(), json!(b.to_string()));
+            out.insert(path.clone(), json!(b.to_string()));
         }
         Value::Number(n) => {
-            out.insert(prefix.to_owned(), json!(n.to_string()));
+            out.insert(path.clone(), json!(n.to_string()));
         }
     }
 }
