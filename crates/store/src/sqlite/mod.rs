@@ -646,7 +646,8 @@ fn import_into(
             continue;
         };
         let Ok(sent) = serde_json::from_slice::<Map<String, Value>>(&prepared.sent) else {
-            report.statuses.push(failed("Finding must be a JSON object".into()));
+            // Only a caller that built `IncomingFinding::sent` by hand could get here.
+            report.statuses.push(failed("Internal service failure".into()));
             continue;
         };
         spent.push(prepared.if_new);
