@@ -3,7 +3,7 @@
 //! that the other handle created must still be found under its key, and updated, not created
 //! again.
 
-use findinghub_store::conformance::{NOW, finding, ts};
+use findinghub_store::conformance::{NOW, finding, ts, whole_history};
 use findinghub_store::sqlite::SqliteStore;
 use findinghub_store::{FindingStore, ImportBatch, ImportStatus};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -53,4 +53,31 @@ async fn a_finding_created_by_another_handle_is_updated_not_created_again() {
         cli.import(batch(vec![version("late", NOW - 5_000_000, "updated by the cli")])).await.expect("update it");
     assert_eq!(report.statuses, vec![ImportStatus::Updated]);
     assert_eq!(cli.count().await.expect("count"), 202);
+}
+
+/// Each handle counts history ids on its own: two changes of one finding at the same instant,
+/// one through each handle, whose counters stand at the same number, both keep their records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_at_the_same_instant_through_two_handles_both_keep_their_history() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let serve = SqliteStore::open(dir.path()).expect("open");
+    let cli = SqliteStore::open(dir.path()).expect("open a second handle");
+    let at = |micros: i64, f| {
+        let mut b = findinghub_store::conformance::batch(vec![f]);
+        b.now = micros;
+        b
+    };
+    // Each handle writes one record (history id 1 in each).
+    let created = serve.import(at(NOW, finding("shared", NOW - 9_000_000))).await.expect("serve creates");
+    assert_eq!(created.statuses, vec![ImportStatus::Created]);
+    let other = cli.import(at(NOW + 1, finding("other", NOW - 9_000_000))).await.expect("the cli creates");
+    assert_eq!(other.statuses, vec![ImportStatus::Created]);
+    // Then each changes the shared finding at the same instant: both would take history id 2.
+    let same = NOW + 1_000_000;
+    let report = cli.import(at(same, version("shared", NOW - 2_000_000, "the cli's"))).await.expect("the cli");
+    assert_eq!(report.statuses, vec![ImportStatus::Updated]);
+    let report = serve.import(at(same, version("shared", NOW - 1_000_000, "serve's"))).await.expect("serve");
+    assert_eq!(report.statuses, vec![ImportStatus::Updated]);
+    let history = whole_history(&serve, "shared").await;
+    assert_eq!(history.records.len(), 3, "the creation and both changes");
 }

@@ -458,15 +458,17 @@ fn insert_history(tx: &Transaction<'_>, ids: &AtomicI64, seq: i64, h: &HistoryEn
         .collect();
     // A record is never older than the finding's latest: requests stamp their time before they
     // queue for the writer, so a later commit can carry an earlier time, and the history (newest
-    // first) must read in the order the changes were made. A creation has no record before it,
-    // so the import path's common case skips the lookup.
+    // first) must read in the order the changes were made. Its id is above every id of the
+    // finding's records too: the counter is this handle's, and another handle on the file (a
+    // `findinghub import` beside `serve`) counts on its own. A creation has no record before it,
+    // so the import path's common case skips both lookups.
     let sql = if h.finding_created {
         "INSERT INTO finding_history (seq, update_time, id, created, source, identity, updates) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
     } else {
         "INSERT INTO finding_history (seq, update_time, id, created, source, identity, updates) \
          VALUES (?1, max(?2, coalesce((SELECT max(update_time) FROM finding_history WHERE seq = ?1), ?2)), \
-         ?3, ?4, ?5, ?6, ?7)"
+         max(?3, coalesce((SELECT max(id) FROM finding_history WHERE seq = ?1), 0) + 1), ?4, ?5, ?6, ?7)"
     };
     tx.prepare_cached(sql)
         .map_err(sql_err)?
