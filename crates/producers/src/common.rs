@@ -5,6 +5,7 @@
 use findinghub_asff::timestamp::{Micros, format_timestamp, parse_timestamp};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 
@@ -80,9 +81,7 @@ fn flatten_into(path: &mut String, value: &Value, out: &mut Map<String, Value>) 
         }
         Value::Array(items) if !items.is_empty() => {
             for (i, item) in items.iter().enumerate() {
-                path.push('.');
-                path.push_str(&i.to_string());
-                path.push('_');
+                let _ = write!(path, ".{i}_");
                 flatten_into(path, item, out);
                 path.truncate(len);
             }

@@ -8,15 +8,20 @@ use findinghub_store::sqlite::SqliteStore;
 use findinghub_store::{FindingStore, ImportBatch, ImportStatus};
 use std::sync::atomic::{AtomicI64, Ordering};
 
-/// A batch stamped a microsecond after the previous one, as the clock of a real import would.
-fn batch(findings: Vec<serde_json::Map<String, serde_json::Value>>) -> ImportBatch {
-    static CLOCK: AtomicI64 = AtomicI64::new(NOW);
-    let mut b = findinghub_store::conformance::batch(findings);
-    b.now = CLOCK.fetch_add(1, Ordering::Relaxed);
-    b
+type Finding = serde_json::Map<String, serde_json::Value>;
+
+/// A batch stamped at `now`.
+fn batch_at(now: i64, findings: Vec<Finding>) -> ImportBatch {
+    ImportBatch { now, ..findinghub_store::conformance::batch(findings) }
 }
 
-fn version(id: &str, at: i64, title: &str) -> serde_json::Map<String, serde_json::Value> {
+/// A batch stamped a microsecond after the previous one, as the clock of a real import would.
+fn batch(findings: Vec<Finding>) -> ImportBatch {
+    static CLOCK: AtomicI64 = AtomicI64::new(NOW);
+    batch_at(CLOCK.fetch_add(1, Ordering::Relaxed), findings)
+}
+
+fn version(id: &str, at: i64, title: &str) -> Finding {
     let mut f = finding(id, at);
     f.insert("Title".into(), serde_json::json!(title));
     f.insert("UpdatedAt".into(), serde_json::json!(ts(at)));
@@ -62,11 +67,7 @@ async fn changes_at_the_same_instant_through_two_handles_both_keep_their_history
     let dir = tempfile::tempdir().expect("temp dir");
     let serve = SqliteStore::open(dir.path()).expect("open");
     let cli = SqliteStore::open(dir.path()).expect("open a second handle");
-    let at = |micros: i64, f| {
-        let mut b = findinghub_store::conformance::batch(vec![f]);
-        b.now = micros;
-        b
-    };
+    let at = |now: i64, f: Finding| batch_at(now, vec![f]);
     // Each handle writes one record (history id 1 in each).
     let created = serve.import(at(NOW, finding("shared", NOW - 9_000_000))).await.expect("serve creates");
     assert_eq!(created.statuses, vec![ImportStatus::Created]);

@@ -353,7 +353,13 @@ impl NewRows {
     }
 }
 
-fn insert_finding(tx: &Transaction<'_>, finding: &StoredFinding, rows: NewRows) -> Result<i64, StoreError> {
+/// Inserts a new finding's rows; `key_hash` is its key's hash, which the caller has at hand.
+fn insert_finding(
+    tx: &Transaction<'_>,
+    finding: &StoredFinding,
+    key_hash: i64,
+    rows: NewRows,
+) -> Result<i64, StoreError> {
     static SQL: OnceLock<String> = OnceLock::new();
     let sql = SQL.get_or_init(|| {
         let cols: Vec<&str> = HOT_COLUMNS.iter().map(|c| c.column).collect();
@@ -364,12 +370,12 @@ fn insert_finding(tx: &Transaction<'_>, finding: &StoredFinding, rows: NewRows) 
         )
     });
     let mut values = Vec::with_capacity(rows.hot.len() + 2);
-    values.push(Sql::Integer(finding.key.hash64()));
+    values.push(Sql::Integer(key_hash));
     values.extend(rows.hot);
     values.push(Sql::Integer(finding.touched.bits()));
     tx.prepare_cached(sql).map_err(sql_err)?.execute(params_from_iter(values)).map_err(sql_err)?;
     let seq = tx.last_insert_rowid();
-    insert_key(tx, finding.key.hash64(), seq)?;
+    insert_key(tx, key_hash, seq)?;
     tx.prepare_cached("INSERT INTO finding_docs (seq, doc) VALUES (?, ?)")
         .map_err(sql_err)?
         .execute(params![seq, rows.doc])
@@ -626,7 +632,8 @@ fn import_into(
             ));
             continue;
         };
-        let existing = if key_filter::may_hold(key.hash64()) {
+        let key_hash = key.hash64();
+        let existing = if key_filter::may_hold(key_hash) {
             load_by_identifier(tx, &key.product_arn, &key.id)?.into_iter().find(|(_, f)| f.key == key)
         } else {
             None
@@ -634,7 +641,7 @@ fn import_into(
         let Some((seq, old)) = existing else {
             match prepared.if_new {
                 Ok(NewFinding { finding, history, rows, event }) => {
-                    let seq = insert_finding(tx, &finding, rows)?;
+                    let seq = insert_finding(tx, &finding, key_hash, rows)?;
                     insert_history(tx, ids, seq, &history)?;
                     outbox.write(tx, || match event {
                         Some(made) => Ok(made),
