@@ -11,7 +11,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::subscribes;
-use crate::importer::import_findings;
+use crate::importer::{SentFinding, import_findings};
 use crate::server::App;
 use axum::http::{HeaderMap, StatusCode};
 use findinghub_hub::products::ProductArn;
@@ -210,11 +210,11 @@ pub async fn ingest(
         results.push(result);
     }
     for (region, items) in by_region {
-        let (reported, docs): (Vec<(usize, Value, Value)>, Vec<Value>) = items
+        let (reported, docs): (Vec<(usize, Value, Value)>, Vec<SentFinding>) = items
             .into_iter()
             .map(|(i, f)| {
                 let named = |key: &str| f.get(key).cloned().unwrap_or(Value::Null);
-                ((i, named("Id"), named("ProductArn")), f)
+                ((i, named("Id"), named("ProductArn")), f.into())
             })
             .unzip();
         let outcomes = import_findings(app.findings.as_ref(), Some(&app.metrics), &region, docs).await?;

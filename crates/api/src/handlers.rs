@@ -2,7 +2,7 @@
 //! [`wire::input`](crate::wire::input) assembles it) and returns the output object.
 
 use crate::error::{ApiError, ApiResult};
-use crate::importer::{finding_id, import_findings};
+use crate::importer::{SentFinding, finding_id, import_findings};
 use crate::operations::Operation;
 use crate::server::{App, Principal};
 use findinghub_asff::timestamp::{format_timestamp, now_micros, parse_timestamp};
@@ -26,7 +26,7 @@ pub async fn dispatch(app: &App, who: &Principal, op: &Operation, input: Input) 
         "DescribeHub" => describe_hub(app, who).await,
         "UpdateSecurityHubConfiguration" => update_hub(app, who, input).await,
         "DisableSecurityHub" => disable_hub(app, who).await,
-        "BatchImportFindings" => batch_import(app, who, input).await,
+        "BatchImportFindings" => batch_import(app, who, findings_member(input)?).await,
         "GetFindings" => get_findings(app, who, input).await,
         "BatchUpdateFindings" => batch_update(app, who, input).await,
         "UpdateFindings" => update_findings(app, who, input).await,
@@ -220,17 +220,23 @@ pub fn subscribes(subscriptions: &[String], arn: &ProductArn<'_>, raw: &str) -> 
     })
 }
 
-async fn batch_import(app: &App, who: &Principal, mut input: Input) -> ApiResult<Value> {
+/// BatchImportFindings' findings from its generic input (the server parses most requests' bodies
+/// with [`crate::wire::array_member_elements`] instead, which keeps each finding's bytes).
+fn findings_member(mut input: Input) -> ApiResult<Vec<SentFinding>> {
+    match input.remove("Findings") {
+        Some(Value::Array(findings)) => Ok(findings.into_iter().map(SentFinding::from).collect()),
+        _ => Err(ApiError::InvalidInput("Missing required parameter in input: \"Findings\"".into())),
+    }
+}
+
+pub(crate) async fn batch_import(app: &App, who: &Principal, findings: Vec<SentFinding>) -> ApiResult<Value> {
     require_hub(app, who).await?;
-    let Some(Value::Array(findings)) = input.remove("Findings") else {
-        return Err(ApiError::InvalidInput("Missing required parameter in input: \"Findings\"".into()));
-    };
     if findings.is_empty() || findings.len() > 100 {
         return Err(ApiError::InvalidInput("Findings must contain between 1 and 100 findings".into()));
     }
     // Request-level checks first: a finding of another account, or of a product the caller may
     // not import, refuses the whole call, as AWS does.
-    for f in &findings {
+    for SentFinding { doc: f, .. } in &findings {
         if let Some(account) = f.get("AwsAccountId").and_then(Value::as_str)
             && account != who.account_id
             && !who.admin
@@ -252,7 +258,7 @@ async fn batch_import(app: &App, who: &Principal, mut input: Input) -> ApiResult
             }
         }
     }
-    let ids: Vec<String> = findings.iter().map(finding_id).collect();
+    let ids: Vec<String> = findings.iter().map(|f| finding_id(&f.doc)).collect();
     let outcomes = import_findings(app.findings.as_ref(), Some(&app.metrics), &who.region, findings).await?;
     let mut failed = Vec::new();
     let mut success = 0;

@@ -3,8 +3,9 @@
 //! is accepted or refused for the same reasons whichever way it arrives.
 
 use crate::metrics::{Metrics, rejection_reason};
+use bytes::Bytes;
 use findinghub_asff::timestamp::now_micros;
-use findinghub_asff::{check_finding_size, validate_finding};
+use findinghub_asff::{MAX_FINDING_BYTES, check_finding_size, json_len, validate_finding};
 use findinghub_store::{FindingStore, ImportBatch, ImportStatus, IncomingFinding, StoreError};
 use serde_json::Value;
 
@@ -18,14 +19,18 @@ pub async fn import_findings(
     store: &dyn FindingStore,
     metrics: Option<&Metrics>,
     region: &str,
-    findings: Vec<Value>,
+    findings: Vec<SentFinding>,
 ) -> Result<Vec<FindingOutcome>, StoreError> {
     let mut outcomes: Vec<Option<FindingOutcome>> = vec![None; findings.len()];
     let mut accepted = Vec::new();
     let mut positions = Vec::new();
-    for (i, f) in findings.into_iter().enumerate() {
-        let verdict = serde_json::to_vec(&f).map_err(|e| e.to_string()).and_then(|sent| {
-            check_finding_size(sent.len()).and_then(|()| validate_finding(&f)).map(|()| sent).map_err(|e| e.to_string())
+    for (i, SentFinding { doc: f, raw }) in findings.into_iter().enumerate() {
+        let text = match raw {
+            Some(raw) => Ok((compact_len(&f, &raw), raw)),
+            None => serde_json::to_vec(&f).map(|json| (json.len(), Bytes::from(json))),
+        };
+        let verdict = text.map_err(|e| e.to_string()).and_then(|(len, sent)| {
+            check_finding_size(len).and_then(|()| validate_finding(&f)).map(|()| sent).map_err(|e| e.to_string())
         });
         match (verdict, f) {
             (Ok(sent), Value::Object(doc)) => {
@@ -54,6 +59,28 @@ pub async fn import_findings(
         .collect())
 }
 
+/// A finding as a request carried it: its document, and the request's own bytes of it when the
+/// caller has them (BatchImportFindings), which spares serialising it again.
+#[derive(Debug, Clone)]
+pub struct SentFinding {
+    pub doc: Value,
+    pub raw: Option<Bytes>,
+}
+
+impl From<Value> for SentFinding {
+    fn from(doc: Value) -> Self {
+        SentFinding { doc, raw: None }
+    }
+}
+
+/// The size of `doc` as compact JSON, for the size limit, given a client's JSON text of it. That
+/// text may hold whitespace and other spellings, and serialising never grows a JSON text more
+/// than fivefold (the most is a number: `1e15` is written `1000000000000000.0`), so the document
+/// itself is measured only when its text is long enough for that to matter.
+fn compact_len(doc: &Value, text: &[u8]) -> usize {
+    if text.len().saturating_mul(5) <= MAX_FINDING_BYTES { text.len() } else { json_len(doc) }
+}
+
 fn failed(metrics: Option<&Metrics>, message: String) -> FindingOutcome {
     if let Some(m) = metrics {
         m.rejected(rejection_reason(&message));
@@ -64,4 +91,27 @@ fn failed(metrics: Option<&Metrics>, message: String) -> FindingOutcome {
 /// The Id of a finding as sent, for failure reports.
 pub fn finding_id(f: &Value) -> String {
     f.get("Id").and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_clients_text_is_measured_as_compact_json() {
+        // Whitespace does not count: a text over the limit whose document is under it passes.
+        let doc = json!({"Description": "x".repeat(100_000)});
+        let spaced = format!("{{\"Description\" :{}\"{}\"}}", " ".repeat(200_000), "x".repeat(100_000));
+        assert!(spaced.len() > MAX_FINDING_BYTES);
+        assert_eq!(compact_len(&doc, spaced.as_bytes()), json_len(&doc));
+        assert!(check_finding_size(compact_len(&doc, spaced.as_bytes())).is_ok());
+        // A short text that grows when written compactly is measured as it grows.
+        let numbers: Vec<f64> = vec![1e15; 16_000];
+        let short = format!("[{}]", vec!["1e15"; 16_000].join(","));
+        assert!(short.len() < MAX_FINDING_BYTES && json_len(&numbers) > MAX_FINDING_BYTES);
+        assert!(check_finding_size(compact_len(&json!(numbers), short.as_bytes())).is_err());
+        // A small text is under the limit however it is written.
+        assert_eq!(compact_len(&json!({"Id": "a"}), br#"{ "Id" : "a" }"#), 14);
+    }
 }

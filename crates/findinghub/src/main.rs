@@ -962,7 +962,7 @@ async fn import(store: &dyn FindingStore, file: &str, region: &str) -> Result<()
         let chunk: Vec<Value> = findings.by_ref().take(100).collect();
         let ids: Vec<String> =
             chunk.iter().map(|f| f.get("Id").and_then(Value::as_str).unwrap_or("(no Id)").to_owned()).collect();
-        let outcomes = import_findings(store, None, region, chunk).await?;
+        let outcomes = import_findings(store, None, region, chunk.into_iter().map(Into::into).collect()).await?;
         for (id, outcome) in ids.into_iter().zip(outcomes) {
             match outcome {
                 ImportStatus::Failed { message, .. } => failures.push((id, message)),

@@ -17,6 +17,7 @@ pub mod sqlite;
 pub mod state;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use findinghub_asff::timestamp::Micros;
 use findinghub_hub::filter::{Filters, SortCriterion};
 use findinghub_hub::finding::{FindingIdentifier, StoredFinding};
@@ -74,17 +75,17 @@ impl Scope {
 #[derive(Debug, Clone)]
 pub struct IncomingFinding {
     pub doc: Map<String, Value>,
-    /// The document as compact JSON, as the caller's size check measured it: a store that still
-    /// needs the finding as sent once its document is consumed parses this instead of keeping a
-    /// clone of the document (which costs several times more).
-    pub sent: Vec<u8>,
+    /// The document as JSON text: the bytes of the request that carried it, or the caller's
+    /// serialisation. A store that still needs the finding as sent once its document is consumed
+    /// parses this instead of keeping a clone of the document (which costs several times more).
+    pub sent: Bytes,
     pub product_names: Option<ProductNames>,
 }
 
 impl IncomingFinding {
     /// A finding to import, without product names.
     pub fn new(doc: Map<String, Value>) -> Self {
-        let sent = serde_json::to_vec(&doc).unwrap_or_default();
+        let sent = serde_json::to_vec(&doc).unwrap_or_default().into();
         IncomingFinding { doc, sent, product_names: None }
     }
 }

@@ -565,7 +565,7 @@ struct PreparedFinding {
     /// The finding as sent, as JSON: its document went into `if_new` (a clone of it cost a seventh
     /// of an import's work outside the writer), so the writer parses this in the rarer case that
     /// the finding exists already.
-    sent: Vec<u8>,
+    sent: bytes::Bytes,
     product_names: Option<ProductNames>,
     key: Option<FindingKey>,
     if_new: Result<NewFinding, ImportStatus>,
