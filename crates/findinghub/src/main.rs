@@ -18,6 +18,7 @@ use findinghub_store::postgres::PostgresStore;
 use findinghub_store::retention::{RetentionPolicy, RetentionSchedule, run_worker};
 use findinghub_store::sqlite::SqliteStore;
 use findinghub_store::state::{AccessKey, CustomProduct, HubStateStore, SealedKey};
+use findinghub_store::state_cache::CachedHubState;
 use findinghub_store::{FindingStore, ImportStatus};
 use serde_json::{Value, json};
 use std::io::Read;
@@ -422,11 +423,11 @@ async fn open_stores(location: &StoreLocation) -> Result<Stores> {
             let store = Arc::new(
                 SqliteStore::open(dir).with_context(|| format!("opening the data directory {}", dir.display()))?,
             );
-            Ok(Stores { findings: store.clone(), state: store.clone(), outbox: store })
+            Ok(Stores { findings: store.clone(), state: Arc::new(CachedHubState::new(store.clone())), outbox: store })
         }
         StoreLocation::Postgres(url) => {
             let store = Arc::new(PostgresStore::open(url).await.context("opening the PostgreSQL store")?);
-            Ok(Stores { findings: store.clone(), state: store.clone(), outbox: store })
+            Ok(Stores { findings: store.clone(), state: Arc::new(CachedHubState::new(store.clone())), outbox: store })
         }
     }
 }

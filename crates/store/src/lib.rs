@@ -15,6 +15,7 @@ pub mod postgres;
 pub mod retention;
 pub mod sqlite;
 pub mod state;
+pub mod state_cache;
 
 use async_trait::async_trait;
 use bytes::Bytes;
