@@ -176,6 +176,12 @@ impl Inner {
 
 /// Copies the WAL back into the database from a connection of its own, so that the writer never
 /// pays for checkpoints (PASSIVE: it never blocks readers or the writer). Ends with the store.
+///
+/// It also writes the pages it copied to disk (fdatasync of the database file). SQLite syncs the
+/// database only after a checkpoint that copies the whole WAL, which under a steady stream of
+/// commits is only the writer's RESTART: that sync then wrote every page copied since, while the
+/// writer held the write lock (a quarter of the writer's time in a 1,000,000-finding import, in
+/// the block layer's write throttling). Syncing here costs no more writes, only off the writer.
 fn spawn_checkpointer(inner: Weak<Inner>) -> Result<(), StoreError> {
     let path = match inner.upgrade() {
         Some(i) => i.path.clone(),
@@ -183,19 +189,30 @@ fn spawn_checkpointer(inner: Weak<Inner>) -> Result<(), StoreError> {
     };
     let conn = Connection::open(&path).map_err(backend)?;
     schema::configure(&conn).map_err(backend)?;
+    let db_file = std::fs::File::open(&path).map_err(backend)?;
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
+            let mut copied_before = 0;
             loop {
                 std::thread::sleep(Duration::from_millis(200));
                 if inner.upgrade().is_none() {
                     return;
                 }
+                // (busy, frames in the WAL, frames copied into the database)
                 let result = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
                     Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
                 });
-                if let Err(e) = result {
-                    tracing::warn!(error = %e, "checkpoint failed");
+                match result {
+                    Ok((_, _, copied)) => {
+                        if copied != copied_before
+                            && let Err(e) = db_file.sync_data()
+                        {
+                            tracing::warn!(error = %e, "syncing the database file failed");
+                        }
+                        copied_before = copied;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "checkpoint failed"),
                 }
             }
         })
