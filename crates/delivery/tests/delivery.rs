@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use findinghub_asff::timestamp::now_micros;
 use findinghub_delivery::retry::RetryPolicy;
 use findinghub_delivery::target::Target;
-use findinghub_delivery::{DeliveryService, DeliverySettings, NoObserver};
+use findinghub_delivery::{DISPATCHER_LEASE, DeliveryService, DeliverySettings, NoObserver};
 use findinghub_receivers::webhook;
 use findinghub_store::FindingStore;
 use findinghub_store::conformance::{batch, finding};
@@ -307,4 +307,34 @@ async fn events_that_no_rule_could_choose_are_dispatched_to_nothing_and_a_later_
     let got = receiver.received.lock().expect("lock").clone();
     let ids = finding_ids(&got);
     assert_eq!(ids, ["after"], "events before the rule were not held for it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dispatcher_renews_its_lease_only_once_half_of_it_has_passed() {
+    let ttl = Duration::from_secs(2);
+    let lease_free = |store: Arc<SqliteStore>| async move {
+        let now = now_micros();
+        store.try_lease(DISPATCHER_LEASE, "another instance", now, now + 1).await.expect("lease")
+    };
+
+    // Passes within the first half reuse the lease: it runs out 2 s after the first one.
+    let f = fixture(DeliverySettings { claim_ttl: ttl, ..fast_settings() }).await;
+    let first = std::time::Instant::now();
+    f.service.dispatch_once().await.expect("dispatch");
+    assert!(!lease_free(f.store.clone()).await, "the first pass takes the lease");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    f.service.dispatch_once().await.expect("dispatch");
+    tokio::time::sleep((first + ttl + Duration::from_millis(100)).saturating_duration_since(std::time::Instant::now()))
+        .await;
+    assert!(lease_free(f.store.clone()).await, "a pass within the first half did not renew the lease");
+
+    // A pass after the first half renews it.
+    let f = fixture(DeliverySettings { claim_ttl: ttl, ..fast_settings() }).await;
+    let first = std::time::Instant::now();
+    f.service.dispatch_once().await.expect("dispatch");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    f.service.dispatch_once().await.expect("dispatch");
+    tokio::time::sleep((first + ttl + Duration::from_millis(100)).saturating_duration_since(std::time::Instant::now()))
+        .await;
+    assert!(!lease_free(f.store.clone()).await, "the pass after the first half renewed the lease");
 }
