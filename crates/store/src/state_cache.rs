@@ -17,6 +17,7 @@ use crate::state::{
 use async_trait::async_trait;
 use findinghub_asff::timestamp::Micros;
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -75,21 +76,36 @@ impl CachedHubState {
         CachedHubState { inner, ttl, cache: Mutex::new(Entries::default()) }
     }
 
-    /// The cached answer, or the generation to [`keep`](Self::keep) the store's answer under.
-    fn cached<T>(&self, read: impl FnOnce(&Entries, Duration) -> Option<T>) -> Result<T, u64> {
-        match self.cache.lock() {
-            Ok(entries) => read(&entries, self.ttl).ok_or(entries.generation),
-            Err(_) => Err(u64::MAX),
-        }
-    }
-
-    /// Keeps a lookup's answer unless a change came after the lookup began.
-    fn keep(&self, generation: u64, write: impl FnOnce(&mut Entries)) {
-        if let Ok(mut entries) = self.cache.lock()
+    /// The answer kept in `kind` for `key`, or else the store's (`ask`), kept if it is `Some`
+    /// and no change came after the lookup began.
+    async fn looked_up<K, V, F>(
+        &self,
+        key: K,
+        kind: fn(&mut Entries) -> &mut TimedMap<K, V>,
+        ask: F,
+    ) -> Result<Option<V>, StoreError>
+    where
+        K: Eq + Hash,
+        V: Clone,
+        F: Future<Output = Result<Option<V>, StoreError>>,
+    {
+        let kept = self.cache.lock().ok().map(|mut entries| match kind(&mut entries).get(&key, self.ttl) {
+            Some(found) => Ok(found),
+            None => Err(entries.generation),
+        });
+        let generation = match kept {
+            Some(Ok(found)) => return Ok(Some(found)),
+            Some(Err(generation)) => generation,
+            None => return ask.await,
+        };
+        let asked = Instant::now();
+        let found = ask.await?;
+        if let (Some(value), Ok(mut entries)) = (&found, self.cache.lock())
             && entries.generation == generation
         {
-            write(&mut entries);
+            kind(&mut entries).put(key, value.clone(), asked);
         }
+        Ok(found)
     }
 
     /// After a change (whatever its result): forgets everything, so that the next lookups see it.
@@ -105,57 +121,22 @@ impl CachedHubState {
 #[async_trait]
 impl HubStateStore for CachedHubState {
     async fn find_key(&self, access_key_id: &str) -> Result<Option<SealedKey>, StoreError> {
-        let id = access_key_id.to_owned();
-        let generation = match self.cached(|e, ttl| e.keys.get(&id, ttl)) {
-            Ok(found) => return Ok(Some(found)),
-            Err(generation) => generation,
-        };
-        let asked = Instant::now();
-        let found = self.inner.find_key(access_key_id).await?;
-        if let Some(key) = &found {
-            self.keep(generation, |e| e.keys.put(id, key.clone(), asked));
-        }
-        Ok(found)
+        self.looked_up(access_key_id.to_owned(), |e| &mut e.keys, self.inner.find_key(access_key_id)).await
     }
 
     async fn find_api_key(&self, key_id: &str) -> Result<Option<ApiKey>, StoreError> {
-        let id = key_id.to_owned();
-        let generation = match self.cached(|e, ttl| e.api_keys.get(&id, ttl)) {
-            Ok(found) => return Ok(Some(found)),
-            Err(generation) => generation,
-        };
-        let asked = Instant::now();
-        let found = self.inner.find_api_key(key_id).await?;
-        if let Some(key) = &found {
-            self.keep(generation, |e| e.api_keys.put(id, key.clone(), asked));
-        }
-        Ok(found)
+        self.looked_up(key_id.to_owned(), |e| &mut e.api_keys, self.inner.find_api_key(key_id)).await
     }
 
     async fn hub(&self, account_id: &str, region: &str) -> Result<Option<Hub>, StoreError> {
         let at = (account_id.to_owned(), region.to_owned());
-        let generation = match self.cached(|e, ttl| e.hubs.get(&at, ttl)) {
-            Ok(found) => return Ok(Some(found)),
-            Err(generation) => generation,
-        };
-        let asked = Instant::now();
-        let found = self.inner.hub(account_id, region).await?;
-        if let Some(hub) = &found {
-            self.keep(generation, |e| e.hubs.put(at, hub.clone(), asked));
-        }
-        Ok(found)
+        self.looked_up(at, |e| &mut e.hubs, self.inner.hub(account_id, region)).await
     }
 
     async fn subscriptions(&self, account_id: &str, region: &str) -> Result<Vec<String>, StoreError> {
         let at = (account_id.to_owned(), region.to_owned());
-        let generation = match self.cached(|e, ttl| e.subscriptions.get(&at, ttl)) {
-            Ok(found) => return Ok(found),
-            Err(generation) => generation,
-        };
-        let asked = Instant::now();
-        let found = self.inner.subscriptions(account_id, region).await?;
-        self.keep(generation, |e| e.subscriptions.put(at, found.clone(), asked));
-        Ok(found)
+        let ask = async { self.inner.subscriptions(account_id, region).await.map(Some) };
+        Ok(self.looked_up(at, |e| &mut e.subscriptions, ask).await?.unwrap_or_default())
     }
 
     async fn create_key(&self, key: SealedKey) -> Result<bool, StoreError> {
