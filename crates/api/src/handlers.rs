@@ -221,8 +221,8 @@ pub fn subscribes(subscriptions: &[String], arn: &ProductArn<'_>, raw: &str) -> 
 }
 
 /// BatchImportFindings' findings from its generic input: the path of a body that
-/// [`crate::wire::array_member_elements`] could not split (which every well-formed one is), so
-/// that a malformed one gets the generic path's error.
+/// [`crate::wire::array_member_elements`] could not split (it splits every JSON object with a
+/// `Findings` array), so that a malformed one gets the generic path's error.
 fn findings_member(mut input: Input) -> ApiResult<Vec<SentFinding>> {
     match input.remove("Findings") {
         Some(Value::Array(findings)) => Ok(findings.into_iter().map(SentFinding::from).collect()),
