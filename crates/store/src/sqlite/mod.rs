@@ -181,7 +181,9 @@ impl Inner {
 /// database only after a checkpoint that copies the whole WAL, which under a steady stream of
 /// commits is only the writer's RESTART: that sync then wrote every page copied since, while the
 /// writer held the write lock (a quarter of the writer's time in a 1,000,000-finding import, in
-/// the block layer's write throttling). Syncing here costs no more writes, only off the writer.
+/// the block layer's write throttling). Syncing here moves that work off the writer, for somewhat
+/// more written (a page copied again before it reached the disk is written again: 7.66 GB against
+/// 7.15 GB for 600,000 findings, `/proc/diskstats` over a `findinghub-loadgen` run).
 fn spawn_checkpointer(inner: Weak<Inner>) -> Result<(), StoreError> {
     let path = match inner.upgrade() {
         Some(i) => i.path.clone(),
