@@ -76,13 +76,13 @@ impl CachedHubState {
         CachedHubState { inner, ttl, cache: Mutex::new(Entries::default()) }
     }
 
-    /// The answer kept in `kind` for `key`, or else the store's (`ask`), kept if it is `Some`
-    /// and no change came after the lookup began.
+    /// The answer kept in `kind` for `key`, or else the store's (`ask`, called only then), kept if
+    /// it is `Some` and no change came after the lookup began.
     async fn looked_up<K, V, F>(
         &self,
         key: K,
         kind: fn(&mut Entries) -> &mut TimedMap<K, V>,
-        ask: F,
+        ask: impl FnOnce() -> F,
     ) -> Result<Option<V>, StoreError>
     where
         K: Eq + Hash,
@@ -96,10 +96,10 @@ impl CachedHubState {
         let generation = match kept {
             Some(Ok(found)) => return Ok(Some(found)),
             Some(Err(generation)) => generation,
-            None => return ask.await,
+            None => return ask().await,
         };
         let asked = Instant::now();
-        let found = ask.await?;
+        let found = ask().await?;
         if let (Some(value), Ok(mut entries)) = (&found, self.cache.lock())
             && entries.generation == generation
         {
@@ -121,21 +121,21 @@ impl CachedHubState {
 #[async_trait]
 impl HubStateStore for CachedHubState {
     async fn find_key(&self, access_key_id: &str) -> Result<Option<SealedKey>, StoreError> {
-        self.looked_up(access_key_id.to_owned(), |e| &mut e.keys, self.inner.find_key(access_key_id)).await
+        self.looked_up(access_key_id.to_owned(), |e| &mut e.keys, || self.inner.find_key(access_key_id)).await
     }
 
     async fn find_api_key(&self, key_id: &str) -> Result<Option<ApiKey>, StoreError> {
-        self.looked_up(key_id.to_owned(), |e| &mut e.api_keys, self.inner.find_api_key(key_id)).await
+        self.looked_up(key_id.to_owned(), |e| &mut e.api_keys, || self.inner.find_api_key(key_id)).await
     }
 
     async fn hub(&self, account_id: &str, region: &str) -> Result<Option<Hub>, StoreError> {
         let at = (account_id.to_owned(), region.to_owned());
-        self.looked_up(at, |e| &mut e.hubs, self.inner.hub(account_id, region)).await
+        self.looked_up(at, |e| &mut e.hubs, || self.inner.hub(account_id, region)).await
     }
 
     async fn subscriptions(&self, account_id: &str, region: &str) -> Result<Vec<String>, StoreError> {
         let at = (account_id.to_owned(), region.to_owned());
-        let ask = async { self.inner.subscriptions(account_id, region).await.map(Some) };
+        let ask = || async { self.inner.subscriptions(account_id, region).await.map(Some) };
         Ok(self.looked_up(at, |e| &mut e.subscriptions, ask).await?.unwrap_or_default())
     }
 
